@@ -1,0 +1,151 @@
+package jsonrpc
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// DefaultMaxMessageSize bounds one incoming message. A 1000-port ovs-vsctl
+// transaction is under 1 MiB; 64 MiB leaves room for whole-database dumps
+// while stopping a peer that never closes its object.
+const DefaultMaxMessageSize = 64 << 20
+
+// ErrMessageTooLarge is returned by Read when a message exceeds the limit.
+var ErrMessageTooLarge = errors.New("json-rpc message too large")
+
+// Conn is a JSON-RPC connection over a byte stream. Read is for one goroutine
+// at a time; Write may be called concurrently.
+type Conn struct {
+	rwc io.ReadWriteCloser
+	r   *bufio.Reader
+
+	// MaxMessageSize bounds incoming messages; zero means DefaultMaxMessageSize.
+	MaxMessageSize int
+
+	wmu sync.Mutex
+	buf []byte // framer scratch, reused between messages
+}
+
+// NewConn wraps a stream.
+func NewConn(rwc io.ReadWriteCloser) *Conn {
+	return &Conn{rwc: rwc, r: bufio.NewReaderSize(rwc, 64<<10)}
+}
+
+// Dial connects to an OVS-style address: "unix:PATH", "tcp:HOST:PORT", or a
+// bare path.
+func Dial(addr string, timeout time.Duration) (*Conn, error) {
+	network, address, err := SplitAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.DialTimeout(network, address, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(c), nil
+}
+
+// SplitAddress turns an OVS remote ("unix:PATH", "tcp:IP:PORT", or a path)
+// into a Go network and address.
+func SplitAddress(addr string) (network, address string, err error) {
+	switch {
+	case len(addr) > 5 && addr[:5] == "unix:":
+		return "unix", addr[5:], nil
+	case len(addr) > 4 && addr[:4] == "tcp:":
+		return "tcp", addr[4:], nil
+	case len(addr) > 0 && addr[0] == '/':
+		return "unix", addr, nil
+	}
+	return "", "", fmt.Errorf("unsupported address %q", addr)
+}
+
+// NetConn returns the underlying connection when it is a net.Conn.
+func (c *Conn) NetConn() net.Conn {
+	nc, _ := c.rwc.(net.Conn)
+	return nc
+}
+
+// ReadRaw returns the bytes of the next JSON object on the stream. The slice
+// is valid until the next call. Whitespace between objects is skipped.
+func (c *Conn) ReadRaw() ([]byte, error) {
+	limit := c.MaxMessageSize
+	if limit <= 0 {
+		limit = DefaultMaxMessageSize
+	}
+	c.buf = c.buf[:0]
+	depth := 0
+	inString, escaped := false, false
+	for {
+		b, err := c.r.ReadByte()
+		if err != nil {
+			if err == io.EOF && len(c.buf) > 0 {
+				return nil, fmt.Errorf("%w: connection closed inside a message", ErrProtocol)
+			}
+			return nil, err
+		}
+		if len(c.buf) == 0 {
+			switch b {
+			case ' ', '\t', '\r', '\n':
+				continue
+			case '{':
+			default:
+				return nil, fmt.Errorf("%w: message does not start with '{' (got %q)", ErrProtocol, b)
+			}
+		}
+		if len(c.buf) >= limit {
+			return nil, ErrMessageTooLarge
+		}
+		c.buf = append(c.buf, b)
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '{' || b == '[':
+			depth++
+		case b == '}' || b == ']':
+			depth--
+			if depth == 0 {
+				return c.buf, nil
+			}
+		}
+	}
+}
+
+// Read returns the next message. Errors wrapping ErrProtocol mean the peer
+// broke the protocol; Open vSwitch drops such a session.
+func (c *Conn) Read() (*Message, error) {
+	raw, err := c.ReadRaw()
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
+}
+
+// Write sends one message atomically.
+func (c *Conn) Write(m *Message) error {
+	return c.WriteRaw(m.Marshal())
+}
+
+// WriteRaw sends pre-encoded message bytes atomically.
+func (c *Conn) WriteRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.rwc.Write(b)
+	return err
+}
+
+// Close closes the stream.
+func (c *Conn) Close() error { return c.rwc.Close() }

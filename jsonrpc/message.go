@@ -1,0 +1,215 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Kind is a message's kind, decided by which members it has.
+type Kind int
+
+// The four message kinds of JSON-RPC 1.0 as Open vSwitch classifies them.
+const (
+	KindRequest Kind = iota // method, params, non-null id
+	KindNotify              // method, params, id null
+	KindReply               // result, id (error absent or null)
+	KindError               // error, id (result absent or null)
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRequest:
+		return "request"
+	case KindNotify:
+		return "notification"
+	case KindReply:
+		return "reply"
+	case KindError:
+		return "error"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Message is one JSON-RPC message. Raw members are nil when absent; a JSON
+// null is normalised to nil too, because OVS treats null as absent.
+type Message struct {
+	Kind   Kind
+	Method string
+	Params json.RawMessage // always a JSON array for requests and notifications
+	Result json.RawMessage
+	Error  json.RawMessage
+	ID     json.RawMessage
+}
+
+// Errors that parsing a message can return; each wraps ErrProtocol.
+var (
+	ErrProtocol = fmt.Errorf("json-rpc protocol error")
+)
+
+var jsonNull = []byte("null")
+
+func isNull(r json.RawMessage) bool { return len(r) == 0 || bytes.Equal(r, jsonNull) }
+
+// Parse classifies a JSON object as a message, applying Open vSwitch's rules:
+// unknown members, non-array params, or a member mix that matches no kind are
+// errors wrapping ErrProtocol.
+func Parse(data []byte) (*Message, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	m := &Message{}
+	for k, v := range raw {
+		switch k {
+		case "method":
+			if err := json.Unmarshal(v, &m.Method); err != nil {
+				return nil, fmt.Errorf("%w: method is not a string", ErrProtocol)
+			}
+		case "params":
+			m.Params = v
+		case "result":
+			if !isNull(v) {
+				m.Result = v
+			}
+		case "error":
+			if !isNull(v) {
+				m.Error = v
+			}
+		case "id":
+			if !isNull(v) {
+				m.ID = v
+			}
+		default:
+			return nil, fmt.Errorf("%w: message has unexpected member %q", ErrProtocol, k)
+		}
+	}
+	_, hasMethod := raw["method"]
+	_, hasParams := raw["params"]
+	_, hasID := raw["id"]
+	switch {
+	case hasMethod:
+		if !hasParams {
+			return nil, fmt.Errorf("%w: %q request lacks params", ErrProtocol, m.Method)
+		}
+		if p := bytes.TrimLeft(m.Params, " \t\r\n"); len(p) == 0 || p[0] != '[' {
+			return nil, fmt.Errorf("%w: %q params is not a JSON array", ErrProtocol, m.Method)
+		}
+		if m.Result != nil || m.Error != nil {
+			return nil, fmt.Errorf("%w: request has result or error", ErrProtocol)
+		}
+		if m.ID != nil {
+			m.Kind = KindRequest
+		} else {
+			m.Kind = KindNotify
+		}
+	case m.Error != nil:
+		if !hasID || m.Result != nil || hasParams {
+			return nil, fmt.Errorf("%w: malformed error reply", ErrProtocol)
+		}
+		m.Kind = KindError
+	case m.Result != nil:
+		if !hasID || hasParams {
+			return nil, fmt.Errorf("%w: malformed reply", ErrProtocol)
+		}
+		m.Kind = KindReply
+	default:
+		return nil, fmt.Errorf("%w: message is not a request, notification or reply", ErrProtocol)
+	}
+	return m, nil
+}
+
+// Marshal encodes m the way Open vSwitch does: requests and notifications
+// carry "id" (null for notifications), replies carry "error":null and errors
+// carry "result":null.
+func (m *Message) Marshal() []byte {
+	var b bytes.Buffer
+	b.Grow(64 + len(m.Params) + len(m.Result) + len(m.Error))
+	b.WriteString(`{"id":`)
+	writeRaw(&b, m.ID)
+	switch m.Kind {
+	case KindRequest, KindNotify:
+		b.WriteString(`,"method":`)
+		writeString(&b, m.Method)
+		b.WriteString(`,"params":`)
+		if len(m.Params) == 0 {
+			b.WriteString("[]")
+		} else {
+			b.Write(m.Params)
+		}
+	case KindReply:
+		b.WriteString(`,"result":`)
+		writeRaw(&b, m.Result)
+		b.WriteString(`,"error":null`)
+	case KindError:
+		b.WriteString(`,"result":null,"error":`)
+		writeRaw(&b, m.Error)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func writeRaw(b *bytes.Buffer, r json.RawMessage) {
+	if len(r) == 0 {
+		b.Write(jsonNull)
+		return
+	}
+	b.Write(r)
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)       // a string always encodes
+	b.Truncate(b.Len() - 1) // Encode appends a newline
+}
+
+// MarshalJSON encodes v as JSON without HTML escaping (OVS never escapes <, >
+// or &), for building params and results.
+func MarshalJSON(v any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	r, err := MarshalJSON(v)
+	if err != nil {
+		// Only reachable with a value that cannot be JSON (a channel, a func):
+		// a programming error in the caller, never input from the network.
+		panic(fmt.Sprintf("jsonrpc: cannot encode %T: %v", v, err))
+	}
+	return r
+}
+
+// NewRequest builds a request. params must encode as a JSON array.
+func NewRequest(method string, params any, id any) *Message {
+	return &Message{Kind: KindRequest, Method: method, Params: mustJSON(params), ID: mustJSON(id)}
+}
+
+// NewNotify builds a notification (id null).
+func NewNotify(method string, params any) *Message {
+	return &Message{Kind: KindNotify, Method: method, Params: mustJSON(params)}
+}
+
+// NewReply builds a successful reply to the request with the given raw id.
+func NewReply(id json.RawMessage, result any) *Message {
+	r, ok := result.(json.RawMessage)
+	if !ok {
+		r = mustJSON(result)
+	}
+	return &Message{Kind: KindReply, Result: r, ID: id}
+}
+
+// NewError builds an error reply to the request with the given raw id.
+func NewError(id json.RawMessage, errValue any) *Message {
+	r, ok := errValue.(json.RawMessage)
+	if !ok {
+		r = mustJSON(errValue)
+	}
+	return &Message{Kind: KindError, Error: r, ID: id}
+}
