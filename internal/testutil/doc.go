@@ -1,0 +1,19 @@
+// Package testutil holds helpers shared by gvswitch tests: honest skips for
+// missing privileges or tools (Require, RequireRoot, RequireCap,
+// RequireBinary, SkipIfNotSupported), network-namespace test hosts joined by
+// veth pairs (NewNetNS, NewHosts, NewVethPair), polling for readiness
+// (Eventually) and goroutine/fd leak checks for TestMain (VerifyNoLeaks).
+//
+// Skip rule: when a privilege, kernel feature or binary is missing a test is
+// skipped with a reason naming what is missing, except when the environment
+// variable CI is "true", where the same condition fails the test instead.
+//
+// Everything a helper creates (namespaces, links, processes) is removed in
+// t.Cleanup, which also runs when the test fails or panics. Namespace names
+// carry the creating process id, so namespaces left behind by a killed test
+// binary are removed by the next NewNetNS call.
+//
+// testutil is imported only from _test.go files. It imports
+// datapath/netdev (for ErrNotSupported) and nothing else from the module.
+// It starts no goroutines that outlive the call that started them.
+package testutil

@@ -1,0 +1,174 @@
+package testutil_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+
+func TestPoll(t *testing.T) {
+	n := 0
+	if !testutil.Poll(time.Second, time.Millisecond, func() bool { n++; return n == 3 }) {
+		t.Fatal("Poll gave up on a condition that became true")
+	}
+	start := time.Now()
+	if testutil.Poll(30*time.Millisecond, 10*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Poll returned true for a false condition")
+	}
+	if d := time.Since(start); d < 30*time.Millisecond || d > time.Second {
+		t.Fatalf("Poll returned after %v, want about 30ms", d)
+	}
+}
+
+func TestRequireBinary(t *testing.T) {
+	if p := testutil.RequireBinary(t, "sh"); !strings.HasSuffix(p, "/sh") {
+		t.Fatalf("RequireBinary(sh) = %q", p)
+	}
+	if _, err := testutil.LookBinary("gvs-no-such-binary"); err == nil {
+		t.Fatal("LookBinary found a binary that does not exist")
+	}
+}
+
+type minKernelErr struct{ maj, min int }
+
+func (e minKernelErr) Error() string                 { return fmt.Sprintf("feature x needs %d.%d", e.maj, e.min) }
+func (e minKernelErr) Is(target error) bool          { return target == netdev.ErrNotSupported }
+func (e minKernelErr) MinKernel() (major, minor int) { return e.maj, e.min }
+
+func TestSkipIfNotSupported(t *testing.T) {
+	t.Setenv("CI", "")
+	tests := []struct {
+		name            string
+		err             error
+		skipped, failed bool
+	}{
+		{"nil", nil, false, false},
+		{"other", errors.New("boom"), false, false},
+		{"wrapped", fmt.Errorf("afxdp zero-copy: %w", netdev.ErrNotSupported), true, false},
+		{"bare", netdev.ErrNotSupported, false, true},
+		{"kernel too old", minKernelErr{99, 0}, true, false},
+		{"kernel new enough", minKernelErr{2, 6}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			skipped, failed := runFake(func(tb testing.TB) { testutil.SkipIfNotSupported(tb, tt.err) })
+			if skipped != tt.skipped || failed != tt.failed {
+				t.Fatalf("skipped=%v failed=%v, want %v %v", skipped, failed, tt.skipped, tt.failed)
+			}
+		})
+	}
+}
+
+func TestRequireInCI(t *testing.T) {
+	t.Setenv("CI", "true")
+	if !testutil.InCI() {
+		t.Fatal("InCI() = false with CI=true")
+	}
+	skipped, failed := runFake(func(tb testing.TB) { testutil.Require(tb, false, "missing %s", "thing") })
+	if skipped || !failed {
+		t.Fatalf("in CI: skipped=%v failed=%v, want a failure", skipped, failed)
+	}
+	t.Setenv("CI", "")
+	skipped, failed = runFake(func(tb testing.TB) { testutil.Require(tb, false, "missing %s", "thing") })
+	if !skipped || failed {
+		t.Fatalf("outside CI: skipped=%v failed=%v, want a skip", skipped, failed)
+	}
+}
+
+// fakeTB records Skip and Fatal calls; both stop the calling goroutine.
+type fakeTB struct {
+	testing.TB
+	skipped, failed bool
+}
+
+func (f *fakeTB) Helper()               {}
+func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true; panic(f) }
+func (f *fakeTB) Fatalf(string, ...any) { f.failed = true; panic(f) }
+func (f *fakeTB) Fatal(...any)          { f.failed = true; panic(f) }
+func (f *fakeTB) Logf(string, ...any)   {}
+func (f *fakeTB) Errorf(string, ...any) { f.failed = true }
+
+func runFake(fn func(testing.TB)) (skipped, failed bool) {
+	f := &fakeTB{}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != f {
+				panic(r)
+			}
+		}()
+		fn(f)
+	}()
+	return f.skipped, f.failed
+}
+
+func TestNetNS(t *testing.T) {
+	ns := testutil.NewNetNS(t)
+	out := ns.Run(t, "ip", "-o", "link", "show")
+	if !strings.Contains(out, "lo:") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("new namespace links:\n%s", out)
+	}
+	if !strings.Contains(out, "UP") {
+		t.Fatalf("loopback not up:\n%s", out)
+	}
+	// Go code inside the namespace sees its own hostname-independent links.
+	var names []string
+	err := ns.Do(func() error {
+		ents, err := os.ReadDir("/sys/class/net")
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /sys belongs to the mount namespace, so names may be the root's; the
+	// netlink view is what matters.
+	h, err := ns.Handle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := h.LinkList()
+	h.Close()
+	if err != nil || len(links) != 1 {
+		t.Fatalf("links in namespace: %v %v", links, err)
+	}
+	if _, _, err := ns.Exec(context.Background(), "false"); err == nil {
+		t.Fatal("Exec(false) returned no error")
+	}
+}
+
+func TestNetNSCleanup(t *testing.T) {
+	var path string
+	t.Run("inner", func(t *testing.T) {
+		path = testutil.NewNetNS(t).Path
+		if _, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if path == "" {
+		t.Skip("inner test skipped")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("namespace %s still exists after its test ended: %v", path, err)
+	}
+}
+
+func TestDoPanics(t *testing.T) {
+	ns := testutil.NewNetNS(t)
+	defer func() {
+		if r := recover(); r != "inside" {
+			t.Fatalf("recovered %v, want the panic from inside Do", r)
+		}
+	}()
+	_ = ns.Do(func() error { panic("inside") })
+}
