@@ -1,0 +1,125 @@
+package daemon
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gvswitch/gvswitch/internal/testutil"
+	"github.com/gvswitch/gvswitch/unixctl"
+)
+
+const helperEnv = "GVS_DAEMON_TEST_HELPER_DIR"
+
+// TestMain doubles as a tiny daemon: with helperEnv set it writes a pidfile
+// and a control socket in that directory, says "ready" and waits for stdin
+// to close.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(helperMain(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func helperMain(dir string) int {
+	p, err := CreatePidfile(filepath.Join(dir, "helper.pid"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer p.Remove()
+	s, err := unixctl.NewServer(unixctl.SocketPath(dir, "helper", os.Getpid()), unixctl.VersionString("helper"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	log := NewLog(nil)
+	log.AddModule("bridge")
+	s.RegisterVLog(log)
+	s.Start()
+	defer s.Close()
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+func startHelper(t *testing.T) (dir string, pid int) {
+	t.Helper()
+	dir = t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+dir)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	return dir, cmd.Process.Pid
+}
+
+func TestPidfileLockedLikeOVS(t *testing.T) {
+	dir, pid := startHelper(t)
+	got, err := ReadPidfile(filepath.Join(dir, "helper.pid"))
+	if err != nil || got != pid {
+		t.Fatalf("ReadPidfile = %d, %v; want %d", got, err, pid)
+	}
+	if _, err := CreatePidfile(filepath.Join(dir, "helper.pid")); !errors.Is(err, ErrAlreadyRunning) {
+		t.Fatalf("second CreatePidfile: %v", err)
+	}
+	appctl := testutil.RequireBinary(t, "ovs-appctl")
+	cmd := exec.Command(appctl, "-t", "helper", "version")
+	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "helper (Open vSwitch) 3.1.0\n" {
+		t.Fatalf("ovs-appctl version: %q %v", out, err)
+	}
+	cmd = exec.Command(appctl, "-t", "helper", "vlog/set", "bridge:file:dbg")
+	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("vlog/set: %q %v", out, err)
+	}
+	cmd = exec.Command(appctl, "-t", "helper", "vlog/list")
+	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir)
+	out, _ = cmd.CombinedOutput()
+	want := "                 console    syslog    file\n                 -------    ------    ------\nbridge            INFO       INFO        DBG\n"
+	if string(out) != want {
+		t.Fatalf("vlog/list %q want %q", out, want)
+	}
+}
+
+func TestStalePidfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.pid")
+	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPidfile(path); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("ReadPidfile of unlocked file: %v", err)
+	}
+}
+
+func TestVLogSet(t *testing.T) {
+	var out strings.Builder
+	l := NewLog(&out)
+	lg := l.Logger("bridge")
+	lg.Debug("hidden")
+	if err := l.Set("bridge:console:dbg"); err != nil {
+		t.Fatal(err)
+	}
+	lg.Debug("shown", "port", "p1")
+	if !strings.Contains(out.String(), "|bridge|DBG|shown port=p1\n") || strings.Contains(out.String(), "hidden") {
+		t.Fatalf("log output %q", out.String())
+	}
+	if err := l.Set("nosuch:dbg"); err == nil {
+		t.Fatal("unknown module accepted")
+	}
+}
