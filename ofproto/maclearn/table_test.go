@@ -1,0 +1,271 @@
+package maclearn
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a manually advanced clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func mac(i int) [6]byte { return [6]byte{0x50, 0x54, 0, 0, byte(i >> 8), byte(i)} }
+
+func TestLearnLookupMove(t *testing.T) {
+	clk := newClock()
+	tb := New(0, 0, clk.Now)
+	v0 := tb.Version()
+	if !tb.Learn(10, mac(1), 1) {
+		t.Fatal("first learn reported no change")
+	}
+	if tb.Version() == v0 {
+		t.Fatal("version did not change on learn")
+	}
+	if p, ok := tb.Lookup(10, mac(1)); !ok || p != 1 {
+		t.Fatalf("lookup = %d,%v", p, ok)
+	}
+	if _, ok := tb.Lookup(20, mac(1)); ok {
+		t.Fatal("entry leaked into another VLAN")
+	}
+	v1 := tb.Version()
+	if tb.Learn(10, mac(1), 1) {
+		t.Fatal("re-learn on the same port reported a change")
+	}
+	if tb.Version() != v1 {
+		t.Fatal("version changed on refresh")
+	}
+	if !tb.Learn(10, mac(1), 2) {
+		t.Fatal("move not reported")
+	}
+	if p, _ := tb.Lookup(10, mac(1)); p != 2 {
+		t.Fatalf("after move port = %d", p)
+	}
+	s := tb.Stats()
+	if s.Learned != 1 || s.Moved != 1 || s.Entries != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestAging(t *testing.T) {
+	clk := newClock()
+	tb := New(60*time.Second, 0, clk.Now)
+	tb.Learn(0, mac(1), 1)
+	clk.Advance(30 * time.Second)
+	tb.Learn(0, mac(2), 2)
+	clk.Advance(29 * time.Second)
+	if n := tb.Expire(); n != 0 {
+		t.Fatalf("expired %d too early", n)
+	}
+	clk.Advance(time.Second) // mac(1) is now exactly 60 s old
+	if _, ok := tb.Lookup(0, mac(1)); ok {
+		t.Fatal("aged entry still answers lookups")
+	}
+	v := tb.Version()
+	if n := tb.Expire(); n != 1 {
+		t.Fatalf("expired %d, want 1", n)
+	}
+	if tb.Version() == v {
+		t.Fatal("version unchanged after expiry")
+	}
+	if _, ok := tb.Lookup(0, mac(2)); !ok {
+		t.Fatal("young entry expired")
+	}
+	// Refreshing keeps an entry alive.
+	clk.Advance(20 * time.Second)
+	tb.LearnAt(0, mac(2), 2, clk.Now())
+	clk.Advance(50 * time.Second)
+	if n := tb.Expire(); n != 0 {
+		t.Fatalf("refreshed entry expired (%d)", n)
+	}
+	// A refresh at an older time does not make an entry older.
+	tb.LearnAt(0, mac(2), 2, clk.Now().Add(-time.Hour))
+	if _, ok := tb.Lookup(0, mac(2)); !ok {
+		t.Fatal("old refresh aged the entry")
+	}
+	if s := tb.Stats(); s.Expired != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestEvictionLRU(t *testing.T) {
+	clk := newClock()
+	tb := New(0, 3, clk.Now)
+	for i := 1; i <= 3; i++ {
+		tb.Learn(0, mac(i), uint32(i))
+		clk.Advance(2 * time.Second)
+	}
+	tb.Learn(0, mac(1), 1) // mac(1) becomes most recently used
+	clk.Advance(2 * time.Second)
+	tb.Learn(0, mac(4), 4) // evicts mac(2)
+	if _, ok := tb.Lookup(0, mac(2)); ok {
+		t.Fatal("LRU entry not evicted")
+	}
+	for _, i := range []int{1, 3, 4} {
+		if _, ok := tb.Lookup(0, mac(i)); !ok {
+			t.Fatalf("mac %d evicted", i)
+		}
+	}
+	if s := tb.Stats(); s.Evicted != 1 || s.Entries != 3 || s.MaxEntries != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+	var order []int
+	for _, e := range tb.Entries() {
+		order = append(order, int(e.MAC[5]))
+	}
+	if fmt.Sprint(order) != "[3 1 4]" {
+		t.Fatalf("LRU order %v", order)
+	}
+	tb.SetLimits(0, 1)
+	if tb.Len() != 1 {
+		t.Fatalf("shrink left %d entries", tb.Len())
+	}
+	if _, ok := tb.Lookup(0, mac(4)); !ok {
+		t.Fatal("shrink evicted the most recent entry")
+	}
+}
+
+func TestStatic(t *testing.T) {
+	clk := newClock()
+	tb := New(15*time.Second, 2, clk.Now)
+	tb.AddStatic(5, mac(1), LocalPort)
+	if tb.Learn(5, mac(1), 3) {
+		t.Fatal("learning moved a static entry")
+	}
+	clk.Advance(time.Hour)
+	tb.Expire()
+	if p, ok := tb.Lookup(5, mac(1)); !ok || p != LocalPort {
+		t.Fatalf("static entry lost: %d %v", p, ok)
+	}
+	tb.Learn(5, mac(2), 2)
+	tb.Learn(5, mac(3), 3) // evicts mac(2), never the static one
+	if _, ok := tb.Lookup(5, mac(1)); !ok {
+		t.Fatal("static entry evicted")
+	}
+	tb.Flush()
+	if tb.Len() != 1 {
+		t.Fatalf("flush left %d entries, want the static one", tb.Len())
+	}
+	if !tb.DelStatic(5, mac(1)) || tb.DelStatic(5, mac(1)) {
+		t.Fatal("DelStatic")
+	}
+	tb.AddStatic(1, mac(7), 1)
+	tb.AddStatic(1, mac(8), 1)
+	if tb.AddStatic(1, mac(9), 1) {
+		t.Fatal("static add beyond the limit succeeded")
+	}
+	if tb.Learn(1, mac(10), 2) {
+		t.Fatal("learned into a table full of static entries")
+	}
+	if s := tb.Stats(); s.Static != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestFlushPort(t *testing.T) {
+	tb := New(0, 0, nil)
+	tb.Learn(0, mac(1), 1)
+	tb.Learn(0, mac(2), 2)
+	tb.AddStatic(0, mac(3), 1)
+	if n := tb.FlushPort(1); n != 2 {
+		t.Fatalf("FlushPort removed %d", n)
+	}
+	if tb.Len() != 1 {
+		t.Fatalf("len %d", tb.Len())
+	}
+}
+
+func TestShowFormat(t *testing.T) {
+	clk := newClock()
+	tb := New(0, 0, clk.Now)
+	tb.Learn(0, [6]byte{0x50, 0x54, 0, 0, 0, 1}, 1)
+	clk.Advance(109 * time.Second)
+	tb.Learn(10, [6]byte{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}, LocalPort)
+	tb.AddStatic(4095, [6]byte{0x50, 0x54, 0, 0, 0, 0x33}, 12345)
+	clk.Advance(1500 * time.Millisecond)
+	want := " port  VLAN  MAC                Age\n" +
+		"    1     0  50:54:00:00:00:01  110\n" +
+		"LOCAL    10  aa:bb:cc:dd:ee:ff    1\n" +
+		"12345  4095  50:54:00:00:00:33  static\n"
+	if got := tb.Show(); got != want {
+		t.Fatalf("Show:\n%q\nwant\n%q", got, want)
+	}
+	stats := tb.ShowStats("br0")
+	wantStats := "Statistics for bridge \"br0\":\n" +
+		"  Current/maximum MAC entries in the table: 3/8192\n" +
+		"  Current static MAC entries in the table : 1\n" +
+		"  Total number of learned MAC entries     : 2\n" +
+		"  Total number of expired MAC entries     : 0\n" +
+		"  Total number of evicted MAC entries     : 0\n" +
+		"  Total number of port moved MAC entries  : 0\n"
+	if stats != wantStats {
+		t.Fatalf("ShowStats:\n%s\nwant\n%s", stats, wantStats)
+	}
+	tb.ClearStats()
+	if !strings.Contains(tb.ShowStats("br0"), "learned MAC entries     : 0\n") {
+		t.Fatal("ClearStats")
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	tb := New(0, 64, nil)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				tb.Learn(uint16(i%3), mac(i%100), uint32(g))
+				tb.Lookup(uint16(i%3), mac(i%50))
+				if i%500 == 0 {
+					tb.Expire()
+					_ = tb.Show()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if tb.Len() > 64 {
+		t.Fatalf("table grew to %d past its limit", tb.Len())
+	}
+}
+
+func BenchmarkLearnRefresh(b *testing.B) {
+	tb := New(0, 0, nil)
+	tb.Learn(1, mac(1), 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		tb.Learn(1, mac(1), 1)
+	}
+}
+
+func BenchmarkLookup(b *testing.B) {
+	tb := New(0, 0, nil)
+	for i := 0; i < 1000; i++ {
+		tb.Learn(1, mac(i), 1)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tb.Lookup(1, mac(i%1000))
+		i++
+	}
+}
