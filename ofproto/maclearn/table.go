@@ -139,6 +139,9 @@ func (t *Table) Learn(vlan uint16, mac [6]byte, port uint32) bool {
 // make it older.
 func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) bool {
 	k := Key{vlan, mac}
+	if t.now().Sub(at) >= t.getAging() {
+		return false // already too old to be learned
+	}
 	t.mu.RLock()
 	e := t.entries[k]
 	fresh := e != nil && (e.static || (e.port == port && at.Sub(e.used) < refreshGranularity))
@@ -164,6 +167,11 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 	case e.static:
 		return false
 	case e.port != port:
+		if at.Before(e.used) {
+			// Stale evidence (statistics of a flow from before
+			// the move) never moves an entry back.
+			return false
+		}
 		e.port = port
 		e.used = at
 		t.unlinkLocked(e)
@@ -179,6 +187,12 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 		}
 		return false
 	}
+}
+
+func (t *Table) getAging() time.Duration {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.aging
 }
 
 // AddStatic adds (or turns an existing entry into) a static entry for mac in

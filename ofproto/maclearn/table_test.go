@@ -269,3 +269,23 @@ func BenchmarkLookup(b *testing.B) {
 		i++
 	}
 }
+
+func TestLearnAtStale(t *testing.T) {
+	clk := newClock()
+	tb := New(60*time.Second, 0, clk.Now)
+	old := clk.Now()
+	clk.Advance(10 * time.Second)
+	tb.Learn(0, mac(1), 2) // moved to port 2 at t=10s
+	if tb.LearnAt(0, mac(1), 1, old) {
+		t.Fatal("stale statistics moved the entry back")
+	}
+	if p, _ := tb.Lookup(0, mac(1)); p != 2 {
+		t.Fatalf("port %d", p)
+	}
+	if tb.LearnAt(0, mac(2), 1, clk.Now().Add(-61*time.Second)) {
+		t.Fatal("learned from statistics older than the aging time")
+	}
+	if tb.LearnAt(0, mac(1), 1, clk.Now().Add(time.Second)) != true {
+		t.Fatal("newer evidence did not move the entry")
+	}
+}
