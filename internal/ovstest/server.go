@@ -127,11 +127,7 @@ func StartOVSDBServer(t testing.TB, opts *Options) *Server {
 	s.cmd.Env = append(os.Environ(), s.Env()...)
 	s.cmd.Dir = dir
 	s.cmd.Stderr = &s.stderr
-	// Die with the test binary even when it is killed (go test -timeout).
-	// Pdeathsig fires when the forking OS thread exits; Go keeps threads
-	// alive unless a goroutine exits while locked to one, which this
-	// package never does.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	dieWithParent(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start ovsdb-server: %v", err)
 	}

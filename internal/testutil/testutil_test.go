@@ -1,10 +1,8 @@
 package testutil_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -108,67 +106,4 @@ func runFake(fn func(testing.TB)) (skipped, failed bool) {
 		fn(f)
 	}()
 	return f.skipped, f.failed
-}
-
-func TestNetNS(t *testing.T) {
-	ns := testutil.NewNetNS(t)
-	out := ns.Run(t, "ip", "-o", "link", "show")
-	if !strings.Contains(out, "lo:") || strings.Count(out, "\n") != 1 {
-		t.Fatalf("new namespace links:\n%s", out)
-	}
-	if !strings.Contains(out, "UP") {
-		t.Fatalf("loopback not up:\n%s", out)
-	}
-	// Go code inside the namespace sees its own hostname-independent links.
-	var names []string
-	err := ns.Do(func() error {
-		ents, err := os.ReadDir("/sys/class/net")
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// /sys belongs to the mount namespace, so names may be the root's; the
-	// netlink view is what matters.
-	h, err := ns.Handle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	links, err := h.LinkList()
-	h.Close()
-	if err != nil || len(links) != 1 {
-		t.Fatalf("links in namespace: %v %v", links, err)
-	}
-	if _, _, err := ns.Exec(context.Background(), "false"); err == nil {
-		t.Fatal("Exec(false) returned no error")
-	}
-}
-
-func TestNetNSCleanup(t *testing.T) {
-	var path string
-	t.Run("inner", func(t *testing.T) {
-		path = testutil.NewNetNS(t).Path
-		if _, err := os.Stat(path); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if path == "" {
-		t.Skip("inner test skipped")
-	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("namespace %s still exists after its test ended: %v", path, err)
-	}
-}
-
-func TestDoPanics(t *testing.T) {
-	ns := testutil.NewNetNS(t)
-	defer func() {
-		if r := recover(); r != "inside" {
-			t.Fatalf("recovered %v, want the panic from inside Do", r)
-		}
-	}()
-	_ = ns.Do(func() error { panic("inside") })
 }
