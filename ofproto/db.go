@@ -1,0 +1,380 @@
+package ofproto
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gvswitch/gvswitch/jsonrpc"
+)
+
+// DB is the narrow OVSDB client the vswitchd layer needs: one monitored
+// replica of a few tables, the ovs_vswitchd lock, and transactions. It is
+// deliberately small so that a libovsdb client (or any other) could sit
+// behind it; dbConn is the built-in implementation over package jsonrpc.
+type DB interface {
+	// Snapshot returns the current replica: table -> uuid -> row. The maps
+	// are owned by the caller (a fresh copy per call).
+	Snapshot() Tables
+	// Changed is signalled (non-blocking, coalesced) after every update.
+	Changed() <-chan struct{}
+	// Transact runs ops (JSON operation objects) and returns the per-op
+	// results. An op error or a short reply is an error.
+	Transact(ops ...any) ([]json.RawMessage, error)
+	// Close ends the session.
+	Close() error
+}
+
+// Row is one monitored row: column -> OVSDB datum as JSON.
+type Row map[string]json.RawMessage
+
+// Tables is a replica: table -> row uuid -> row.
+type Tables map[string]map[string]Row
+
+// monitoredColumns are the columns the vswitchd layer reads. Status columns
+// that only we write (statistics, link_state...) are left out so that our
+// own status updates do not wake the reconciler.
+var monitoredColumns = map[string][]string{
+	"Open_vSwitch": {"bridges", "next_cfg", "cur_cfg", "other_config", "ovs_version", "db_version",
+		"datapath_types", "iface_types", "system_type", "system_version"},
+	"Bridge": {"name", "ports", "datapath_type", "other_config", "flood_vlans", "datapath_id", "fail_mode"},
+	"Port":   {"name", "interfaces", "tag", "trunks", "vlan_mode", "other_config", "cvlans"},
+	"Interface": {"name", "type", "options", "ofport_request", "ofport", "error", "mac_in_use",
+		"ifindex", "admin_state", "link_state", "mtu"},
+}
+
+// LockName is the lock every vswitchd holds while it writes the database.
+const LockName = "ovs_vswitchd"
+
+// dbConn is a reconnecting OVSDB client over jsonrpc.
+type dbConn struct {
+	addr    string
+	changed chan struct{}
+	log     logger
+
+	mu      sync.Mutex
+	conn    *jsonrpc.Conn
+	nextID  int
+	pending map[string]chan *jsonrpc.Message
+	tables  Tables
+	locked  bool
+	closed  bool
+}
+
+// logger is the part of slog ofproto uses (nil-safe through logf helpers).
+type logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// DialDB connects to the OVSDB server at addr ("unix:PATH" or "tcp:H:P"),
+// takes the ovs_vswitchd lock and monitors the vswitchd tables. It waits up
+// to timeout for the first session and reconnects in the background after
+// that.
+func DialDB(addr string, timeout time.Duration, log logger) (DB, error) {
+	d := &dbConn{
+		addr:    addr,
+		changed: make(chan struct{}, 1),
+		log:     log,
+		pending: make(map[string]chan *jsonrpc.Message),
+		tables:  make(Tables),
+	}
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = d.connect(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return d, nil
+}
+
+func (d *dbConn) Changed() <-chan struct{} { return d.changed }
+
+func (d *dbConn) signal() {
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// connect opens one session: monitor, lock, then start the reader.
+func (d *dbConn) connect() error {
+	c, err := jsonrpc.Dial(d.addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.conn = c
+	d.locked = false
+	d.mu.Unlock()
+	go d.readLoop(c)
+
+	req := map[string]any{}
+	for t, cols := range monitoredColumns {
+		req[t] = map[string]any{"columns": cols}
+	}
+	res, err := d.call(c, "monitor", []any{"Open_vSwitch", nil, req})
+	if err != nil {
+		_ = c.Close()
+		return fmt.Errorf("monitor: %w", err)
+	}
+	tables := make(Tables)
+	if err := applyUpdates(tables, res); err != nil {
+		_ = c.Close()
+		return fmt.Errorf("monitor reply: %w", err)
+	}
+	d.mu.Lock()
+	d.tables = tables
+	d.mu.Unlock()
+
+	lres, err := d.call(c, "lock", []any{LockName})
+	if err != nil {
+		// A server without locks (or an old one) is still usable.
+		d.logWarn("lock request failed", "error", err)
+	} else {
+		var lr struct {
+			Locked bool `json:"locked"`
+		}
+		_ = json.Unmarshal(lres, &lr)
+		d.mu.Lock()
+		if lr.Locked {
+			d.locked = true
+		}
+		d.mu.Unlock()
+		if !lr.Locked {
+			d.logWarn("another process holds the ovs_vswitchd lock; waiting")
+		}
+	}
+	d.signal()
+	return nil
+}
+
+func (d *dbConn) logWarn(msg string, args ...any) {
+	if d.log != nil {
+		d.log.Warn(msg, args...)
+	}
+}
+
+// call sends a request on c and waits for its reply.
+func (d *dbConn) call(c *jsonrpc.Conn, method string, params any) (json.RawMessage, error) {
+	d.mu.Lock()
+	d.nextID++
+	id := d.nextID
+	ch := make(chan *jsonrpc.Message, 1)
+	key := strconv.Itoa(id)
+	d.pending[key] = ch
+	d.mu.Unlock()
+	if err := c.Write(jsonrpc.NewRequest(method, params, id)); err != nil {
+		d.mu.Lock()
+		delete(d.pending, key)
+		d.mu.Unlock()
+		return nil, err
+	}
+	m, ok := <-ch
+	if !ok || m == nil {
+		return nil, errors.New("connection closed")
+	}
+	if m.Kind == jsonrpc.KindError {
+		return nil, fmt.Errorf("server error: %s", m.Error)
+	}
+	return m.Result, nil
+}
+
+func (d *dbConn) readLoop(c *jsonrpc.Conn) {
+	for {
+		m, err := c.Read()
+		if err != nil {
+			break
+		}
+		switch m.Kind {
+		case jsonrpc.KindReply, jsonrpc.KindError:
+			d.mu.Lock()
+			ch := d.pending[string(m.ID)]
+			delete(d.pending, string(m.ID))
+			d.mu.Unlock()
+			if ch != nil {
+				ch <- m
+			}
+		case jsonrpc.KindRequest:
+			if m.Method == "echo" {
+				_ = c.Write(jsonrpc.NewReply(m.ID, m.Params))
+			}
+		case jsonrpc.KindNotify:
+			d.notify(m)
+		}
+	}
+	_ = c.Close()
+	d.mu.Lock()
+	for k, ch := range d.pending {
+		close(ch)
+		delete(d.pending, k)
+	}
+	current := d.conn == c
+	closed := d.closed
+	if current {
+		d.conn = nil
+		d.locked = false
+	}
+	d.mu.Unlock()
+	if current && !closed {
+		go d.reconnect()
+	}
+}
+
+func (d *dbConn) notify(m *jsonrpc.Message) {
+	var params []json.RawMessage
+	if err := json.Unmarshal(m.Params, &params); err != nil {
+		return
+	}
+	switch m.Method {
+	case "update":
+		if len(params) != 2 {
+			return
+		}
+		d.mu.Lock()
+		err := applyUpdates(d.tables, params[1])
+		d.mu.Unlock()
+		if err != nil {
+			d.logWarn("bad monitor update", "error", err)
+			return
+		}
+		d.signal()
+	case "locked":
+		d.mu.Lock()
+		d.locked = true
+		d.mu.Unlock()
+		d.signal()
+	case "stolen":
+		d.mu.Lock()
+		d.locked = false
+		d.mu.Unlock()
+	}
+}
+
+func (d *dbConn) reconnect() {
+	backoff := 100 * time.Millisecond
+	for {
+		d.mu.Lock()
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			return
+		}
+		if err := d.connect(); err == nil {
+			if d.log != nil {
+				d.log.Info("reconnected to database", "remote", d.addr)
+			}
+			return
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 8*time.Second)
+	}
+}
+
+// applyUpdates merges a monitor v1 <table-updates> object into tables.
+func applyUpdates(tables Tables, raw json.RawMessage) error {
+	var upd map[string]map[string]struct {
+		New Row `json:"new"`
+	}
+	if err := json.Unmarshal(raw, &upd); err != nil {
+		return err
+	}
+	for table, rows := range upd {
+		t := tables[table]
+		if t == nil {
+			t = make(map[string]Row)
+			tables[table] = t
+		}
+		for uuid, ru := range rows {
+			if ru.New == nil {
+				delete(t, uuid)
+			} else {
+				t[uuid] = ru.New
+			}
+		}
+	}
+	return nil
+}
+
+func (d *dbConn) Snapshot() Tables {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(Tables, len(d.tables))
+	for t, rows := range d.tables {
+		m := make(map[string]Row, len(rows))
+		for u, r := range rows {
+			m[u] = r // rows are replaced, never mutated, so sharing is safe
+		}
+		out[t] = m
+	}
+	return out
+}
+
+// Locked reports whether this session holds the ovs_vswitchd lock.
+func (d *dbConn) Locked() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.locked
+}
+
+// opError is one failed operation in a transaction reply.
+type opError struct {
+	Error   string `json:"error"`
+	Details string `json:"details"`
+}
+
+func (d *dbConn) Transact(ops ...any) ([]json.RawMessage, error) {
+	d.mu.Lock()
+	c, locked := d.conn, d.locked
+	d.mu.Unlock()
+	if c == nil {
+		return nil, errors.New("not connected")
+	}
+	params := make([]any, 0, len(ops)+2)
+	params = append(params, "Open_vSwitch")
+	if locked {
+		params = append(params, map[string]any{"op": "assert", "lock": LockName})
+	}
+	params = append(params, ops...)
+	res, err := d.call(c, "transact", params)
+	if err != nil {
+		return nil, err
+	}
+	var results []json.RawMessage
+	if err := json.Unmarshal(res, &results); err != nil {
+		return nil, fmt.Errorf("transact reply: %w", err)
+	}
+	for i, r := range results {
+		var oe opError
+		if json.Unmarshal(r, &oe) == nil && oe.Error != "" {
+			return nil, fmt.Errorf("transaction op %d: %s: %s", i, oe.Error, oe.Details)
+		}
+	}
+	if len(results) < len(params)-1 {
+		return nil, fmt.Errorf("transact reply has %d results for %d ops", len(results), len(params)-1)
+	}
+	if locked {
+		results = results[1:]
+	}
+	return results, nil
+}
+
+func (d *dbConn) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	c := d.conn
+	d.conn = nil
+	d.mu.Unlock()
+	if c != nil {
+		return c.Close()
+	}
+	return nil
+}

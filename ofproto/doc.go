@@ -1,0 +1,23 @@
+// Package ofproto is the vswitchd layer of gvswitch (OVS's vswitchd/bridge.c
+// and ofproto-dpif's unixctl side). It is an ordinary OVSDB client: it takes
+// the ovs_vswitchd lock, monitors Open_vSwitch, Bridge, Port and Interface,
+// turns the rows into plain Spec values (BuildSpec, testable without
+// sockets), reconciles them into one datapath shared by all bridges
+// (reconcile.go: delete before add, ofport allocation with ofport_request,
+// per-interface errors that never stop the rest), and writes back, in one
+// transaction per pass, every Interface ofport and error plus
+// Open_vSwitch.cur_cfg = next_cfg — the handshake ovs-vsctl and libvirt wait
+// for. Kernel link state, statistics and datapath_id go in separate status
+// transactions. It publishes an immutable ofproto/xlate snapshot for the
+// upcall path and registers the OVS appctl commands (appctl.go).
+//
+// Goroutines: Run is the single main loop (reconcile, status, statistics,
+// MAC aging); the DB session has one reader goroutine; the netlink link
+// monitor has one goroutine calling back into the Vswitch. Shared state is
+// guarded by Vswitch.mu; appctl handlers take it briefly.
+//
+// ofproto imports datapath, datapath/netdev, ofproto/xlate, jsonrpc and
+// unixctl; never the ovsdb server package (it talks to any RFC 7047 server
+// over a socket) and never sockets/rings of netdev providers (an Opener is
+// injected by cmd/gvswitchd).
+package ofproto

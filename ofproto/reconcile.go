@@ -1,0 +1,291 @@
+package ofproto
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+)
+
+// Datapath is what the vswitchd layer needs from the datapath to attach and
+// detach ports; *datapath.Datapath implements it.
+type Datapath interface {
+	// AddPort attaches port (the datapath owns it afterwards) and returns
+	// its datapath port number; 0 picks a free one.
+	AddPort(name string, port netdev.Port, wantNo uint32) (uint32, error)
+	// DelPort detaches and closes a port.
+	DelPort(no uint32) error
+}
+
+// Opener opens the network device of an interface. typ is "" (an existing
+// system device), "internal" or "tap" (a TAP device the switch creates).
+type Opener interface {
+	Open(name, typ string) (netdev.Port, error)
+}
+
+// OFPortLocal is the OpenFlow port number of a bridge's local port.
+const OFPortLocal = 65534
+
+// maxOFPort is the largest ordinary OpenFlow port number (OFPP_MAX, 0xff00).
+const maxOFPort = 0xff00
+
+// supportedTypes are the Interface types gvswitch implements.
+var supportedTypes = map[string]bool{"": true, "system": true, "internal": true, "tap": true, "patch": true}
+
+// SupportedTypes lists supported types for Open_vSwitch iface_types.
+func SupportedTypes() []string { return []string{"", "internal", "patch", "system", "tap"} }
+
+// liveIface is one interface as it is attached now.
+type liveIface struct {
+	uuid, name, typ string
+	bridge, port    string
+	ofport          int64 // > 0 attached (or patch), -1 failed
+	lastOFPort      int64 // last good ofport, reused on re-attach
+	dpNo            uint32
+	dev             netdev.Port // nil for patch and failed
+	err             string
+	ifindex         int  // kernel ifindex seen at attach (0 unknown)
+	vanished        bool // the kernel device went away or was replaced
+}
+
+func (l *liveIface) attached() bool { return l.ofport > 0 }
+
+// liveBridge is one bridge's OpenFlow port table.
+type liveBridge struct {
+	name    string
+	ofports map[int64]string // ofport -> interface name
+}
+
+// reconciler holds live state and applies Specs to the datapath. Its methods
+// are called with vswitch.mu held.
+type reconciler struct {
+	dp      Datapath
+	open    Opener
+	ifaces  map[string]*liveIface
+	bridges map[string]*liveBridge
+	log     logger
+}
+
+func newReconciler(dp Datapath, open Opener, log logger) *reconciler {
+	return &reconciler{dp: dp, open: open, log: log,
+		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge)}
+}
+
+// ifaceResult is what the database should say about one interface.
+type ifaceResult struct {
+	spec   *IfaceSpec
+	ofport int64
+	err    string
+}
+
+// normType maps the Interface type column to the opener's type.
+func normType(i *IfaceSpec) string {
+	if i.Local() {
+		return "internal"
+	}
+	if i.Type == "system" {
+		return ""
+	}
+	return i.Type
+}
+
+// needsDetach reports whether a live interface no longer matches its spec.
+func needsDetach(l *liveIface, i *IfaceSpec) bool {
+	switch {
+	case i == nil, l.bridge != i.Bridge, l.port != i.Port, l.typ != normType(i), l.vanished, !l.attached():
+		return true
+	case i.OFPortRequest > 0 && l.ofport != i.OFPortRequest:
+		return true
+	}
+	return false
+}
+
+// Reconcile makes the live state match s, deleting before adding, and
+// returns the ofport and error every interface of s should show.
+func (r *reconciler) Reconcile(s *Spec) []ifaceResult {
+	want := make(map[string]*IfaceSpec)
+	all := s.Ifaces()
+	for _, i := range all {
+		want[i.Name] = i
+	}
+	for _, name := range sortedKeys(r.ifaces) {
+		l := r.ifaces[name]
+		if needsDetach(l, want[name]) {
+			r.detach(l)
+		}
+	}
+	for name := range r.bridges {
+		if s.Bridges[name] == nil {
+			delete(r.bridges, name)
+		}
+	}
+	for name := range s.Bridges {
+		if r.bridges[name] == nil {
+			r.bridges[name] = &liveBridge{name: name, ofports: make(map[int64]string)}
+		}
+	}
+	// Interfaces with an ofport_request go first so that automatic
+	// allocation never takes a requested number.
+	order := make([]*IfaceSpec, 0, len(all))
+	for _, i := range all {
+		if i.OFPortRequest > 0 {
+			order = append(order, i)
+		}
+	}
+	for _, i := range all {
+		if i.OFPortRequest <= 0 {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		if l := r.ifaces[i.Name]; l == nil || !l.attached() {
+			r.attach(i)
+		}
+	}
+	res := make([]ifaceResult, 0, len(all))
+	for _, i := range all {
+		l := r.ifaces[i.Name]
+		res = append(res, ifaceResult{spec: i, ofport: l.ofport, err: l.err})
+	}
+	return res
+}
+
+// detach removes l from the datapath and its bridge's port table. A failed
+// interface is forgotten too, so that the next attach retries it.
+func (r *reconciler) detach(l *liveIface) {
+	if l.dev != nil {
+		if err := r.dp.DelPort(l.dpNo); err != nil && r.log != nil {
+			r.log.Warn("delete datapath port", "port", l.name, "error", err)
+		}
+		l.dev = nil
+	}
+	if b := r.bridges[l.bridge]; b != nil && l.ofport > 0 && b.ofports[l.ofport] == l.name {
+		delete(b.ofports, l.ofport)
+	}
+	delete(r.ifaces, l.name)
+}
+
+// pickOFPort chooses i's OpenFlow port number in bridge b.
+func (r *reconciler) pickOFPort(b *liveBridge, i *IfaceSpec, last int64) (int64, error) {
+	if i.Local() {
+		return OFPortLocal, nil
+	}
+	if req := i.OFPortRequest; req > 0 {
+		if req >= maxOFPort {
+			return 0, fmt.Errorf("ofport_request %d is out of range", req)
+		}
+		if other, ok := b.ofports[req]; ok && other != i.Name {
+			return 0, fmt.Errorf("ofport_request %d is already in use by interface %s", req, other)
+		}
+		return req, nil
+	}
+	for _, c := range []int64{last, i.OFPort} {
+		if c > 0 && c < maxOFPort {
+			if _, used := b.ofports[c]; !used {
+				return c, nil
+			}
+		}
+	}
+	for n := int64(1); n < maxOFPort; n++ {
+		if _, used := b.ofports[n]; !used {
+			return n, nil
+		}
+	}
+	return 0, errors.New("no free OpenFlow port number")
+}
+
+// attach opens and attaches i, recording failures as the interface's error.
+func (r *reconciler) attach(i *IfaceSpec) {
+	var last int64
+	if old := r.ifaces[i.Name]; old != nil {
+		last = old.lastOFPort
+	}
+	l := &liveIface{uuid: i.UUID, name: i.Name, typ: normType(i), bridge: i.Bridge, port: i.Port, ofport: -1, lastOFPort: last}
+	r.ifaces[i.Name] = l
+	b := r.bridges[i.Bridge]
+	if !supportedTypes[i.Type] {
+		l.err = fmt.Sprintf("unsupported interface type %q", i.Type)
+		return
+	}
+	ofport, err := r.pickOFPort(b, i, last)
+	if err != nil {
+		l.err = err.Error()
+		return
+	}
+	if l.typ == "patch" {
+		if i.Options["peer"] == "" {
+			l.err = fmt.Sprintf("%s: patch type requires valid 'peer' argument", i.Name)
+			return
+		}
+		if i.Options["peer"] == i.Name {
+			l.err = fmt.Sprintf("%s: patch peer must not be the interface itself", i.Name)
+			return
+		}
+	} else {
+		dev, err := r.open.Open(i.Name, l.typ)
+		if err != nil {
+			l.err = fmt.Sprintf("could not open network device %s (%s)", i.Name, strerror(err))
+			return
+		}
+		no, err := r.dp.AddPort(i.Name, dev, 0)
+		if err != nil {
+			_ = dev.Close()
+			l.err = fmt.Sprintf("could not add network device %s to datapath (%s)", i.Name, strerror(err))
+			return
+		}
+		l.dev, l.dpNo = dev, no
+	}
+	l.ofport, l.lastOFPort = ofport, ofport
+	b.ofports[ofport] = i.Name
+}
+
+// strerror renders err like C's strerror for errno values ("No such
+// device"), and as-is otherwise.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// linkEvent records a kernel link change; it returns true when a reconcile
+// pass is needed (an interface vanished, was replaced, or a failed one's
+// device appeared).
+func (r *reconciler) linkEvent(name string, ifindex int, deleted bool) bool {
+	l := r.ifaces[name]
+	if l == nil || l.typ == "patch" {
+		return false
+	}
+	if !l.attached() {
+		return !deleted
+	}
+	if deleted || (l.ifindex != 0 && ifindex != 0 && ifindex != l.ifindex) {
+		l.vanished = true
+		return true
+	}
+	return false
+}
+
+// sortedIfaces returns the live interfaces of bridge sorted by name.
+func (r *reconciler) sortedIfaces(bridge string) []*liveIface {
+	var out []*liveIface
+	for _, l := range r.ifaces {
+		if l.bridge == bridge {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// closeAll detaches everything (shutdown).
+func (r *reconciler) closeAll() {
+	for _, name := range sortedKeys(r.ifaces) {
+		r.detach(r.ifaces[name])
+	}
+}

@@ -1,0 +1,185 @@
+package ofproto
+
+import (
+	"sort"
+)
+
+// Spec is the configuration the database asks for, as plain values built
+// from monitored rows (BuildSpec). Only rows reachable from the
+// Open_vSwitch row count, as in OVS.
+type Spec struct {
+	// RootUUID is the Open_vSwitch row ("" when the table is empty).
+	RootUUID string
+	// Root is the Open_vSwitch row itself (nil when missing).
+	Root Row
+	// NextCfg and CurCfg are the handshake counters.
+	NextCfg, CurCfg int64
+	// OtherConfig is Open_vSwitch other_config.
+	OtherConfig map[string]string
+	// Bridges by name.
+	Bridges map[string]*BridgeSpec
+}
+
+// BridgeSpec is one Bridge row.
+type BridgeSpec struct {
+	UUID, Name   string
+	DatapathType string
+	DatapathID   string
+	OtherConfig  map[string]string
+	FloodVLANs   []int64
+	// Ports by name.
+	Ports map[string]*PortSpec
+}
+
+// PortSpec is one Port row.
+type PortSpec struct {
+	UUID, Name  string
+	Tag         int64 // 0 = none
+	Trunks      []int64
+	CVLANs      []int64
+	VLANMode    string
+	OtherConfig map[string]string
+	Interfaces  []*IfaceSpec
+}
+
+// IfaceSpec is one Interface row, with the bridge and port that hold it.
+type IfaceSpec struct {
+	UUID, Name string
+	Type       string
+	Options    map[string]string
+	// OFPortRequest is ofport_request (0 when empty).
+	OFPortRequest int64
+	// OFPort and Error are the values currently in the database (OFPort 0
+	// when empty), to write only what changes.
+	OFPort int64
+	Error  string
+	// Status columns as currently in the database.
+	MACInUse, AdminState, LinkState string
+	IfIndex, MTU                    int64
+
+	Bridge, Port string
+}
+
+// Local reports whether the interface is its bridge's local port (named like
+// the bridge; it gets OpenFlow port 65534).
+func (i *IfaceSpec) Local() bool { return i.Name == i.Bridge }
+
+// BuildSpec turns a replica into a Spec. It never fails: dangling
+// references are skipped, duplicate names keep the first row in uuid order.
+func BuildSpec(t Tables) *Spec {
+	s := &Spec{Bridges: make(map[string]*BridgeSpec)}
+	roots := sortedKeys(t["Open_vSwitch"])
+	if len(roots) == 0 {
+		return s
+	}
+	s.RootUUID = roots[0]
+	root := t["Open_vSwitch"][s.RootUUID]
+	s.Root = root
+	s.NextCfg, _ = root.colInt("next_cfg")
+	s.CurCfg, _ = root.colInt("cur_cfg")
+	s.OtherConfig = root.colMap("other_config")
+	seenIface := make(map[string]bool)
+	brUUIDs := root.colUUIDs("bridges")
+	sort.Strings(brUUIDs)
+	for _, bu := range brUUIDs {
+		br, ok := t["Bridge"][bu]
+		if !ok {
+			continue
+		}
+		b := &BridgeSpec{
+			UUID:         bu,
+			Name:         br.colString("name"),
+			DatapathType: br.colString("datapath_type"),
+			DatapathID:   br.colString("datapath_id"),
+			OtherConfig:  br.colMap("other_config"),
+			FloodVLANs:   br.colInts("flood_vlans"),
+			Ports:        make(map[string]*PortSpec),
+		}
+		if b.Name == "" || s.Bridges[b.Name] != nil {
+			continue
+		}
+		s.Bridges[b.Name] = b
+		pUUIDs := br.colUUIDs("ports")
+		sort.Strings(pUUIDs)
+		for _, pu := range pUUIDs {
+			pr, ok := t["Port"][pu]
+			if !ok {
+				continue
+			}
+			tag, _ := pr.colInt("tag")
+			p := &PortSpec{
+				UUID:        pu,
+				Name:        pr.colString("name"),
+				Tag:         tag,
+				Trunks:      pr.colInts("trunks"),
+				CVLANs:      pr.colInts("cvlans"),
+				VLANMode:    pr.colString("vlan_mode"),
+				OtherConfig: pr.colMap("other_config"),
+			}
+			if p.Name == "" || b.Ports[p.Name] != nil {
+				continue
+			}
+			b.Ports[p.Name] = p
+			iUUIDs := pr.colUUIDs("interfaces")
+			sort.Strings(iUUIDs)
+			for _, iu := range iUUIDs {
+				ir, ok := t["Interface"][iu]
+				if !ok {
+					continue
+				}
+				i := ifaceFromRow(iu, ir)
+				if i.Name == "" || seenIface[i.Name] {
+					continue
+				}
+				seenIface[i.Name] = true
+				i.Bridge, i.Port = b.Name, p.Name
+				p.Interfaces = append(p.Interfaces, i)
+			}
+		}
+	}
+	return s
+}
+
+func ifaceFromRow(uuid string, r Row) *IfaceSpec {
+	i := &IfaceSpec{
+		UUID:       uuid,
+		Name:       r.colString("name"),
+		Type:       r.colString("type"),
+		Options:    r.colMap("options"),
+		Error:      r.colString("error"),
+		MACInUse:   r.colString("mac_in_use"),
+		AdminState: r.colString("admin_state"),
+		LinkState:  r.colString("link_state"),
+	}
+	i.OFPortRequest, _ = r.colInt("ofport_request")
+	i.OFPort, _ = r.colInt("ofport")
+	i.IfIndex, _ = r.colInt("ifindex")
+	i.MTU, _ = r.colInt("mtu")
+	return i
+}
+
+// Ifaces returns every interface of the spec sorted by bridge, then name.
+func (s *Spec) Ifaces() []*IfaceSpec {
+	var out []*IfaceSpec
+	for _, b := range s.Bridges {
+		for _, p := range b.Ports {
+			out = append(out, p.Interfaces...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bridge != out[j].Bridge {
+			return out[i].Bridge < out[j].Bridge
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,202 @@
+package ofproto
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// LinkInfo is the kernel's view of a network device.
+type LinkInfo struct {
+	IfIndex int
+	MAC     string
+	MTU     int
+	AdminUp bool
+	LinkUp  bool
+}
+
+// LinkSource reads kernel link state and reports changes.
+type LinkSource interface {
+	// Get returns the device named name.
+	Get(name string) (LinkInfo, error)
+	// Subscribe calls fn for every link change (from one goroutine) until
+	// the returned stop function is called.
+	Subscribe(fn func(name string, info LinkInfo, deleted bool)) (stop func())
+}
+
+// netlinkSource is LinkSource over rtnetlink.
+type netlinkSource struct{}
+
+func linkInfo(l netlink.Link) LinkInfo {
+	a := l.Attrs()
+	return LinkInfo{
+		IfIndex: a.Index,
+		MAC:     a.HardwareAddr.String(),
+		MTU:     a.MTU,
+		AdminUp: a.Flags&net.FlagUp != 0,
+		LinkUp:  a.RawFlags&unix.IFF_LOWER_UP != 0,
+	}
+}
+
+func (netlinkSource) Get(name string) (LinkInfo, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return LinkInfo{}, fmt.Errorf("link %s: %w", name, err)
+	}
+	return linkInfo(l), nil
+}
+
+func (netlinkSource) Subscribe(fn func(string, LinkInfo, bool)) func() {
+	ch := make(chan netlink.LinkUpdate, 256)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}}); err != nil {
+		return func() {}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case u, ok := <-ch:
+				if !ok {
+					return
+				}
+				if u.Link == nil || u.Link.Attrs() == nil {
+					continue
+				}
+				fn(u.Link.Attrs().Name, linkInfo(u.Link), u.Header.Type == unix.RTM_DELLINK)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		wg.Wait()
+	}
+}
+
+// refreshLinksLocked reads the kernel state of newly attached devices.
+func (v *Vswitch) refreshLinksLocked() {
+	for name, l := range v.rec.ifaces {
+		if l.dev == nil {
+			continue
+		}
+		info, ok := v.linkCache[name]
+		if !ok {
+			var err error
+			if info, err = v.opts.Links.Get(name); err != nil {
+				continue
+			}
+			v.linkCache[name] = info
+		}
+		if l.ifindex == 0 {
+			l.ifindex = info.IfIndex
+		}
+	}
+}
+
+func upDown(b bool) string {
+	if b {
+		return "up"
+	}
+	return "down"
+}
+
+// writeStatus writes mac_in_use, ifindex, admin_state, link_state, mtu and
+// Bridge.datapath_id where they differ from the database (status txn).
+func (v *Vswitch) writeStatus(s *Spec) {
+	var ops []any
+	v.mu.Lock()
+	for _, i := range s.Ifaces() {
+		l := v.rec.ifaces[i.Name]
+		if l == nil || l.typ == "patch" {
+			continue
+		}
+		row := map[string]any{}
+		info, ok := v.linkCache[i.Name]
+		switch {
+		case l.dev != nil && ok:
+			if i.MACInUse != info.MAC {
+				row["mac_in_use"] = optString(info.MAC)
+			}
+			if i.IfIndex != int64(info.IfIndex) {
+				row["ifindex"] = info.IfIndex
+			}
+			if i.MTU != int64(info.MTU) {
+				row["mtu"] = info.MTU
+			}
+			if a := upDown(info.AdminUp); i.AdminState != a {
+				row["admin_state"] = a
+			}
+			if ls := upDown(info.LinkUp); i.LinkState != ls {
+				row["link_state"] = ls
+			}
+		case l.dev == nil:
+			if i.LinkState != "down" {
+				row["link_state"] = "down"
+			}
+		}
+		if len(row) > 0 {
+			ops = append(ops, updateRow("Interface", i.UUID, row))
+		}
+	}
+	for _, b := range s.Bridges {
+		info, ok := v.linkCache[b.Name]
+		if !ok || info.MAC == "" {
+			continue
+		}
+		if id := "0000" + strings.ReplaceAll(info.MAC, ":", ""); b.DatapathID != id {
+			ops = append(ops, updateRow("Bridge", b.UUID, map[string]any{"datapath_id": id}))
+		}
+	}
+	v.mu.Unlock()
+	if len(ops) == 0 {
+		return
+	}
+	if _, err := v.opts.DB.Transact(ops...); err != nil {
+		v.log.Info("status update failed", "error", err)
+	}
+}
+
+func updateRow(table, uuid string, row map[string]any) map[string]any {
+	return map[string]any{
+		"op": "update", "table": table,
+		"where": []any{[]any{"_uuid", "==", uuidAtom(uuid)}},
+		"row":   row,
+	}
+}
+
+// writeStats writes Interface.statistics for every attached device.
+func (v *Vswitch) writeStats(now time.Time) {
+	var ops []any
+	v.mu.Lock()
+	v.lastStats = now
+	for _, name := range sortedKeys(v.rec.ifaces) {
+		l := v.rec.ifaces[name]
+		if l.dev == nil {
+			continue
+		}
+		st := l.dev.Stats()
+		ops = append(ops, updateRow("Interface", l.uuid, map[string]any{"statistics": intMap(map[string]int64{
+			"rx_packets": int64(st.RxPackets), "rx_bytes": int64(st.RxBytes),
+			"rx_dropped": int64(st.RxDropped), "rx_errors": int64(st.RxErrors),
+			"tx_packets": int64(st.TxPackets), "tx_bytes": int64(st.TxBytes),
+			"tx_dropped": int64(st.TxDropped), "tx_errors": int64(st.TxErrors),
+		})}))
+	}
+	v.mu.Unlock()
+	if len(ops) == 0 {
+		return
+	}
+	if _, err := v.opts.DB.Transact(ops...); err != nil {
+		v.log.Info("statistics update failed", "error", err)
+	}
+}

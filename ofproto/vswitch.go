@@ -1,0 +1,299 @@
+package ofproto
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gvswitch/gvswitch/ofproto/xlate"
+)
+
+// Xlate is the translation side ofproto drives: *xlate.Xlate implements it.
+// Its appctl-facing extras (FDB, Trace, ...) are found by type assertion.
+type Xlate interface {
+	Publish(cfg *xlate.Config)
+}
+
+// Options configure a Vswitch.
+type Options struct {
+	// DB is the database session (see DialDB).
+	DB DB
+	// Datapath receives ports; Opener opens their devices.
+	Datapath Datapath
+	Opener   Opener
+	// Xlate receives each new configuration snapshot; nil disables it.
+	Xlate Xlate
+	// OnConfigChange runs after a new snapshot is published, to revalidate
+	// or flush installed flows. Optional.
+	OnConfigChange func()
+	// Links reads kernel link state; nil uses netlink.
+	Links LinkSource
+	// Log is the "bridge" module's logger; nil discards.
+	Log *slog.Logger
+	// Version is written to Open_vSwitch ovs_version.
+	Version string
+}
+
+// Version strings written at startup.
+const (
+	// DBVersion is the Open_vSwitch schema version gvswitch embeds.
+	DBVersion = "8.3.1"
+)
+
+// Vswitch is the vswitchd layer: it reconciles the database into the
+// datapath and writes ofport, error, cur_cfg and status back.
+type Vswitch struct {
+	opts Options
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu        sync.Mutex // guards the fields below
+	rec       *reconciler
+	spec      *Spec
+	linkCache map[string]LinkInfo
+	rootDone  string // root uuid whose startup columns were written
+	lastStats time.Time
+
+	runDone chan struct{}
+}
+
+// New creates a Vswitch; Run starts it.
+func New(opts Options) *Vswitch {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Links == nil {
+		opts.Links = netlinkSource{}
+	}
+	return &Vswitch{
+		opts:      opts,
+		log:       log,
+		kick:      make(chan struct{}, 1),
+		rec:       newReconciler(opts.Datapath, opts.Opener, log),
+		linkCache: make(map[string]LinkInfo),
+		runDone:   make(chan struct{}),
+	}
+}
+
+// Kick asks the main loop for a reconcile pass (non-blocking).
+func (v *Vswitch) Kick() {
+	select {
+	case v.kick <- struct{}{}:
+	default:
+	}
+}
+
+// statsInterval is other_config:stats-update-interval (ms, minimum and
+// default 5000).
+func (v *Vswitch) statsInterval() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	d := 5 * time.Second
+	if v.spec != nil {
+		if s := v.spec.OtherConfig["stats-update-interval"]; s != "" {
+			var ms int64
+			if json.Unmarshal([]byte(s), &ms) == nil && ms > 5000 {
+				d = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return d
+}
+
+// Run is the main loop: it reconciles on every database change and link
+// event, refreshes statistics and ages MAC entries, until ctx ends. Then it
+// detaches every port.
+func (v *Vswitch) Run(ctx context.Context) error {
+	defer close(v.runDone)
+	stopLinks := v.opts.Links.Subscribe(v.onLink)
+	defer stopLinks()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	v.reconfigure()
+	for {
+		select {
+		case <-ctx.Done():
+			v.mu.Lock()
+			v.rec.closeAll()
+			v.mu.Unlock()
+			return nil
+		case <-v.opts.DB.Changed():
+			v.reconfigure()
+		case <-v.kick:
+			v.reconfigure()
+		case now := <-tick.C:
+			if e, ok := v.opts.Xlate.(interface{ Expire() bool }); ok && e.Expire() && v.opts.OnConfigChange != nil {
+				v.opts.OnConfigChange()
+			}
+			if now.Sub(v.lastStatsTime()) >= v.statsInterval() {
+				v.writeStats(now)
+			}
+		}
+	}
+}
+
+func (v *Vswitch) lastStatsTime() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.lastStats
+}
+
+// onLink is the link monitor's callback (any goroutine).
+func (v *Vswitch) onLink(name string, info LinkInfo, deleted bool) {
+	v.mu.Lock()
+	need := v.rec.linkEvent(name, info.IfIndex, deleted)
+	if l := v.rec.ifaces[name]; l != nil {
+		old, had := v.linkCache[name]
+		if deleted {
+			delete(v.linkCache, name)
+			need = need || had
+		} else {
+			v.linkCache[name] = info
+			if !had || old != info {
+				need = true
+			}
+		}
+	}
+	v.mu.Unlock()
+	if need {
+		v.Kick()
+	}
+}
+
+// reconfigure is one bridge_reconfigure pass: reconcile, publish, write
+// ofport/error/cur_cfg in one transaction, then status.
+func (v *Vswitch) reconfigure() {
+	spec := BuildSpec(v.opts.DB.Snapshot())
+	if spec.RootUUID == "" {
+		v.ensureRoot()
+		return
+	}
+	v.mu.Lock()
+	results := v.rec.Reconcile(spec)
+	v.spec = spec
+	v.refreshLinksLocked()
+	cfg := v.xlateConfigLocked(spec)
+	v.mu.Unlock()
+
+	if v.opts.Xlate != nil {
+		v.opts.Xlate.Publish(cfg)
+	}
+	if v.opts.OnConfigChange != nil {
+		v.opts.OnConfigChange()
+	}
+
+	var ops []any
+	for _, r := range results {
+		if r.ofport != r.spec.OFPort || r.err != r.spec.Error {
+			ops = append(ops, map[string]any{
+				"op": "update", "table": "Interface",
+				"where": []any{[]any{"_uuid", "==", uuidAtom(r.spec.UUID)}},
+				"row":   map[string]any{"ofport": r.ofport, "error": optString(r.err)},
+			})
+			if r.err != "" && r.err != r.spec.Error {
+				v.log.Warn("interface error", "interface", r.spec.Name, "error", r.err)
+			}
+		}
+	}
+	ops = append(ops, v.rootOps(spec)...)
+	if spec.NextCfg != spec.CurCfg {
+		ops = append(ops, map[string]any{
+			"op": "update", "table": "Open_vSwitch",
+			"where": []any{[]any{"_uuid", "==", uuidAtom(spec.RootUUID)}},
+			"row":   map[string]any{"cur_cfg": spec.NextCfg},
+		})
+	}
+	if len(ops) > 0 {
+		if _, err := v.opts.DB.Transact(ops...); err != nil {
+			v.log.Warn("database transaction failed", "error", err)
+			return
+		}
+	}
+	v.writeStatus(spec)
+}
+
+// ensureRoot inserts the Open_vSwitch row into an empty database (what
+// "ovs-vsctl init" does), guarded by a wait so that two writers never
+// create two rows.
+func (v *Vswitch) ensureRoot() {
+	_, err := v.opts.DB.Transact(
+		map[string]any{"op": "wait", "table": "Open_vSwitch", "where": []any{}, "columns": []any{},
+			"until": "==", "rows": []any{}, "timeout": 0},
+		map[string]any{"op": "insert", "table": "Open_vSwitch", "row": map[string]any{}},
+	)
+	if err != nil {
+		v.log.Info("could not create Open_vSwitch row", "error", err)
+	}
+}
+
+// rootOps writes the startup columns of the Open_vSwitch row once per root
+// row (and again if someone changes them).
+func (v *Vswitch) rootOps(s *Spec) []any {
+	row := map[string]any{}
+	if s.Root.colString("db_version") != DBVersion {
+		row["db_version"] = DBVersion
+	}
+	if v.opts.Version != "" && s.Root.colString("ovs_version") != v.opts.Version {
+		row["ovs_version"] = v.opts.Version
+	}
+	want := map[string][]string{
+		"datapath_types": {"netdev", "system"},
+		"iface_types":    SupportedTypes(),
+	}
+	for col, vals := range want {
+		var have []string
+		for _, e := range setElems(s.Root[col]) {
+			if x, ok := atomString(e); ok {
+				have = append(have, x)
+			}
+		}
+		if strings.Join(have, "\x00") != strings.Join(vals, "\x00") {
+			row[col] = strSet(vals)
+		}
+	}
+	if s.Root.colString("system_type") == "" {
+		if id, ver := osRelease(); id != "" {
+			row["system_type"] = id
+			row["system_version"] = ver
+		}
+	}
+	if len(row) == 0 {
+		return nil
+	}
+	return []any{map[string]any{
+		"op": "update", "table": "Open_vSwitch",
+		"where": []any{[]any{"_uuid", "==", uuidAtom(s.RootUUID)}},
+		"row":   row,
+	}}
+}
+
+// osRelease reads ID and VERSION_ID from /etc/os-release (as ovs-ctl does for
+// system-type and system-version).
+func osRelease() (id, version string) {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "", ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, val, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		val = strings.Trim(val, `"`)
+		switch k {
+		case "ID":
+			id = val
+		case "VERSION_ID":
+			version = val
+		}
+	}
+	return id, version
+}
+
+// Wait blocks until Run has returned.
+func (v *Vswitch) Wait() { <-v.runDone }

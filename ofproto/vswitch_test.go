@@ -1,0 +1,118 @@
+package ofproto
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/internal/testutil"
+)
+
+type testSwitch struct {
+	remote string
+	dp     *fakeDP
+	links  *fakeLinks
+	v      *Vswitch
+}
+
+func startSwitch(t *testing.T, devs ...string) *testSwitch {
+	t.Helper()
+	_, remote := startOVSDBServer(t)
+	db, err := DialDB(remote, 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testSwitch{remote: remote, dp: newFakeDP(devs...), links: &fakeLinks{}}
+	ts.v = New(Options{DB: db, Datapath: ts.dp, Opener: ts.dp, Links: ts.links, Version: "3.1.0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = ts.v.Run(ctx) }()
+	t.Cleanup(func() { cancel(); ts.v.Wait(); _ = db.Close() })
+	return ts
+}
+
+func (ts *testSwitch) get(t *testing.T, table, record, col string) string {
+	t.Helper()
+	out, _ := vsctl(t, ts.remote, "--no-wait", "get", table, record, col)
+	return strings.TrimSpace(out)
+}
+
+func TestAddBrAddPortHandshake(t *testing.T) {
+	ts := startSwitch(t, "p1", "p2")
+	vsctl(t, ts.remote, "add-br", "br0")
+	if got := ts.get(t, "Interface", "br0", "ofport"); got != "65534" {
+		t.Fatalf("br0 ofport = %s", got)
+	}
+	_, stderr := vsctl(t, ts.remote, "add-port", "br0", "p1")
+	if stderr != "" {
+		t.Fatalf("add-port stderr: %s", stderr)
+	}
+	if got := ts.get(t, "Interface", "p1", "ofport"); got != "1" {
+		t.Fatalf("p1 ofport = %s", got)
+	}
+	if cur, next := ts.get(t, "Open_vSwitch", ".", "cur_cfg"), ts.get(t, "Open_vSwitch", ".", "next_cfg"); cur != next {
+		t.Fatalf("cur_cfg %s != next_cfg %s", cur, next)
+	}
+	// libvirt's exact add-port and del-port.
+	start := time.Now()
+	vsctl(t, ts.remote, "--", "--may-exist", "add-port", "br0", "p2",
+		"--", "set", "Interface", "p2", `external-ids:attached-mac="52:54:00:12:34:56"`,
+		"--", "set", "Interface", "p2", `external-ids:iface-id="a7b5d3a8-1f0e-4f5e-9c1a-2f3b4c5d6e7f"`,
+		"--", "set", "Interface", "p2", `external-ids:vm-id="0f0e0d0c-0b0a-0908-0706-050403020100"`,
+		"--", "set", "Interface", "p2", "external-ids:iface-status=active")
+	vsctl(t, ts.remote, "--", "--if-exists", "del-port", "p2")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("libvirt add/del took %v", d)
+	}
+	if got := ts.get(t, "Interface", "br0", "mtu"); got != "1500" {
+		t.Errorf("br0 mtu = %s", got)
+	}
+	if got := ts.get(t, "Open_vSwitch", ".", "db_version"); got != `"8.3.1"` {
+		t.Errorf("db_version = %s", got)
+	}
+}
+
+func TestBadConfigIsolated(t *testing.T) {
+	ts := startSwitch(t, "p1", "p2")
+	vsctl(t, ts.remote, "add-br", "br0")
+	_, stderr := vsctl(t, ts.remote, "add-port", "br0", "missing")
+	if !strings.Contains(stderr, "Error detected while setting up 'missing'") {
+		t.Errorf("missing device stderr: %q", stderr)
+	}
+	if got := ts.get(t, "Interface", "missing", "error"); got != `"could not open network device missing (No such device)"` {
+		t.Errorf("missing error = %s", got)
+	}
+	if got := ts.get(t, "Interface", "missing", "ofport"); got != "-1" {
+		t.Errorf("missing ofport = %s", got)
+	}
+	vsctl(t, ts.remote, "add-port", "br0", "vx0", "--", "set", "Interface", "vx0", "type=vxlan")
+	if got := ts.get(t, "Interface", "vx0", "error"); got != `"unsupported interface type \"vxlan\""` {
+		t.Errorf("vxlan error = %s", got)
+	}
+	vsctl(t, ts.remote, "add-port", "br0", "p1", "--", "set", "Interface", "p1", "ofport_request=7")
+	vsctl(t, ts.remote, "add-port", "br0", "p2", "--", "set", "Interface", "p2", "ofport_request=7")
+	if got := ts.get(t, "Interface", "p1", "ofport"); got != "7" {
+		t.Errorf("p1 ofport = %s", got)
+	}
+	if got := ts.get(t, "Interface", "p2", "error"); !strings.Contains(got, "ofport_request 7 is already in use by interface p1") {
+		t.Errorf("p2 error = %s", got)
+	}
+	// The device appears: a link event re-attaches it.
+	ts.dp.setDev("missing", true)
+	ts.links.send("missing", false)
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		return ts.get(t, "Interface", "missing", "ofport") == "1"
+	}, "missing re-attached")
+	if got := ts.get(t, "Interface", "missing", "error"); got != "[]" {
+		t.Errorf("error after re-attach = %s", got)
+	}
+	// It vanishes again: error and link_state down, others untouched.
+	ts.dp.setDev("missing", false)
+	ts.links.send("missing", true)
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		return ts.get(t, "Interface", "missing", "ofport") == "-1" && ts.get(t, "Interface", "missing", "link_state") == "down"
+	}, "missing detached")
+	if got := ts.get(t, "Interface", "p1", "ofport"); got != "7" {
+		t.Errorf("p1 ofport after vanish = %s", got)
+	}
+}
