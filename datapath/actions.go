@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/vlan"
 )
 
 // ActionKind says what an Action does. New kinds (tunnel push/pop, set-field,
@@ -133,4 +136,201 @@ func (a Action) String() string {
 	default:
 		return a.Kind.String()
 	}
+}
+
+// isEdit reports whether an action kind modifies the packet.
+func isEdit(k ActionKind) bool {
+	switch k {
+	case ActPushVLAN, ActPopVLAN, ActSetVLAN, ActTunnelPush, ActTunnelPop, ActSetField:
+		return true
+	}
+	return false
+}
+
+// program is an action list prepared for execution: for each output it
+// records whether a later action edits the packet, in which case the output
+// must send a private copy (the original goes on being edited). Outputs
+// after the last edit send the packet itself, shared between their tx
+// batches, which is safe because Send does not keep or change packets.
+type program struct {
+	acts     Actions
+	copyOut  []bool
+	hasEdits bool
+}
+
+func compile(acts Actions) *program {
+	p := &program{acts: acts, copyOut: make([]bool, len(acts))}
+	editLater := false
+	for i := len(acts) - 1; i >= 0; i-- {
+		switch k := acts[i].Kind; {
+		case k == ActOutput || k == ActMirror:
+			p.copyOut[i] = editLater
+		case isEdit(k):
+			editLater = true
+			p.hasEdits = true
+		}
+	}
+	return p
+}
+
+// copyBufSize is the buffer of a pooled packet copy: a full-size Ethernet
+// frame with two tags plus headroom. Larger frames (GSO) get their own
+// buffer, which then stays in the pool.
+const copyBufSize = packet.Headroom + 2048
+
+// executor runs programs on packets and gathers outputs in one tx batch per
+// output port. Each poll goroutine has one; Execute uses another under a
+// mutex. Nothing in it allocates in steady state: tx batches are created
+// the first time a port number is used, copies come from a free list.
+type executor struct {
+	ports *portTable
+	tx    []*packet.Batch // by port number
+	dirty []uint32        // ports with queued packets
+	free  []*packet.Packet
+	inUse []*packet.Packet
+
+	drops  uint64 // packets dropped by actions
+	txErrs uint64 // Send errors
+}
+
+func newExecutor() *executor {
+	return &executor{dirty: make([]uint32, 0, 16), inUse: make([]*packet.Packet, 0, 64)}
+}
+
+// run executes prog on pkts in place. Packets that an action must drop are
+// replaced by nil in pkts.
+func (x *executor) run(prog *program, pkts []*packet.Packet) {
+	for i := range prog.acts {
+		a := &prog.acts[i]
+		switch a.Kind {
+		case ActOutput, ActMirror:
+			cp := prog.copyOut[i]
+			for _, p := range pkts {
+				if p == nil {
+					continue
+				}
+				if cp {
+					p = x.copyPacket(p)
+				}
+				x.enqueue(a.Port, p)
+			}
+		case ActPushVLAN:
+			tpid := a.TPID
+			if tpid == 0 {
+				tpid = EthTypeVLAN
+			}
+			for j, p := range pkts {
+				if p != nil && !pushVLAN(p, tpid, a.TCI) {
+					pkts[j] = nil
+					x.drops++
+				}
+			}
+		case ActPopVLAN:
+			for _, p := range pkts {
+				if p != nil && vlan.RemoveTag(p.Data()) {
+					p.Pull(vlan.TagSize)
+				}
+			}
+		case ActSetVLAN:
+			for _, p := range pkts {
+				if p != nil {
+					vlan.SetTCI(p.Data(), a.TCI, a.TCIMask)
+				}
+			}
+		case ActDrop:
+			return
+		default:
+			// A kind this executor does not implement yet: drop rather
+			// than forward a packet that missed an edit.
+			for j, p := range pkts {
+				if p != nil {
+					pkts[j] = nil
+					x.drops++
+				}
+			}
+			return
+		}
+	}
+}
+
+func pushVLAN(p *packet.Packet, tpid, tci uint16) bool {
+	if p.Len() < 12 {
+		return false
+	}
+	if _, ok := p.Push(vlan.TagSize); !ok {
+		return false
+	}
+	return vlan.InsertTag(p.Data(), tpid, tci)
+}
+
+// copyPacket returns a pooled copy of p, valid until flush.
+func (x *executor) copyPacket(p *packet.Packet) *packet.Packet {
+	n := p.Len()
+	var c *packet.Packet
+	var buf []byte
+	if k := len(x.free); k > 0 {
+		c = x.free[k-1]
+		x.free = x.free[:k-1]
+		buf, _, _ = c.Buffer()
+	} else {
+		c = &packet.Packet{}
+	}
+	if len(buf) < packet.Headroom+n {
+		buf = make([]byte, max(copyBufSize, packet.Headroom+n))
+	}
+	c.Reset(buf, packet.Headroom, packet.Headroom+n)
+	copy(c.Data(), p.Data())
+	c.InPort, c.Offload = p.InPort, p.Offload
+	x.inUse = append(x.inUse, c)
+	return c
+}
+
+// enqueue adds p to port no's tx batch, sending the batch when it is full.
+func (x *executor) enqueue(no uint32, p *packet.Packet) {
+	dp := x.ports.get(no)
+	if dp == nil {
+		x.drops++
+		return
+	}
+	if int(no) >= len(x.tx) {
+		x.tx = append(x.tx, make([]*packet.Batch, int(no)+1-len(x.tx))...)
+	}
+	b := x.tx[no]
+	if b == nil {
+		b = &packet.Batch{}
+		x.tx[no] = b
+	}
+	if b.N == 0 {
+		x.dirty = append(x.dirty, no)
+	}
+	b.Add(p)
+	if b.Full() {
+		x.send(dp, b)
+	}
+}
+
+func (x *executor) send(p *dpPort, b *packet.Batch) {
+	if err := p.port.Send(b); err != nil {
+		x.txErrs++
+	}
+	b.Reset()
+}
+
+// flush sends every queued tx batch (one Send per port) and recycles the
+// copies made since the last flush.
+func (x *executor) flush() {
+	for _, no := range x.dirty {
+		if b := x.tx[no]; b.N > 0 {
+			if dp := x.ports.get(no); dp != nil {
+				x.send(dp, b)
+			} else {
+				x.drops += uint64(b.N)
+				b.Reset()
+			}
+		}
+	}
+	x.dirty = x.dirty[:0]
+	x.free = append(x.free, x.inUse...)
+	clear(x.inUse)
+	x.inUse = x.inUse[:0]
 }

@@ -1,7 +1,12 @@
 package datapath
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
@@ -24,6 +29,9 @@ const (
 	DefaultSweepInterval = 500 * time.Millisecond
 	// MaxPortNo is the largest datapath port number AddPort accepts.
 	MaxPortNo = 65535
+	// overLimitIdle is the idle time used while the flow count exceeds the
+	// limit, as OVS's revalidators do.
+	overLimitIdle = 100 * time.Millisecond
 )
 
 // Errors returned by Datapath methods.
@@ -65,6 +73,30 @@ type Options struct {
 	Now func() time.Time
 }
 
+func (o *Options) setDefaults() {
+	if o.Name == "" {
+		o.Name = "ovs-netdev"
+	}
+	if o.FlowLimit <= 0 {
+		o.FlowLimit = DefaultFlowLimit
+	}
+	if o.MaxIdle <= 0 {
+		o.MaxIdle = DefaultMaxIdle
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.EMCEntries <= 0 {
+		o.EMCEntries = DefaultEMCEntries
+	}
+	if o.EMCInsertInvProb == 0 {
+		o.EMCInsertInvProb = DefaultEMCInsertInvProb
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
 // PortInfo describes one attached port.
 type PortInfo struct {
 	No   uint32
@@ -72,14 +104,109 @@ type PortInfo struct {
 	Port netdev.Port
 }
 
+// dpPort is an attached port and its poll goroutine.
+type dpPort struct {
+	no   uint32
+	name string
+	port netdev.Port
+	pmd  *pmd
+}
+
+// portTable is an immutable snapshot of the attached ports, indexed by port
+// number; poll goroutines read it without locks.
+type portTable struct {
+	byNo []*dpPort
+}
+
+func (t *portTable) get(no uint32) *dpPort {
+	if t == nil || int(no) >= len(t.byNo) {
+		return nil
+	}
+	return t.byNo[no]
+}
+
+// flow is an installed megaflow.
+type flow struct {
+	hash uint32 // key's hash under the subtable's mask
+	dead atomic.Bool
+	key  FlowKey // masked
+	sub  *subtable
+	prog atomic.Pointer[program]
+
+	packets  atomic.Uint64
+	bytes    atomic.Uint64
+	used     atomic.Int64 // Unix ns of the last hit; 0 = never
+	tcpFlags atomic.Uint32
+
+	created int64  // Unix ns
+	seq     uint64 // installation order, for dumps
+}
+
+type upcallBox struct{ h UpcallHandler }
+
 // Datapath is a userspace datapath. Its methods are safe for concurrent use.
 type Datapath struct {
 	opts Options
+
+	mu     sync.Mutex // guards ports (writes), cls, closed
+	ports  atomic.Pointer[portTable]
+	cls    map[uint32]*classifier
+	closed bool
+
+	handler atomic.Pointer[upcallBox]
+	nflows  atomic.Int64
+	seq     atomic.Uint64
+	retired pmdCounters // counters of poll goroutines that exited
+
+	execMu sync.Mutex
+	exec   *executor
+
+	sweepStop chan struct{}
+	sweepDone chan struct{}
 }
 
-// New creates a datapath with no ports and no flows.
+// New creates a datapath with no ports and no flows, and starts the idle
+// sweeper unless Options.SweepInterval is negative.
 func New(opts Options) (*Datapath, error) {
-	return &Datapath{opts: opts}, nil
+	opts.setDefaults()
+	dp := &Datapath{
+		opts: opts,
+		cls:  make(map[uint32]*classifier),
+		exec: newExecutor(),
+	}
+	dp.ports.Store(&portTable{})
+	if opts.SweepInterval > 0 {
+		dp.sweepStop = make(chan struct{})
+		dp.sweepDone = make(chan struct{})
+		go dp.sweeper()
+	}
+	return dp, nil
+}
+
+func (dp *Datapath) sweeper() {
+	defer close(dp.sweepDone)
+	t := time.NewTicker(dp.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-dp.sweepStop:
+			return
+		case <-t.C:
+			dp.Sweep()
+		}
+	}
+}
+
+func (dp *Datapath) nowNs() int64 { return dp.opts.Now().UnixNano() }
+
+// classifierLocked returns in_port no's classifier, creating it.
+func (dp *Datapath) classifierLocked(no uint32) *classifier {
+	c := dp.cls[no]
+	if c == nil {
+		c = newClassifier()
+		dp.cls[no] = c
+	}
+	return c
 }
 
 // AddPort attaches port under datapath port number wantNo (0 picks the
@@ -87,15 +214,167 @@ func New(opts Options) (*Datapath, error) {
 // returns the number used. The datapath owns port afterwards: DelPort and
 // Close close it. Errors wrap ErrPortExists or ErrDatapathClosed.
 func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint32, error) {
-	return 0, errors.ErrUnsupported
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	if dp.closed {
+		return 0, fmt.Errorf("add port %s: %w", name, ErrDatapathClosed)
+	}
+	old := dp.ports.Load()
+	for _, p := range old.byNo {
+		if p != nil && p.name == name {
+			return 0, fmt.Errorf("add port %s: name %w", name, ErrPortExists)
+		}
+	}
+	no := wantNo
+	switch {
+	case no == 0:
+		no = 1
+		for old.get(no) != nil {
+			no++
+		}
+		if no > MaxPortNo {
+			return 0, fmt.Errorf("add port %s: no free port number", name)
+		}
+	case no > MaxPortNo:
+		return 0, fmt.Errorf("add port %s: port number %d above %d", name, no, MaxPortNo)
+	case old.get(no) != nil:
+		return 0, fmt.Errorf("add port %s: number %d: %w", name, no, ErrPortExists)
+	}
+	p := &dpPort{no: no, name: name, port: port}
+	nt := &portTable{byNo: make([]*dpPort, max(len(old.byNo), int(no)+1))}
+	copy(nt.byNo, old.byNo)
+	nt.byNo[no] = p
+	p.pmd = newPMD(dp, p, dp.classifierLocked(no))
+	dp.ports.Store(nt)
+	go p.pmd.run()
+	return no, nil
 }
 
 // DelPort stops the port's poll goroutine, closes the port and deletes the
-// flows whose in_port it is. Errors wrap ErrNoSuchPort.
-func (dp *Datapath) DelPort(no uint32) error { return errors.ErrUnsupported }
+// flows whose in_port it is. It must not be called from an UpcallHandler.
+// Errors wrap ErrNoSuchPort.
+func (dp *Datapath) DelPort(no uint32) error {
+	dp.mu.Lock()
+	old := dp.ports.Load()
+	p := old.get(no)
+	if p == nil {
+		dp.mu.Unlock()
+		return fmt.Errorf("del port %d: %w", no, ErrNoSuchPort)
+	}
+	nt := &portTable{byNo: slices.Clone(old.byNo)}
+	nt.byNo[no] = nil
+	dp.ports.Store(nt)
+	c := dp.cls[no]
+	delete(dp.cls, no)
+	dp.mu.Unlock()
+
+	err := dp.stopPort(p)
+	if c != nil {
+		dp.flushClassifier(c)
+	}
+	if err != nil {
+		return fmt.Errorf("del port %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// stopPort stops p's poll goroutine and closes the port.
+func (dp *Datapath) stopPort(p *dpPort) error {
+	p.pmd.stop.Store(true)
+	err := p.port.Close()
+	<-p.pmd.done
+	dp.retired.add(&p.pmd.ctr)
+	return err
+}
 
 // Ports returns the attached ports sorted by number.
-func (dp *Datapath) Ports() []PortInfo { return nil }
+func (dp *Datapath) Ports() []PortInfo {
+	var out []PortInfo
+	for _, p := range dp.ports.Load().byNo {
+		if p != nil {
+			out = append(out, PortInfo{No: p.no, Name: p.name, Port: p.port})
+		}
+	}
+	return out
+}
+
+// install adds a megaflow to c, or finds the identical one (same masked key
+// and mask) and, when replace is set, gives it prog. It returns the flow,
+// or ErrFlowLimit.
+func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *program, replace bool) (*flow, error) {
+	m := *mask
+	m.InPort = ExactU32
+	mk := key.Masked(&m)
+	kw := keyWords(&mk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.subtableLocked(&m, true)
+	h := st.hash(kw)
+	if f, _ := st.findLocked(kw, h); f != nil {
+		if replace {
+			f.prog.Store(prog)
+		}
+		return f, nil
+	}
+	if dp.nflows.Load() >= int64(dp.opts.FlowLimit) {
+		if st.n == 0 {
+			c.dropSubtableLocked(st)
+		}
+		return nil, ErrFlowLimit
+	}
+	f := &flow{hash: h, key: mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
+	f.prog.Store(prog)
+	st.insertLocked(f)
+	dp.nflows.Add(1)
+	return f, nil
+}
+
+// removeLocked deletes f from c; c.mu is held.
+func (dp *Datapath) removeLocked(c *classifier, f *flow) {
+	st := f.sub
+	t := st.table.Load()
+	for i := f.hash & t.mask; ; i = (i + 1) & t.mask {
+		cur := t.slots[i].Load()
+		if cur == nil {
+			return // not in the table: already removed
+		}
+		if cur == f {
+			f.dead.Store(true)
+			st.removeLocked(i)
+			dp.nflows.Add(-1)
+			if st.n == 0 {
+				c.dropSubtableLocked(st)
+			}
+			return
+		}
+	}
+}
+
+// flushClassifier deletes every flow of c.
+func (dp *Datapath) flushClassifier(c *classifier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, st := range *c.subs.Load() {
+		st.forEachLocked(func(f *flow) {
+			f.dead.Store(true)
+			n++
+		})
+	}
+	c.subs.Store(new([]*subtable))
+	dp.nflows.Add(int64(-n))
+}
+
+// classifiers returns the current classifiers.
+func (dp *Datapath) classifiers() []*classifier {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	out := make([]*classifier, 0, len(dp.cls))
+	for _, c := range dp.cls {
+		out = append(out, c)
+	}
+	return out
+}
 
 // FlowPut installs a megaflow matching key under mask (InPort is always
 // matched exactly) with actions, or replaces the actions of an identical
@@ -103,45 +382,248 @@ func (dp *Datapath) Ports() []PortInfo { return nil }
 // actions; the caller must not modify them afterwards. Errors wrap
 // ErrFlowLimit.
 func (dp *Datapath) FlowPut(key *FlowKey, mask *Mask, actions Actions) error {
-	return errors.ErrUnsupported
+	dp.mu.Lock()
+	if dp.closed {
+		dp.mu.Unlock()
+		return fmt.Errorf("flow put: %w", ErrDatapathClosed)
+	}
+	c := dp.classifierLocked(key.InPort)
+	dp.mu.Unlock()
+	if _, err := dp.install(c, key, mask, compile(actions), true); err != nil {
+		return fmt.Errorf("flow put: %w", err)
+	}
+	return nil
 }
 
 // FlowDel deletes the megaflow with this key and mask and invalidates the
 // EMC entries that point at it. Errors wrap ErrNoSuchFlow.
-func (dp *Datapath) FlowDel(key *FlowKey, mask *Mask) error { return errors.ErrUnsupported }
+func (dp *Datapath) FlowDel(key *FlowKey, mask *Mask) error {
+	dp.mu.Lock()
+	c := dp.cls[key.InPort]
+	dp.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	m := *mask
+	m.InPort = ExactU32
+	mk := key.Masked(&m)
+	kw := keyWords(&mk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.subtableLocked(&m, false)
+	if st == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	f, _ := st.findLocked(kw, st.hash(kw))
+	if f == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	dp.removeLocked(c, f)
+	return nil
+}
+
+// entry builds f's FlowEntry.
+func (f *flow) entry() FlowEntry {
+	e := FlowEntry{
+		Key:     f.key,
+		Mask:    f.sub.mask,
+		Actions: f.prog.Load().acts,
+		Stats: FlowStats{
+			Packets:  f.packets.Load(),
+			Bytes:    f.bytes.Load(),
+			TCPFlags: uint16(f.tcpFlags.Load()),
+		},
+		Created: time.Unix(0, f.created),
+	}
+	if u := f.used.Load(); u != 0 {
+		e.Stats.Used = time.Unix(0, u)
+	}
+	return e
+}
+
+// snapshot returns every live flow, sorted by in_port then installation.
+func (dp *Datapath) snapshot() []*flow {
+	var out []*flow
+	for _, c := range dp.classifiers() {
+		c.mu.Lock()
+		for _, st := range *c.subs.Load() {
+			st.forEachLocked(func(f *flow) { out = append(out, f) })
+		}
+		c.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b *flow) int {
+		if a.key.InPort != b.key.InPort {
+			return cmp.Compare(a.key.InPort, b.key.InPort)
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
 
 // FlowDump returns a snapshot of every installed megaflow with its stats,
 // sorted by in_port then installation order.
-func (dp *Datapath) FlowDump() []FlowEntry { return nil }
+func (dp *Datapath) FlowDump() []FlowEntry {
+	fs := dp.snapshot()
+	out := make([]FlowEntry, len(fs))
+	for i, f := range fs {
+		out[i] = f.entry()
+	}
+	return out
+}
 
 // FlowFlush deletes every megaflow.
-func (dp *Datapath) FlowFlush() {}
+func (dp *Datapath) FlowFlush() {
+	for _, c := range dp.classifiers() {
+		dp.flushClassifier(c)
+	}
+}
 
 // Execute runs actions on pkt from the slow path (e.g. a packet-out) and
 // sends the results immediately. pkt stays the caller's; it may be edited
 // by VLAN actions. It is safe to call from any goroutine.
 func (dp *Datapath) Execute(pkt *packet.Packet, actions Actions) error {
-	return errors.ErrUnsupported
+	if pkt == nil {
+		return errors.New("execute: nil packet")
+	}
+	prog := compile(actions)
+	dp.execMu.Lock()
+	defer dp.execMu.Unlock()
+	x := dp.exec
+	x.ports = dp.ports.Load()
+	pkts := [1]*packet.Packet{pkt}
+	drops, txErrs := x.drops, x.txErrs
+	x.run(prog, pkts[:])
+	x.flush()
+	if x.drops != drops {
+		return errors.New("execute: packet dropped by actions")
+	}
+	if x.txErrs != txErrs {
+		return errors.New("execute: send failed")
+	}
+	return nil
 }
 
-// SetUpcallHandler sets the slow path. With no handler, misses are dropped
-// and counted as lost. It may be called at any time.
-func (dp *Datapath) SetUpcallHandler(h UpcallHandler) {}
-
-// Revalidate calls fn for every installed megaflow. fn returns the actions
-// the flow should have now and whether to keep it: a flow not kept is
-// deleted (and leaves every EMC), a kept flow whose actions differ gets the
-// new ones atomically. It returns how many flows were modified and deleted.
-// fn must not call back into the Datapath's flow methods.
-func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) { return 0, 0 }
+// SetUpcallHandler sets the slow path. With no handler (nil), misses are
+// dropped and counted as lost. It may be called at any time.
+func (dp *Datapath) SetUpcallHandler(h UpcallHandler) {
+	if h == nil {
+		dp.handler.Store(nil)
+		return
+	}
+	dp.handler.Store(&upcallBox{h: h})
+}
 
 // RevalidateFunc decides the fate of one megaflow; see Revalidate.
 type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
 
+// Revalidate calls fn for every installed megaflow. fn returns the actions
+// the flow should have now and whether to keep it: a flow not kept is
+// deleted (and leaves every EMC), a kept flow whose actions differ gets the
+// new ones atomically, without losing its stats or EMC entries. It returns
+// how many flows were modified and deleted. fn runs without datapath locks
+// held but must not call Revalidate itself.
+func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) {
+	for _, f := range dp.snapshot() {
+		e := f.entry()
+		acts, keep := fn(&e)
+		if f.dead.Load() {
+			continue
+		}
+		if !keep {
+			if dp.deleteFlow(f) {
+				deleted++
+			}
+			continue
+		}
+		if !slices.EqualFunc(acts, e.Actions, actionEqual) {
+			f.prog.Store(compile(acts))
+			modified++
+		}
+	}
+	return modified, deleted
+}
+
+func actionEqual(a, b Action) bool {
+	return a.Kind == b.Kind && a.TPID == b.TPID && a.TCI == b.TCI &&
+		a.TCIMask == b.TCIMask && a.Port == b.Port && string(a.Data) == string(b.Data)
+}
+
+// deleteFlow removes f from its in_port's classifier, reporting whether it
+// was still there.
+func (dp *Datapath) deleteFlow(f *flow) bool {
+	dp.mu.Lock()
+	c := dp.cls[f.key.InPort]
+	dp.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.dead.Load() {
+		return false
+	}
+	dp.removeLocked(c, f)
+	return true
+}
+
 // Sweep deletes flows idle for longer than MaxIdle (or, when the flow count
 // exceeds FlowLimit, idle for 100 ms as Open vSwitch does) and returns how
 // many it deleted. The sweeper goroutine calls it every SweepInterval.
-func (dp *Datapath) Sweep() int { return 0 }
+func (dp *Datapath) Sweep() int {
+	idle := dp.opts.MaxIdle
+	if dp.nflows.Load() > int64(dp.opts.FlowLimit) {
+		idle = overLimitIdle
+	}
+	cutoff := dp.nowNs() - int64(idle)
+	n := 0
+	for _, c := range dp.classifiers() {
+		var stale []*flow
+		c.mu.Lock()
+		for _, st := range *c.subs.Load() {
+			st.forEachLocked(func(f *flow) {
+				last := f.used.Load()
+				if last == 0 {
+					last = f.created
+				}
+				if last < cutoff {
+					stale = append(stale, f)
+				}
+			})
+		}
+		for _, f := range stale {
+			dp.removeLocked(c, f)
+		}
+		c.mu.Unlock()
+		n += len(stale)
+	}
+	return n
+}
 
 // Close stops every poll goroutine, closes every port and drops all flows.
-func (dp *Datapath) Close() error { return nil }
+// It returns the first port Close error.
+func (dp *Datapath) Close() error {
+	dp.mu.Lock()
+	if dp.closed {
+		dp.mu.Unlock()
+		return nil
+	}
+	dp.closed = true
+	old := dp.ports.Load()
+	dp.ports.Store(&portTable{})
+	dp.mu.Unlock()
+	if dp.sweepStop != nil {
+		close(dp.sweepStop)
+		<-dp.sweepDone
+	}
+	var first error
+	for _, p := range old.byNo {
+		if p == nil {
+			continue
+		}
+		if err := dp.stopPort(p); err != nil && first == nil {
+			first = fmt.Errorf("close port %s: %w", p.name, err)
+		}
+	}
+	dp.FlowFlush()
+	return first
+}

@@ -28,6 +28,8 @@ type Stats struct {
 	// ActionDrops counts packets dropped by actions the executor could not
 	// perform (unknown port, no headroom, unknown kind).
 	ActionDrops uint64
+	// RxErrors and TxErrors count failed Recv and Send calls.
+	RxErrors, TxErrors uint64
 }
 
 // FlowStats are one megaflow's counters.
@@ -52,4 +54,31 @@ type FlowEntry struct {
 }
 
 // Stats returns the datapath-wide counters.
-func (dp *Datapath) Stats() Stats { return Stats{} }
+func (dp *Datapath) Stats() Stats {
+	var sum pmdCounters
+	sum.add(&dp.retired)
+	for _, p := range dp.ports.Load().byNo {
+		if p != nil {
+			sum.add(&p.pmd.ctr)
+		}
+	}
+	s := Stats{
+		Hit:           sum.hit.Load(),
+		Missed:        sum.missed.Load(),
+		Lost:          sum.lost.Load(),
+		EMCHits:       sum.emcHits.Load(),
+		MegaflowHits:  sum.mfHits.Load(),
+		MaskHits:      sum.maskHits.Load(),
+		FlowLimitHits: sum.limitHits.Load(),
+		ActionDrops:   sum.actionDrops.Load(),
+		TxErrors:      sum.txErrors.Load(),
+		RxErrors:      sum.rxErrors.Load(),
+	}
+	if n := dp.nflows.Load(); n > 0 {
+		s.Flows = uint64(n)
+	}
+	for _, c := range dp.classifiers() {
+		s.Masks += uint64(c.masks())
+	}
+	return s
+}

@@ -1,0 +1,285 @@
+package datapath
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// The megaflow classifier is a tuple space search, as in Open vSwitch's
+// dpcls: one hash table (subtable) per distinct mask, searched in order of
+// hits until one matches. There is one classifier per in_port, so a poll
+// goroutine only reads the classifier of its own port and its hit counters
+// are not shared between CPUs.
+//
+// Concurrency: readers (poll goroutines) never lock. The subtable list is an
+// immutable slice published through an atomic pointer; each subtable's hash
+// table is an array of atomic flow pointers with linear probing. Writers
+// (upcall installs, FlowPut/FlowDel, Revalidate, the sweeper) hold the
+// classifier's mutex; they fill an empty slot with a fully built flow, turn a
+// deleted flow's slot into a tombstone, and publish a rebuilt table when it
+// must grow or has too many tombstones. A reader still holding an old table
+// only sees flows that are either live or flagged dead, never a half-built
+// one. Copying the whole table on every insert (pure RCU) was rejected: at
+// 100k flows an install would copy megabytes.
+
+// tombstone marks a slot whose flow was deleted; probing continues past it.
+var tombstone = &flow{}
+
+const (
+	minTableSlots = 16
+	// Tables grow past 3/4 occupancy (live flows plus tombstones), which
+	// keeps linear-probe chains short.
+	loadNum, loadDen = 3, 4
+)
+
+// flowTable is one generation of a subtable's hash table.
+type flowTable struct {
+	slots []atomic.Pointer[flow]
+	mask  uint32
+}
+
+// subtable holds the flows that share one mask.
+type subtable struct {
+	mask Mask
+	mw   [flowWords]uint64 // mask as words
+	idx  []uint8           // indices of the mask's non-zero words
+
+	table atomic.Pointer[flowTable]
+	hits  atomic.Uint64 // hits since the last ranking
+
+	// Guarded by the classifier's mu.
+	n, tombs int
+}
+
+func newSubtable(m *Mask) *subtable {
+	st := &subtable{mask: *m, mw: *maskWords(m)}
+	for i, w := range st.mw {
+		if w != 0 {
+			st.idx = append(st.idx, uint8(i))
+		}
+	}
+	t := &flowTable{slots: make([]atomic.Pointer[flow], minTableSlots), mask: minTableSlots - 1}
+	st.table.Store(t)
+	return st
+}
+
+// hash hashes the key's words under the subtable's mask. Each word's
+// product is independent of the others, so the multiplies overlap.
+func (st *subtable) hash(kw *[flowWords]uint64) uint32 {
+	h := uint64(hashK2)
+	for _, i := range st.idx {
+		h += mum(kw[i]&st.mw[i]^hashK0, uint64(i)+hashK1)
+	}
+	h = mum(h, hashK2)
+	return uint32(h ^ h>>32)
+}
+
+// matches reports whether key, masked, equals the flow's (masked) key.
+func (st *subtable) matches(kw, fw *[flowWords]uint64) bool {
+	for _, i := range st.idx {
+		if kw[i]&st.mw[i] != fw[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup finds the live flow matching kw, without locks.
+func (st *subtable) lookup(kw *[flowWords]uint64) *flow {
+	h := st.hash(kw)
+	t := st.table.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		f := t.slots[i].Load()
+		if f == nil {
+			return nil
+		}
+		if f != tombstone && f.hash == h && st.matches(kw, keyWords(&f.key)) {
+			if f.dead.Load() {
+				return nil
+			}
+			return f
+		}
+	}
+}
+
+// findLocked returns the flow with exactly this masked key (live or not)
+// and its slot index.
+func (st *subtable) findLocked(kw *[flowWords]uint64, h uint32) (*flow, uint32) {
+	t := st.table.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		f := t.slots[i].Load()
+		if f == nil {
+			return nil, 0
+		}
+		if f != tombstone && f.hash == h && st.matches(kw, keyWords(&f.key)) {
+			return f, i
+		}
+	}
+}
+
+// insertLocked adds f (whose hash is set) to the table, growing it first
+// when needed.
+func (st *subtable) insertLocked(f *flow) {
+	t := st.table.Load()
+	if (st.n+st.tombs+1)*loadDen > len(t.slots)*loadNum {
+		size := minTableSlots
+		for size*loadNum < (st.n+1)*loadDen*2 {
+			size *= 2
+		}
+		t = st.rebuildLocked(t, size)
+	}
+	for i := f.hash & t.mask; ; i = (i + 1) & t.mask {
+		cur := t.slots[i].Load()
+		if cur == nil || cur == tombstone {
+			if cur == tombstone {
+				st.tombs--
+			}
+			t.slots[i].Store(f)
+			st.n++
+			return
+		}
+	}
+}
+
+// rebuildLocked copies the live flows of t into a new table of size slots
+// and publishes it.
+func (st *subtable) rebuildLocked(t *flowTable, size int) *flowTable {
+	nt := &flowTable{slots: make([]atomic.Pointer[flow], size), mask: uint32(size - 1)}
+	for i := range t.slots {
+		f := t.slots[i].Load()
+		if f == nil || f == tombstone {
+			continue
+		}
+		for j := f.hash & nt.mask; ; j = (j + 1) & nt.mask {
+			if nt.slots[j].Load() == nil {
+				nt.slots[j].Store(f)
+				break
+			}
+		}
+	}
+	st.tombs = 0
+	st.table.Store(nt)
+	return nt
+}
+
+// removeLocked deletes the flow in slot i.
+func (st *subtable) removeLocked(i uint32) {
+	t := st.table.Load()
+	t.slots[i].Store(tombstone)
+	st.n--
+	st.tombs++
+	if st.tombs > len(t.slots)/4 && len(t.slots) > minTableSlots {
+		size := minTableSlots
+		for size*loadNum < (st.n+1)*loadDen*2 {
+			size *= 2
+		}
+		st.rebuildLocked(t, size)
+	}
+}
+
+// forEachLocked calls fn for every flow in the subtable.
+func (st *subtable) forEachLocked(fn func(f *flow)) {
+	t := st.table.Load()
+	for i := range t.slots {
+		if f := t.slots[i].Load(); f != nil && f != tombstone {
+			fn(f)
+		}
+	}
+}
+
+// classifier is the megaflow table of one in_port.
+type classifier struct {
+	subs atomic.Pointer[[]*subtable] // ranked by hits, most first
+
+	mu sync.Mutex // serialises writers
+}
+
+func newClassifier() *classifier {
+	c := &classifier{}
+	c.subs.Store(new([]*subtable))
+	return c
+}
+
+// lookup searches the subtables in rank order and returns the matching
+// flow and the position of its subtable (1-based: the number of subtables
+// visited), or nil and the number visited.
+func (c *classifier) lookup(kw *[flowWords]uint64) (*flow, int) {
+	subs := *c.subs.Load()
+	for i, st := range subs {
+		if f := st.lookup(kw); f != nil {
+			return f, i + 1
+		}
+	}
+	return nil, len(subs)
+}
+
+// subtableLocked returns the subtable for m, creating it when create is set.
+func (c *classifier) subtableLocked(m *Mask, create bool) *subtable {
+	subs := *c.subs.Load()
+	for _, st := range subs {
+		if st.mask == *m {
+			return st
+		}
+	}
+	if !create {
+		return nil
+	}
+	st := newSubtable(m)
+	ns := make([]*subtable, len(subs), len(subs)+1)
+	copy(ns, subs)
+	ns = append(ns, st)
+	c.subs.Store(&ns)
+	return st
+}
+
+// dropSubtableLocked unpublishes an empty subtable.
+func (c *classifier) dropSubtableLocked(st *subtable) {
+	subs := *c.subs.Load()
+	ns := make([]*subtable, 0, len(subs))
+	for _, s := range subs {
+		if s != st {
+			ns = append(ns, s)
+		}
+	}
+	c.subs.Store(&ns)
+}
+
+// rank re-sorts the subtables by hits since the last ranking, most hit
+// first, as dpcls does every second, and resets the counters.
+func (c *classifier) rank() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	subs := *c.subs.Load()
+	if len(subs) < 2 {
+		for _, st := range subs {
+			st.hits.Store(0)
+		}
+		return
+	}
+	type ranked struct {
+		st   *subtable
+		hits uint64
+	}
+	rs := make([]ranked, len(subs))
+	for i, st := range subs {
+		rs[i] = ranked{st, st.hits.Swap(0)}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		switch {
+		case a.hits > b.hits:
+			return -1
+		case a.hits < b.hits:
+			return 1
+		}
+		return 0
+	})
+	ns := make([]*subtable, len(rs))
+	for i, r := range rs {
+		ns[i] = r.st
+	}
+	c.subs.Store(&ns)
+}
+
+// masks returns the number of subtables.
+func (c *classifier) masks() int { return len(*c.subs.Load()) }

@@ -1,0 +1,275 @@
+package datapath
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+const (
+	// rankInterval is how often a poll goroutine re-sorts its classifier's
+	// subtables by hits (dpcls's DPCLS_OPTIMIZATION_INTERVAL, 1 s).
+	rankInterval = int64(time.Second)
+	// recvErrorBackoff keeps a port that keeps failing from spinning a CPU.
+	recvErrorBackoff = time.Millisecond
+)
+
+// pmdCounters are a poll goroutine's counters. The goroutine adds to them
+// once per batch; Stats reads them from other goroutines.
+type pmdCounters struct {
+	hit, missed, lost          atomic.Uint64
+	emcHits, mfHits, maskHits  atomic.Uint64
+	limitHits, actionDrops     atomic.Uint64
+	rxErrors, txErrors, upcall atomic.Uint64
+}
+
+func (c *pmdCounters) add(o *pmdCounters) {
+	c.hit.Add(o.hit.Load())
+	c.missed.Add(o.missed.Load())
+	c.lost.Add(o.lost.Load())
+	c.emcHits.Add(o.emcHits.Load())
+	c.mfHits.Add(o.mfHits.Load())
+	c.maskHits.Add(o.maskHits.Load())
+	c.limitHits.Add(o.limitHits.Load())
+	c.actionDrops.Add(o.actionDrops.Load())
+	c.rxErrors.Add(o.rxErrors.Load())
+	c.txErrors.Add(o.txErrors.Load())
+	c.upcall.Add(o.upcall.Load())
+}
+
+// batchCounters are the plain per-batch counts a pmd accumulates before
+// publishing them with one atomic add each.
+type batchCounters struct {
+	emcHits, mfHits, maskHits, missed, lost, limitHits uint64
+}
+
+// pmd is one port's poll loop ("poll mode driver" thread in OVS): it owns
+// the port's receive side, an EMC, an executor with per-port tx batches,
+// and the scratch arrays for one batch, all allocated once.
+type pmd struct {
+	dp   *Datapath
+	no   uint32
+	port netdev.Port
+	cls  *classifier
+	emc  emc
+	x    *executor
+
+	stop atomic.Bool
+	done chan struct{}
+	ctr  pmdCounters
+
+	rx       packet.Batch
+	keys     [packet.BatchSize]FlowKey
+	hashes   [packet.BatchSize]uint32
+	misses   [packet.BatchSize]uint8
+	one      [1]*packet.Packet
+	bc       batchCounters
+	lastRank int64
+
+	// Per-flow groups of the current batch, in order of first packet.
+	ngroups int
+	gflow   [packet.BatchSize]*flow
+	gflags  [packet.BatchSize]uint16
+	gn      [packet.BatchSize]int
+	gpkts   [packet.BatchSize][packet.BatchSize]*packet.Packet
+}
+
+func newPMD(dp *Datapath, p *dpPort, c *classifier) *pmd {
+	return &pmd{
+		dp:   dp,
+		no:   p.no,
+		port: p.port,
+		cls:  c,
+		emc:  newEMC(dp.opts.EMCEntries, dp.opts.EMCInsertInvProb),
+		x:    newExecutor(),
+		done: make(chan struct{}),
+	}
+}
+
+// run is the poll loop. It returns when the port is closed or stop is set.
+func (p *pmd) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(p.done)
+	p.lastRank = p.dp.nowNs()
+	for !p.stop.Load() {
+		err := p.port.Recv(&p.rx)
+		if err != nil {
+			if errors.Is(err, netdev.ErrClosed) {
+				return
+			}
+			p.ctr.rxErrors.Add(1)
+			time.Sleep(recvErrorBackoff)
+			continue
+		}
+		if p.rx.N == 0 {
+			continue
+		}
+		now := p.dp.nowNs()
+		p.process(&p.rx, now)
+		if now-p.lastRank >= rankInterval {
+			p.cls.rank()
+			p.lastRank = now
+		}
+	}
+}
+
+// addToGroup appends pkt to f's group in this batch. Groups are searched
+// from the newest, since consecutive packets usually share a flow.
+func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
+	for g := p.ngroups - 1; g >= 0; g-- {
+		if p.gflow[g] == f {
+			p.gpkts[g][p.gn[g]] = pkt
+			p.gn[g]++
+			p.gflags[g] |= flags
+			return
+		}
+	}
+	g := p.ngroups
+	p.ngroups++
+	p.gflow[g], p.gflags[g], p.gn[g] = f, flags, 1
+	p.gpkts[g][0] = pkt
+}
+
+// process runs one received batch through the caches, the upcall handler
+// and the actions, then sends the outputs: one Send per output port.
+func (p *pmd) process(b *packet.Batch, now int64) {
+	p.x.ports = p.dp.ports.Load()
+	useEMC := p.emc.invProb != 0
+	nm := 0
+	for i := 0; i < b.N; i++ {
+		pkt := b.Pkts[i]
+		pkt.InPort = p.no
+		k := &p.keys[i]
+		Extract(pkt, p.no, k)
+		if useEMC {
+			h := k.Hash()
+			p.hashes[i] = h
+			if f := p.emc.lookup(k, h); f != nil {
+				p.bc.emcHits++
+				p.addToGroup(f, pkt, k.TCPFlags)
+				continue
+			}
+		}
+		if f, visited := p.cls.lookup(keyWords(k)); f != nil {
+			p.hitMegaflow(f, visited, i, b.Pkts[i])
+			continue
+		}
+		p.misses[nm] = uint8(i)
+		nm++
+	}
+	for j := 0; j < nm; j++ {
+		i := int(p.misses[j])
+		// An earlier miss of this batch may have installed the flow.
+		if f, visited := p.cls.lookup(keyWords(&p.keys[i])); f != nil {
+			p.hitMegaflow(f, visited, i, b.Pkts[i])
+			continue
+		}
+		p.upcall(b.Pkts[i], i)
+	}
+	for g := 0; g < p.ngroups; g++ {
+		f := p.gflow[g]
+		pkts := p.gpkts[g][:p.gn[g]]
+		var size uint64
+		for _, pk := range pkts {
+			size += uint64(pk.Len())
+		}
+		f.packets.Add(uint64(len(pkts)))
+		f.bytes.Add(size)
+		f.used.Store(now)
+		if p.gflags[g] != 0 {
+			f.tcpFlags.Or(uint32(p.gflags[g]))
+		}
+		p.x.run(f.prog.Load(), pkts)
+		p.gflow[g] = nil
+	}
+	p.ngroups = 0
+	p.x.flush()
+	p.publish()
+}
+
+func (p *pmd) hitMegaflow(f *flow, visited, i int, pkt *packet.Packet) {
+	p.bc.mfHits++
+	p.bc.maskHits += uint64(visited)
+	f.sub.hits.Add(1)
+	if p.emc.invProb != 0 {
+		p.emc.insert(&p.keys[i], p.hashes[i], f)
+	}
+	p.addToGroup(f, pkt, p.keys[i].TCPFlags)
+}
+
+// upcall sends packet i of the batch to the slow path, installs the
+// megaflow it returns and queues the packet on it.
+func (p *pmd) upcall(pkt *packet.Packet, i int) {
+	p.bc.missed++
+	k := &p.keys[i]
+	box := p.dp.handler.Load()
+	if box == nil {
+		p.bc.lost++
+		return
+	}
+	acts, mask, err := box.h.Upcall(k, pkt)
+	if err != nil {
+		if errors.Is(err, ErrNoInstall) {
+			p.runOne(compile(acts), pkt)
+			return
+		}
+		p.bc.lost++
+		return
+	}
+	prog := compile(acts)
+	f, err := p.dp.install(p.cls, k, &mask, prog, false)
+	if err != nil {
+		p.bc.limitHits++
+		p.runOne(prog, pkt)
+		return
+	}
+	if p.emc.invProb != 0 {
+		p.emc.insert(k, p.hashes[i], f)
+	}
+	p.addToGroup(f, pkt, k.TCPFlags)
+}
+
+func (p *pmd) runOne(prog *program, pkt *packet.Packet) {
+	p.one[0] = pkt
+	p.x.run(prog, p.one[:])
+	p.one[0] = nil
+}
+
+// publish adds the batch's counts to the shared counters.
+func (p *pmd) publish() {
+	bc := &p.bc
+	if hits := bc.emcHits + bc.mfHits; hits != 0 {
+		p.ctr.hit.Add(hits)
+		if bc.emcHits != 0 {
+			p.ctr.emcHits.Add(bc.emcHits)
+		}
+		if bc.mfHits != 0 {
+			p.ctr.mfHits.Add(bc.mfHits)
+			p.ctr.maskHits.Add(bc.maskHits)
+		}
+	}
+	if bc.missed != 0 {
+		p.ctr.missed.Add(bc.missed)
+		p.ctr.upcall.Add(bc.missed)
+	}
+	if bc.lost != 0 {
+		p.ctr.lost.Add(bc.lost)
+	}
+	if bc.limitHits != 0 {
+		p.ctr.limitHits.Add(bc.limitHits)
+	}
+	if p.x.drops != 0 {
+		p.ctr.actionDrops.Add(p.x.drops)
+		p.x.drops = 0
+	}
+	if p.x.txErrs != 0 {
+		p.ctr.txErrors.Add(p.x.txErrs)
+		p.x.txErrs = 0
+	}
+	*bc = batchCounters{}
+}
