@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -46,15 +47,11 @@ func TestBaselineLinuxBridge(t *testing.T) {
 	ctx := context.Background()
 	for _, pair := range [][2]*testutil.Host{{hosts[0], hosts[1]}, {hosts[1], hosts[0]}} {
 		src, dst := pair[0], pair[1]
-		var last error
-		testutil.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
-			last = src.Ping(ctx, dst.IP)
-			return last == nil
-		}, "host %d cannot ping %v: %v", src.Index, dst.IP, &last)
-		testutil.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
-			last = src.Ping(ctx, dst.IP6)
-			return last == nil
-		}, "host %d cannot ping %v: %v", src.Index, dst.IP6, &last)
+		for _, dstIP := range []netip.Addr{dst.IP, dst.IP6} {
+			testutil.EventuallyOK(t, 10*time.Second, 50*time.Millisecond, func() error {
+				return src.Ping(ctx, dstIP)
+			}, "host %d cannot ping %v", src.Index, dstIP)
+		}
 	}
 	// The hosts learned each other's deterministic MACs.
 	out := hosts[0].NS.Run(t, "ip", "neigh", "show", hosts[1].IP.String())

@@ -37,3 +37,14 @@ func Poll(timeout, interval time.Duration, cond func() bool) bool {
 		}
 	}
 }
+
+// EventuallyOK calls f every interval until it returns nil, and fails the
+// test with msgFmt and f's last error if that has not happened within
+// timeout.
+func EventuallyOK(t testing.TB, timeout, interval time.Duration, f func() error, msgFmt string, args ...any) {
+	t.Helper()
+	var last error
+	if !Poll(timeout, interval, func() bool { last = f(); return last == nil }) {
+		t.Fatalf("not within %v: "+msgFmt+": %v", append(append([]any{timeout}, args...), last)...)
+	}
+}

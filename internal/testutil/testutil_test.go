@@ -3,6 +3,7 @@ package testutil_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +107,48 @@ func runFake(fn func(testing.TB)) (skipped, failed bool) {
 		fn(f)
 	}()
 	return f.skipped, f.failed
+}
+
+func TestEventuallyOK(t *testing.T) {
+	n := 0
+	testutil.EventuallyOK(t, time.Second, time.Millisecond, func() error {
+		if n++; n < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	}, "counter")
+	f := &fakeTB{}
+	var msg string
+	func() {
+		defer func() { _ = recover() }()
+		testutil.EventuallyOK(&msgTB{fakeTB: f, msg: &msg}, 20*time.Millisecond, 5*time.Millisecond,
+			func() error { return errors.New("still down") }, "link %s", "eth0")
+	}()
+	if !f.failed || !strings.Contains(msg, "link eth0: still down") {
+		t.Fatalf("failed=%v message %q", f.failed, msg)
+	}
+}
+
+type msgTB struct {
+	*fakeTB
+	msg *string
+}
+
+func (m *msgTB) Fatalf(format string, args ...any) {
+	*m.msg = fmt.Sprintf(format, args...)
+	m.fakeTB.Fatalf(format, args...)
+}
+
+func TestCheckGoroutines(t *testing.T) {
+	base := runtime.NumGoroutine()
+	stop := make(chan struct{})
+	go func() { <-stop }()
+	err := testutil.CheckGoroutines(base, 30*time.Millisecond)
+	close(stop)
+	if err == nil || !strings.Contains(err.Error(), "goroutines leaked") {
+		t.Fatalf("leak not reported: %v", err)
+	}
+	if err := testutil.CheckGoroutines(base, time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
