@@ -157,7 +157,12 @@ func (l *Log) writeTemp(data []byte) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAndSync(nf, data); err != nil {
+	// A leftover temporary file keeps its own mode through O_TRUNC.
+	err = nf.Chmod(mode)
+	if err == nil {
+		err = writeAndSync(nf, data)
+	}
+	if err != nil {
 		nf.Close()
 		os.Remove(tmp)
 		return nil, err
