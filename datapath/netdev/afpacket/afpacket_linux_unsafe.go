@@ -1,0 +1,35 @@
+//go:build linux
+
+package afpacket
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// loadStatus reads a ring status word the kernel writes concurrently.
+// b starts at the word, which is 4-byte aligned in the page-aligned ring.
+func loadStatus(b []byte) uint32 {
+	_ = b[3]
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[0])))
+}
+
+// storeStatus hands a ring block back to the kernel.
+func storeStatus(b []byte, v uint32) {
+	_ = b[3]
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&b[0])), v)
+}
+
+// sendmmsg sends msgs without blocking and returns how many went out.
+// x/sys/unix has no wrapper; the vector and the buffers it points to are Go
+// memory that the caller keeps alive across the call.
+func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
+		uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
