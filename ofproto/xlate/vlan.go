@@ -1,0 +1,160 @@
+package xlate
+
+import "github.com/gvswitch/gvswitch/datapath"
+
+// VLAN handling. The vlan/ package of pure tag functions did not exist when
+// this was written, so the port-mode decisions (Open vSwitch's
+// input_vid_is_valid, xvlan_input_translate, xvlan_output_translate) live
+// here, on a small tag stack that never allocates.
+//
+// A stack describes the tags in front of the rest of the frame, outermost
+// first. The rest starts after the frame's original outer tag (the key's
+// VLAN[0]) when it had one; a tag marked orig *is* that original tag, so
+// keeping it costs no action and the flow's VLAN bits matter only where
+// they are read.
+
+// maxTags bounds the stack: two for a dot1q-tunnel push on a tagged frame,
+// more only through chains of tunnel ports across patch ports.
+const maxTags = 4
+
+// vtag is one tag of a stack.
+type vtag struct {
+	tpid, tci uint16
+	orig      bool // the frame's original outer tag (key.VLAN[0])
+}
+
+func (t vtag) vid() uint16 { return t.tci & 0x0fff }
+
+func (t vtag) same(u vtag) bool {
+	if t.orig || u.orig {
+		return t.orig && u.orig
+	}
+	return t.tpid == u.tpid && t.tci == u.tci
+}
+
+// stack is a fixed-size tag stack; t[0] is the outermost tag.
+type stack struct {
+	t [maxTags]vtag
+	n int
+}
+
+// vlan returns the stack's VLAN: the outer VID, or 0 when untagged.
+func (s *stack) vlan() uint16 {
+	if s.n == 0 {
+		return 0
+	}
+	return s.t[0].vid()
+}
+
+// pushFront adds a tag in front; false when the stack is full.
+func (s *stack) pushFront(t vtag) bool {
+	if s.n == maxTags {
+		return false
+	}
+	copy(s.t[1:s.n+1], s.t[:s.n])
+	s.t[0] = t
+	s.n++
+	return true
+}
+
+// popFront removes the outer tag, if any.
+func (s *stack) popFront() {
+	if s.n == 0 {
+		return
+	}
+	copy(s.t[:s.n-1], s.t[1:s.n])
+	s.n--
+	s.t[s.n] = vtag{}
+}
+
+// origStack returns the stack of a frame with key k.
+func origStack(k *datapath.FlowKey) stack {
+	var s stack
+	if k.VLAN[0].Present() {
+		s.t[0] = vtag{tpid: k.VLAN[0].TPID, tci: k.VLAN[0].TCI, orig: true}
+		s.n = 1
+	}
+	return s
+}
+
+// vlanVerdict is the reason an input frame is refused, for traces.
+type vlanVerdict uint8
+
+const (
+	vlanOK vlanVerdict = iota
+	vlanTaggedOnAccess
+	vlanDoubleTaggedOnAccess
+	vlanNotTrunked
+	vlanCVLANExcluded
+)
+
+// inputVLAN classifies a frame entering port p with tags s: it returns the
+// logical stack (whose outer VID is the frame's VLAN in the bridge) or a
+// refusal. hasInner reports whether a tag follows s's last tag in the
+// frame; it is consulted only for priority-tagged frames on access ports.
+// usedPCP is set when the result copies the frame's PCP into a new tag.
+func inputVLAN(p *xport, s stack, hasInner func() bool) (l stack, usedPCP bool, v vlanVerdict) {
+	vid := s.vlan()
+	cfg := p.cfg
+	switch cfg.VLANMode {
+	case Access:
+		if vid != 0 {
+			return s, false, vlanTaggedOnAccess
+		}
+		if s.n > 1 || (s.n == 1 && hasInner()) {
+			return s, false, vlanDoubleTaggedOnAccess
+		}
+		return replaceOuter(s, cfg.Tag)
+	case NativeTagged, NativeUntagged:
+		if vid == 0 {
+			return replaceOuter(s, cfg.Tag)
+		}
+		if !p.trunks.Has(vid) {
+			return s, false, vlanNotTrunked
+		}
+		return s, false, vlanOK
+	case Dot1qTunnel:
+		if !cfg.CVLANs.Empty() && !cfg.CVLANs.Has(vid) {
+			return s, false, vlanCVLANExcluded
+		}
+		if !s.pushFront(vtag{tpid: p.qinq, tci: cfg.Tag}) {
+			return s, false, vlanNotTrunked
+		}
+		return s, false, vlanOK
+	default: // Trunk
+		if !p.trunks.Has(vid) {
+			return s, false, vlanNotTrunked
+		}
+		return s, false, vlanOK
+	}
+}
+
+// replaceOuter gives an untagged or priority-tagged frame the VLAN vid,
+// keeping a priority tag's TPID and PCP as OVS does.
+func replaceOuter(s stack, vid uint16) (stack, bool, vlanVerdict) {
+	if s.n == 0 {
+		s.t[0] = vtag{tpid: datapath.EthTypeVLAN, tci: vid}
+		s.n = 1
+		return s, false, vlanOK
+	}
+	old := s.t[0]
+	s.t[0] = vtag{tpid: old.tpid, tci: old.tci&0xe000 | vid}
+	return s, old.orig, vlanOK
+}
+
+// outputVLAN returns the tags a frame with logical stack l carries when it
+// leaves by port p. VLAN 0 leaves untagged (priority tags are not kept).
+func outputVLAN(p *xport, l stack) stack {
+	switch p.cfg.VLANMode {
+	case Access, Dot1qTunnel:
+		l.popFront()
+	case NativeUntagged:
+		if l.n > 0 && l.t[0].vid() == p.cfg.Tag {
+			l.popFront()
+		}
+	}
+	if l.n > 0 && l.t[0].vid() == 0 {
+		l.popFront()
+	}
+	return l
+}

@@ -1,0 +1,181 @@
+package xlate
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/ofproto/maclearn"
+)
+
+// Errors returned by the fdb and trace back ends.
+var (
+	// ErrNoSuchBridge: the named bridge is not in the published config.
+	// Its text is the one ovs-vswitchd replies with.
+	ErrNoSuchBridge = errors.New("no such bridge")
+)
+
+// Xlate translates datapath misses with the NORMAL action against the
+// published configuration. Its methods are safe for concurrent use; Upcall
+// and RevalidateFlow never wait for Publish.
+type Xlate struct {
+	now  func() time.Time
+	snap atomic.Pointer[snapshot]
+
+	// publishMu serialises Publish (snapshot compilation reuses the
+	// previous snapshot's MAC tables).
+	publishMu sync.Mutex
+
+	changes chan struct{}
+}
+
+// Option configures New.
+type Option func(*Xlate)
+
+// WithClock makes the MAC tables use now instead of time.Now (tests inject a
+// fake clock to drive aging).
+func WithClock(now func() time.Time) Option { return func(x *Xlate) { x.now = now } }
+
+// New returns a translator with an empty configuration: every upcall drops
+// until the first Publish.
+func New(opts ...Option) *Xlate {
+	x := &Xlate{now: time.Now, changes: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(x)
+	}
+	x.snap.Store(compile(nil, nil, nil))
+	return x
+}
+
+// Publish makes cfg the configuration that translations use. cfg and what
+// it points to must not be modified afterwards. MAC tables of bridges that
+// stay are kept (with new limits); entries of deleted or VLAN-reconfigured
+// ports are flushed. Installed flows should then be revalidated: Changes
+// fires.
+func (x *Xlate) Publish(cfg *Config) {
+	x.publishMu.Lock()
+	s := compile(cfg, x.snap.Load(), func(b *Bridge) *maclearn.Table {
+		return maclearn.New(b.agingTime(), b.tableSize(), x.now)
+	})
+	x.snap.Store(s)
+	x.publishMu.Unlock()
+	x.notify()
+}
+
+// Config returns the published configuration (nil before the first
+// Publish).
+func (x *Xlate) Config() *Config { return x.snap.Load().cfg }
+
+// Changes returns a channel that receives (coalesced) whenever installed
+// flows may have become stale: a Publish, a MAC learned or moved, entries
+// expired or flushed. A revalidator waits on it; see RunRevalidator.
+func (x *Xlate) Changes() <-chan struct{} { return x.changes }
+
+func (x *Xlate) notify() {
+	select {
+	case x.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Upcall implements datapath.UpcallHandler: it translates a missed packet
+// with NORMAL, learning its source MAC, and returns the datapath actions and
+// the megaflow mask (in_port, the outer VLAN tag's presence and VID, plus
+// the PCP/inner-tag bits where used, eth_src and eth_dst; never L3/L4, so
+// one megaflow serves every IP/TCP/UDP variant of the L2 flow). Packets from
+// an unknown port get a drop flow matching only in_port (and the VLAN and
+// MAC fields), which revalidation removes once the port is configured.
+func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Actions, datapath.Mask, error) {
+	var c ctx
+	s := x.snap.Load()
+	c.init(s, key, learnApply)
+	if in := s.byDP[key.InPort]; in != nil {
+		c.translate(in, origStack(key))
+	}
+	if c.changed {
+		x.notify()
+	}
+	return c.actions(), c.mask, nil
+}
+
+var _ datapath.UpcallHandler = (*Xlate)(nil)
+
+// Translate is Upcall without side effects (nothing is learned): what the
+// datapath would be told for key now.
+func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mask) {
+	var c ctx
+	s := x.snap.Load()
+	c.init(s, key, learnNone)
+	if in := s.byDP[key.InPort]; in != nil {
+		c.translate(in, origStack(key))
+	}
+	return c.actions(), c.mask
+}
+
+// RevalidateFlow is a datapath.RevalidateFunc: it re-translates an
+// installed megaflow against the current configuration and MAC tables.
+// It returns keep=false (delete) when the flow's mask would differ now, and
+// otherwise the actions the flow should have (the datapath swaps them in
+// when they differ). It also refreshes the MAC entries the flow learned when
+// the flow was used more recently than the entry, so that MACs whose
+// traffic stays in the fast path do not age out (OVS's XC_NORMAL).
+func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
+	var c ctx
+	s := x.snap.Load()
+	key := f.Key
+	c.init(s, &key, learnRecord)
+	if in := s.byDP[key.InPort]; in != nil {
+		c.translate(in, origStack(&key))
+	}
+	if c.mask != f.Mask {
+		return nil, false
+	}
+	if used := f.Stats.Used; !used.IsZero() {
+		changed := false
+		for _, ev := range c.recorded[:c.nrec] {
+			if ev.br.ml.LearnAt(ev.vlan, ev.mac, ev.port, used) {
+				changed = true
+			}
+		}
+		if changed {
+			x.notify()
+		}
+	}
+	return c.actions(), true
+}
+
+var _ datapath.RevalidateFunc = (*Xlate)(nil).RevalidateFlow
+
+// Expire ages every bridge's MAC table and returns how many entries it
+// removed. Call it about once a second (RunRevalidator does).
+func (x *Xlate) Expire() int {
+	n := 0
+	for _, b := range x.snap.Load().bridges {
+		n += b.ml.Expire()
+	}
+	if n > 0 {
+		x.notify()
+	}
+	return n
+}
+
+// MACVersion returns a number that changes whenever any bridge's MAC table
+// changes in a way lookups can see.
+func (x *Xlate) MACVersion() uint64 {
+	var v uint64
+	for _, b := range x.snap.Load().bridges {
+		v += b.ml.Version()
+	}
+	return v
+}
+
+// MACTable returns bridge's MAC learning table, or nil.
+func (x *Xlate) MACTable(bridge string) *maclearn.Table {
+	if b := x.snap.Load().bridges[bridge]; b != nil {
+		return b.ml
+	}
+	return nil
+}
