@@ -243,14 +243,22 @@ func IPv6Packet(e Eth, ip IPv6, next uint8, payload []byte) []byte {
 
 // UDP4 returns an Ethernet/IPv4/UDP frame.
 func UDP4(e Eth, ip IPv4, u UDP) []byte {
-	nl := ip.layer(layers.IPProtocolUDP)
-	return frame(e, TypeIPv4, serialize(append([]gopacket.SerializableLayer{nl}, u.layers(nl)...)...))
+	return frame(e, TypeIPv4, udp4Bytes(ip, u))
 }
 
 // UDP6 returns an Ethernet/IPv6/UDP frame.
 func UDP6(e Eth, ip IPv6, u UDP) []byte {
+	return frame(e, TypeIPv6, udp6Bytes(ip, u))
+}
+
+func udp4Bytes(ip IPv4, u UDP) []byte {
 	nl := ip.layer(layers.IPProtocolUDP)
-	return frame(e, TypeIPv6, serialize(append([]gopacket.SerializableLayer{nl}, u.layers(nl)...)...))
+	return serialize(append([]gopacket.SerializableLayer{nl}, u.layers(nl)...)...)
+}
+
+func udp6Bytes(ip IPv6, u UDP) []byte {
+	nl := ip.layer(layers.IPProtocolUDP)
+	return serialize(append([]gopacket.SerializableLayer{nl}, u.layers(nl)...)...)
 }
 
 // TCP4 returns an Ethernet/IPv4/TCP frame.
