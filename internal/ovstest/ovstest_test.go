@@ -3,6 +3,7 @@ package ovstest_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,39 @@ func TestRunTimeout(t *testing.T) {
 	r, err = ovstest.Exec(context.Background(), ovstest.Cmd{Bin: "sh", Args: []string{"-c", "kill -9 $$"}})
 	if err != nil || r.Signal != 9 {
 		t.Fatalf("got %+v, %v; want signal 9", r, err)
+	}
+}
+
+func TestServerSchemaJSONAndDB(t *testing.T) {
+	t.Parallel()
+	schema, err := os.ReadFile(ovstest.RequireSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ovstest.StartOVSDBServer(t, &ovstest.Options{SchemaJSON: schema})
+	s.Vsctl(t, "--no-wait", "add-br", "brx").Check(t)
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A second server serves a copy of the first one's database.
+	s2 := ovstest.StartOVSDBServer(t, &ovstest.Options{DB: s.DBPath, NoInit: true})
+	if out := s2.Vsctl(t, "list-br").Check(t); out != "brx\n" {
+		t.Fatalf("list-br on the copied database = %q", out)
+	}
+}
+
+// Like ovs-vswitchd, the bumper does not hand out a just-freed ofport again.
+func TestBumperOfportsNotReused(t *testing.T) {
+	t.Parallel()
+	s := ovstest.StartOVSDBServer(t, nil)
+	ovstest.CurCfgBumper(t, s.Sock)
+	s.Vsctl(t, "add-br", "br0", "--", "add-port", "br0", "a", "--", "add-port", "br0", "b").Check(t)
+	s.Vsctl(t, "del-port", "a").Check(t)
+	s.Vsctl(t, "add-port", "br0", "c").Check(t)
+	if got := s.Get(t, "Interface", "c", "ofport"); got != "3" {
+		t.Fatalf("ofport of c = %s, want 3", got)
+	}
+	if got := s.Get(t, "Interface", "b", "ofport"); got != "2" {
+		t.Fatalf("ofport of b = %s, want 2", got)
 	}
 }
