@@ -2,7 +2,6 @@ package ofproto
 
 import (
 	"encoding/json"
-	"errors"
 	"sort"
 )
 
@@ -128,34 +127,12 @@ func (r Row) colMap(col string) map[string]string {
 
 func uuidAtom(u string) []string { return []string{"uuid", u} }
 
-// optInt encodes an optional integer: empty set or the value.
-func optInt(v *int64) any {
-	if v == nil {
-		return []any{"set", []any{}}
-	}
-	return *v
-}
-
 // optString encodes an optional string: empty set for "".
 func optString(s string) any {
 	if s == "" {
 		return []any{"set", []any{}}
 	}
 	return s
-}
-
-// strMap encodes a string->string map with sorted keys.
-func strMap(m map[string]string) any {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	pairs := make([]any, 0, len(keys))
-	for _, k := range keys {
-		pairs = append(pairs, []any{k, m[k]})
-	}
-	return []any{"map", pairs}
 }
 
 // intMap encodes a string->integer map with sorted keys.
@@ -180,5 +157,3 @@ func strSet(ss []string) any {
 	}
 	return []any{"set", elems}
 }
-
-var errNoRow = errors.New("no Open_vSwitch row")

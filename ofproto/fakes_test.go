@@ -28,8 +28,8 @@ func (p *fakePort) Recv(b *packet.Batch) error {
 	return netdev.ErrClosed
 }
 func (p *fakePort) Send(*packet.Batch) error { return nil }
-func (p *fakePort) BatchSize() int          { return 32 }
-func (p *fakePort) Stats() netdev.Stats     { return netdev.Stats{RxPackets: 1} }
+func (p *fakePort) BatchSize() int           { return 32 }
+func (p *fakePort) Stats() netdev.Stats      { return netdev.Stats{RxPackets: 1} }
 func (p *fakePort) Close() error {
 	p.once.Do(func() { close(p.closed) })
 	return nil

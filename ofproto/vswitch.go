@@ -36,6 +36,9 @@ type Options struct {
 	Log *slog.Logger
 	// Version is written to Open_vSwitch ovs_version.
 	Version string
+	// FormatFlow renders flows for dpctl/dump-flows; nil uses a built-in
+	// format.
+	FormatFlow FlowFormatter
 }
 
 // Version strings written at startup.
@@ -55,7 +58,6 @@ type Vswitch struct {
 	rec       *reconciler
 	spec      *Spec
 	linkCache map[string]LinkInfo
-	rootDone  string // root uuid whose startup columns were written
 	lastStats time.Time
 
 	runDone chan struct{}

@@ -223,6 +223,12 @@ func (c *ctx) output(p *xport, l stack) {
 	if c.failed {
 		return
 	}
+	c.outputs++
+	if c.outputs > maxOutputs {
+		c.noteErr("over max outputs %d, dropping", maxOutputs)
+		c.failed = true
+		return
+	}
 	d := outputVLAN(p, l)
 	if p.cfg.Patch != "" {
 		if p.peer == nil {
@@ -239,9 +245,8 @@ func (c *ctx) output(p *xport, l stack) {
 		c.depth--
 		return
 	}
-	c.outputs++
-	if c.outputs > maxOutputs || !c.commit(d) {
-		c.noteErr("too many outputs or VLAN tags, dropping")
+	if !c.commit(d) {
+		c.noteErr("too many actions, dropping")
 		c.failed = true
 		return
 	}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath"
+	"github.com/gvswitch/gvswitch/internal/daemon"
+	"github.com/gvswitch/gvswitch/ofproto"
+	"github.com/gvswitch/gvswitch/unixctl"
+)
+
+// Version is what gvswitchd writes to Open_vSwitch ovs_version: the OVS
+// release it mimics, marked as gvswitch so that people can tell.
+const Version = "3.1.0-gvswitch"
+
+// shutdown runs cleanups in reverse order.
+type shutdown []func()
+
+func (s *shutdown) add(f func()) { *s = append(*s, f) }
+
+func (s shutdown) run() {
+	for i := len(s) - 1; i >= 0; i-- {
+		s[i]()
+	}
+}
+
+func run(ctx context.Context, c *config, console io.Writer) error {
+	if c.detach {
+		if err := daemon.Detach(); err != nil {
+			return err
+		}
+	}
+	log := daemon.NewLog(console)
+	for _, m := range daemon.Modules {
+		log.AddModule(m)
+	}
+	for _, spec := range c.vlog {
+		if err := log.Set(spec); err != nil {
+			return fmt.Errorf("-v%s: %w", spec, err)
+		}
+	}
+	if err := daemon.MkdirAll(daemon.RunDir()); err != nil {
+		return err
+	}
+	if c.logFile {
+		if err := daemon.MkdirAll(daemon.LogDir()); err != nil {
+			return err
+		}
+		if err := log.SetLogFile(absIn(daemon.LogDir(), c.logPath, "ovs-vswitchd.log")); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopSignals := daemon.HandleSignals(cancel, func() { _ = log.Reopen() })
+	defer stopSignals()
+
+	var down shutdown
+	defer func() { down.run() }()
+	remote := c.db
+	if remote == "" {
+		r, err := startEmbedded(ctx, c, log, cancel, &down)
+		if err != nil {
+			return err
+		}
+		remote = r
+	}
+	if !c.noVswitchd {
+		if err := startVswitchd(ctx, c, remote, log, cancel, &down); err != nil {
+			return err
+		}
+	}
+	daemon.Ready()
+	log.Logger("daemon").Info("gvswitchd started", "database", remote)
+	<-ctx.Done()
+	log.Logger("daemon").Info("gvswitchd exiting")
+	return nil
+}
+
+// controlServer creates the pidfile and control socket of program and
+// registers the common built-ins.
+func controlServer(program, pidPath, ctlPath string, log *daemon.Log, cov *unixctl.Coverage, down *shutdown) (*unixctl.Server, error) {
+	rundir := daemon.RunDir()
+	if pidPath == "" {
+		pidPath = daemon.PidfilePath(program)
+	}
+	pf, err := daemon.CreatePidfile(absIn(rundir, pidPath, ""))
+	if err != nil {
+		return nil, err
+	}
+	down.add(func() { _ = pf.Remove() })
+	if ctlPath == "" {
+		ctlPath = unixctl.SocketPath(rundir, program, os.Getpid())
+	}
+	s, err := unixctl.NewServer(absIn(rundir, ctlPath, ""), unixctl.VersionString(program))
+	if err != nil {
+		return nil, err
+	}
+	s.RegisterVLog(log)
+	s.RegisterCoverage(cov)
+	s.Start()
+	down.add(func() { _ = s.Close() })
+	return s, nil
+}
+
+func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Log, exit func(), down *shutdown) error {
+	cov := unixctl.NewCoverage()
+	pidPath := ""
+	if c.pidfile && c.pidPath != "" {
+		pidPath = c.pidPath
+	}
+	ctl, err := controlServer("ovs-vswitchd", pidPath, c.unixctl, log, cov, down)
+	if err != nil {
+		return err
+	}
+	dp, err := datapath.New(datapath.Options{Name: ofproto.DPName})
+	if err != nil {
+		return fmt.Errorf("datapath: %w", err)
+	}
+	down.add(func() { _ = dp.Close() })
+	db, err := ofproto.DialDB(remote, 30*time.Second, log.Logger("reconnect"))
+	if err != nil {
+		return err
+	}
+	down.add(func() { _ = db.Close() })
+	opts := ofproto.Options{
+		DB:       db,
+		Datapath: dp,
+		Opener:   opener{},
+		Log:      log.Logger("bridge"),
+		Version:  Version,
+	}
+	wireXlate(&opts, dp, log)
+	v := ofproto.New(opts)
+	v.RegisterCommands(ctl, exit)
+	ctl.RegisterMemory(func(r map[string]uint64) {
+		st := dp.Stats()
+		r["flows"] = st.Flows
+		r["ports"] = uint64(len(dp.Ports()))
+	})
+	vctx, vcancel := context.WithCancel(ctx)
+	go func() { _ = v.Run(vctx) }()
+	down.add(func() { vcancel(); v.Wait() })
+	return nil
+}
