@@ -17,8 +17,10 @@ const OFPPLocal = 65534
 
 // Bumper stands in for ovs-vswitchd towards the database: it keeps
 // Open_vSwitch.cur_cfg equal to next_cfg and gives every Interface without
-// an ofport one (its ofport_request, OFPPLocal for a bridge's internal
-// interface of the same name, otherwise the next free number from 1). With
+// an ofport one: its ofport_request, OFPPLocal for a bridge's internal
+// interface of the same name, otherwise the next unused number counting up
+// from 1 (like ovs-vswitchd, it does not hand a freed number out again
+// straight away). An interface keeps its number while it exists. With
 // it, ovs-vsctl commands without --no-wait return and report no interface
 // errors. It is a plain OVSDB client: one monitor, one transaction per
 // change, over its own connection.

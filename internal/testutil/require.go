@@ -2,8 +2,10 @@ package testutil
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,9 +70,12 @@ func LookBinary(name string) (string, error) {
 // context hides which feature was missing) and does nothing for any other
 // error, including nil: check those yourself.
 //
-// When some error in the chain has a MinKernel() (major, minor int) method
-// and the running kernel is at or above that version, the feature should
-// have worked, so the test fails instead of skipping.
+// When some error in the chain states the feature's minimum kernel and the
+// running kernel is at or above it, the feature should have worked, so the
+// test fails instead of skipping. The minimum is read from a MinKernel()
+// (major, minor int) method, or from a field named MinKernel holding a
+// string such as "5.10" or a struct with Major and Minor fields (the
+// UnsupportedFeatureError{Name, MinKernel} shape of STYLE rule 7).
 func SkipIfNotSupported(t testing.TB, err error) {
 	t.Helper()
 	if err == nil || !errors.Is(err, netdev.ErrNotSupported) {
@@ -79,12 +84,66 @@ func SkipIfNotSupported(t testing.TB, err error) {
 	if err == netdev.ErrNotSupported { //nolint:errorlint // bare sentinel on purpose
 		t.Fatalf("bare netdev.ErrNotSupported without context: wrap it to say which feature is missing")
 	}
-	var mk interface{ MinKernel() (major, minor int) }
-	if errors.As(err, &mk) {
-		maj, minr := mk.MinKernel()
+	if maj, minr, ok := minKernelOf(err); ok {
 		if kmaj, kmin, ok := KernelVersion(); ok && (kmaj > maj || (kmaj == maj && kmin >= minr)) {
 			t.Fatalf("%v: kernel %d.%d is at or above the feature's minimum %d.%d", err, kmaj, kmin, maj, minr)
 		}
 	}
 	Require(t, false, "%v", err)
+}
+
+// minKernelOf finds the first minimum kernel version stated in err's chain.
+func minKernelOf(err error) (major, minor int, ok bool) {
+	queue := []error{err}
+	for len(queue) > 0 {
+		e := queue[0]
+		queue = queue[1:]
+		if e == nil {
+			continue
+		}
+		if m, isM := e.(interface{ MinKernel() (int, int) }); isM {
+			major, minor = m.MinKernel()
+			return major, minor, true
+		}
+		if major, minor, ok = minKernelField(e); ok {
+			return major, minor, true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			queue = append(queue, u.Unwrap())
+		case interface{ Unwrap() []error }:
+			queue = append(queue, u.Unwrap()...)
+		}
+	}
+	return 0, 0, false
+}
+
+// minKernelField reads a MinKernel field by reflection (a test helper can
+// afford it, and the error type lives in a package testutil cannot know).
+func minKernelField(e error) (major, minor int, ok bool) {
+	v := reflect.ValueOf(e)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return 0, 0, false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0, 0, false
+	}
+	f := v.FieldByName("MinKernel")
+	if !f.IsValid() {
+		return 0, 0, false
+	}
+	switch f.Kind() {
+	case reflect.String:
+		n, _ := fmt.Sscanf(f.String(), "%d.%d", &major, &minor)
+		return major, minor, n == 2
+	case reflect.Struct:
+		maj, mnr := f.FieldByName("Major"), f.FieldByName("Minor")
+		if maj.IsValid() && mnr.IsValid() && maj.CanInt() && mnr.CanInt() {
+			return int(maj.Int()), int(mnr.Int()), true
+		}
+	}
+	return 0, 0, false
 }

@@ -43,6 +43,12 @@ func (e minKernelErr) Error() string                 { return fmt.Sprintf("featu
 func (e minKernelErr) Is(target error) bool          { return target == netdev.ErrNotSupported }
 func (e minKernelErr) MinKernel() (major, minor int) { return e.maj, e.min }
 
+// fieldErr has the UnsupportedFeatureError{Name, MinKernel} shape.
+type fieldErr struct{ Name, MinKernel string }
+
+func (e fieldErr) Error() string        { return e.Name + " needs linux " + e.MinKernel }
+func (e fieldErr) Is(target error) bool { return target == netdev.ErrNotSupported }
+
 func TestSkipIfNotSupported(t *testing.T) {
 	t.Setenv("CI", "")
 	tests := []struct {
@@ -56,6 +62,9 @@ func TestSkipIfNotSupported(t *testing.T) {
 		{"bare", netdev.ErrNotSupported, false, true},
 		{"kernel too old", minKernelErr{99, 0}, true, false},
 		{"kernel new enough", minKernelErr{2, 6}, false, true},
+		{"field, kernel too old", fmt.Errorf("open: %w", &fieldErr{Name: "x", MinKernel: "99.1"}), true, false},
+		{"field, kernel new enough", fmt.Errorf("open: %w", &fieldErr{Name: "x", MinKernel: "3.0"}), false, true},
+		{"joined", errors.Join(errors.New("a"), fieldErr{Name: "x", MinKernel: "3.0"}), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
