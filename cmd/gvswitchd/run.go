@@ -134,7 +134,7 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 		Log:      log.Logger("bridge"),
 		Version:  Version,
 	}
-	wireXlate(&opts, dp, log)
+	wireXlate(ctx, &opts, dp, down)
 	v := ofproto.New(opts)
 	v.RegisterCommands(ctl, exit)
 	ctl.RegisterMemory(func(r map[string]uint64) {

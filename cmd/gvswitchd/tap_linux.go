@@ -23,9 +23,9 @@ type tapPort struct {
 	fd   int
 	pkts [packet.BatchSize]*packet.Packet
 
-	closed                                atomic.Bool
+	closed                                 atomic.Bool
 	rxPackets, rxBytes, txPackets, txBytes atomic.Uint64
-	txDropped                             atomic.Uint64
+	txDropped                              atomic.Uint64
 }
 
 var _ netdev.Port = (*tapPort)(nil)

@@ -3,17 +3,29 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
 	"github.com/gvswitch/gvswitch/internal/daemon"
 	"github.com/gvswitch/gvswitch/ofproto"
+	"github.com/gvswitch/gvswitch/ofproto/xlate"
 )
 
-// wireXlate connects NORMAL translation to the datapath. Until
-// ofproto/xlate's translator lands, configuration changes flush the
-// datapath's flows.
-func wireXlate(opts *ofproto.Options, dp *datapath.Datapath, _ *daemon.Log) {
-	opts.OnConfigChange = dp.FlowFlush
+// wireXlate connects NORMAL translation to the datapath: the translator is
+// the upcall handler, receives every configuration snapshot, and its
+// revalidator keeps installed megaflows consistent with configuration and
+// MAC learning (and ages the MAC tables) until ctx ends.
+func wireXlate(ctx context.Context, opts *ofproto.Options, dp *datapath.Datapath, down *shutdown) {
+	x := xlate.New()
+	opts.Xlate = x
+	dp.SetUpcallHandler(x)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		x.RunRevalidator(rctx, dp, time.Second)
+	}()
+	down.add(func() { cancel(); <-done })
 }
 
 // startEmbedded starts the embedded OVSDB server and returns its remote.
