@@ -2,10 +2,8 @@ package afpacket_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -278,13 +276,7 @@ func TestTCPDefaultOffloads(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			hostA, hostB, gso := bridge(t, tt.opts)
 			const size = 32 << 20
-			n, sum, d := tcpTransfer(t, hostA, hostB, "10.77.0.2:5001", size)
-			if n != size {
-				t.Fatalf("received %d bytes, want %d", n, size)
-			}
-			if sum != wantSum(size) {
-				t.Fatal("payload corrupted")
-			}
+			d := nettest.TCPTransfer(t, hostA, hostB, "10.77.0.2:5001", size)
 			t.Logf("%s: %d MiB in %v = %.2f Gb/s, %d GSO frames forwarded", tt.name, size>>20, d.Round(time.Millisecond),
 				float64(size*8)/d.Seconds()/1e9, gso.Load())
 			if tt.opts.NoVnetHdr == false && gso.Load() == 0 {
@@ -292,61 +284,4 @@ func TestTCPDefaultOffloads(t *testing.T) {
 			}
 		})
 	}
-}
-
-func pattern(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*31 + i>>9)
-	}
-	return b
-}
-
-func wantSum(size int) [32]byte { return sha256.Sum256(pattern(size)) }
-
-// tcpTransfer sends size bytes from a to b's addr and returns what b got.
-func tcpTransfer(t *testing.T, a, b *nettest.NS, addr string, size int) (int, [32]byte, time.Duration) {
-	t.Helper()
-	var ln net.Listener
-	b.Do(t, func() (err error) {
-		ln, err = net.Listen("tcp4", addr)
-		return err
-	})
-	defer ln.Close()
-	type result struct {
-		n   int
-		sum [32]byte
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-		h := sha256.New()
-		n, err := io.Copy(h, c)
-		var s [32]byte
-		copy(s[:], h.Sum(nil))
-		res <- result{int(n), s, err}
-	}()
-	var c net.Conn
-	a.Do(t, func() (err error) {
-		c, err = net.DialTimeout("tcp4", addr, 5*time.Second)
-		return err
-	})
-	start := time.Now()
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write(pattern(size)); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	_ = c.Close()
-	r := <-res
-	if r.err != nil {
-		t.Fatalf("receive: %v", r.err)
-	}
-	return r.n, r.sum, time.Since(start)
 }

@@ -1,0 +1,34 @@
+// Package tap is the netdev provider for TAP devices whose file descriptor
+// gvswitchd holds: ports of type "tap", "internal", and the bridge-local
+// port. Create makes a new device (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR), sets its
+// MAC and MTU and brings it up; the device lives as long as the port and is
+// removed by Close. Open attaches to an existing persistent TAP.
+//
+// A TAP that another process holds, such as the vnetN devices libvirt
+// creates for qemu, cannot be attached: libvirt's taps are not persistent and
+// belong to qemu's descriptor, so TUNSETIFF fails with EBUSY. Open then falls
+// back to an AF_PACKET socket on the device (datapath/netdev/afpacket), which
+// is how a KVM host's VM ports are switched, and what OVS's "system" ports
+// do.
+//
+// Offloads: the descriptor carries a virtio-net header on every frame, and
+// TUNSETOFFLOAD (TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6|TUN_F_TSO_ECN, plus
+// TUN_F_USO4|TUN_F_USO6 where the kernel has them) lets the kernel hand over
+// checksum-partial and unsegmented TSO frames. A refused offload is logged
+// once and the port continues with what the kernel accepted.
+//
+// I/O: a TAP has no batch system call. Recv reads frames with non-blocking
+// read(2) until EAGAIN or a full batch, into a slab allocated once per port,
+// and calls poll(2) only when nothing is ready. Send writes one frame per
+// writev(2) (virtio-net header plus frame), serialised per batch by a mutex.
+//
+// Goroutines: Recv runs only on the port's poll goroutine; Send, Stats and
+// Close may be called from anywhere; Close wakes a blocked Recv through an
+// eventfd.
+//
+// Devices are created in the calling thread's network namespace; a caller in
+// another namespace locks its goroutine to the thread first.
+//
+// This package imports datapath/packet, datapath/netdev, datapath/offload
+// and datapath/netdev/afpacket from the switch.
+package tap

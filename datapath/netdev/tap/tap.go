@@ -1,0 +1,42 @@
+package tap
+
+import (
+	"log/slog"
+	"net"
+	"time"
+)
+
+// DefaultPollTimeout is how long Recv waits for a frame before returning an
+// empty batch.
+const DefaultPollTimeout = 100 * time.Millisecond
+
+// Options configure a TAP port. The zero value is a TAP with virtio-net
+// headers and every offload the kernel accepts, a kernel-chosen MAC and the
+// default MTU.
+type Options struct {
+	// MAC is the device's address; nil keeps the kernel's random one.
+	MAC net.HardwareAddr
+	// MTU is the device's MTU; 0 keeps the kernel default (1500).
+	MTU int
+	// NoVnetHdr opens the device without IFF_VNET_HDR: plain frames, no
+	// offloads (GSO frames sent to it are segmented in software).
+	NoVnetHdr bool
+	// Persist makes a created device outlive the descriptor
+	// (TUNSETPERSIST) until Close, so that a crash leaves it in place.
+	Persist bool
+	// PollTimeout bounds how long Recv blocks. Default DefaultPollTimeout.
+	PollTimeout time.Duration
+	// Logger receives one-time notices about refused offloads. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.PollTimeout <= 0 {
+		o.PollTimeout = DefaultPollTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

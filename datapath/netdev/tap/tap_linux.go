@@ -1,0 +1,404 @@
+package tap
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
+	"github.com/gvswitch/gvswitch/datapath/offload"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+var _ netdev.Port = (*Port)(nil)
+var _ netdev.OffloadCaps = (*Port)(nil)
+
+const (
+	tunDevice  = "/dev/net/tun"
+	iffTunExcl = 0x8000 // IFF_TUN_EXCL: fail instead of attaching to an existing device
+	// maxRead is the largest frame a TAP with TSO hands over: a 64 KiB GSO
+	// frame plus Ethernet and VLAN headers.
+	maxRead = 65536 + 14 + 4
+	// slabSize holds at least seven maximal reads, or a full batch of
+	// MTU-sized ones, per Recv.
+	slabSize    = 512 << 10
+	slotAlign   = 64
+	tunOffloads = unix.TUN_F_CSUM | unix.TUN_F_TSO4 | unix.TUN_F_TSO6 | unix.TUN_F_TSO_ECN
+	tunUSO      = unix.TUN_F_USO4 | unix.TUN_F_USO6
+)
+
+// Port is a TAP device descriptor held by the switch.
+type Port struct {
+	name    string
+	fd      int
+	efd     int
+	created bool
+	persist bool
+	vnet    int // header size in front of every frame: 0 or offload.VnetHdrSize
+	caps    offload.Caps
+	mtu     int
+	closed  atomic.Bool
+
+	rxMu   sync.Mutex
+	slab   []byte
+	pkts   [packet.BatchSize]packet.Packet
+	pfd    [2]unix.PollFd
+	pollMS int
+
+	txMu    sync.Mutex
+	hdr     [offload.VnetHdrSize]byte
+	iov     [2]unix.Iovec
+	scratch []byte
+	segOut  func([]byte)
+	txErr   error
+
+	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
+	txPackets, txBytes, txDropped, txErrors atomic.Uint64
+}
+
+// Exists reports whether a network device called name exists in the calling
+// thread's network namespace.
+func Exists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+// Create makes a new TAP device called name (a kernel-chosen "tap%d" when
+// name is empty), owned by the returned port, sets its MAC and MTU, and
+// brings it up. It fails with an error wrapping unix.EEXIST when a device
+// of that name exists. Close removes the device.
+func Create(name string, opts Options) (*Port, error) {
+	o := opts.withDefaults()
+	if name != "" && Exists(name) {
+		return nil, fmt.Errorf("create tap %s: %w", name, unix.EEXIST)
+	}
+	p, err := attach(name, o, iffTunExcl)
+	if err != nil {
+		return nil, fmt.Errorf("create tap %s: %w", name, err)
+	}
+	p.created = true
+	if err := p.configure(o); err != nil {
+		p.release()
+		return nil, fmt.Errorf("create tap %s: %w", p.name, err)
+	}
+	return p, nil
+}
+
+// Open attaches to an existing TAP device (type=tap on a persistent TAP). If
+// another process holds the device, as qemu holds the taps libvirt creates,
+// it falls back to an AF_PACKET port on it and returns that instead. It
+// sets neither MAC nor MTU, and Close leaves the device in place.
+func Open(name string, opts Options) (netdev.Port, error) {
+	o := opts.withDefaults()
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("open tap %s: %w", name, err)
+	}
+	if l.Type() != "tuntap" {
+		return nil, fmt.Errorf("open tap %s: device type %q: %w", name, l.Type(), unix.EINVAL)
+	}
+	p, err := attach(name, o, 0)
+	if err == nil {
+		p.mtu = l.Attrs().MTU
+		return p, nil
+	}
+	if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("open tap %s: %w", name, err)
+	}
+	o.Logger.Info("tap: device held by another process, using AF_PACKET", "port", name, "err", err)
+	ap, aerr := afpacket.Open(name, afpacket.Options{Logger: o.Logger, PollTimeout: o.PollTimeout})
+	if aerr != nil {
+		return nil, fmt.Errorf("open tap %s: %w", name, aerr)
+	}
+	return ap, nil
+}
+
+// attach opens the clone device and binds it to name with TUNSETIFF.
+func attach(name string, o Options, extra uint16) (*Port, error) {
+	p := &Port{name: name, fd: -1, efd: -1, persist: o.Persist}
+	var err error
+	p.fd, err = unix.Open(tunDevice, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", tunDevice, err)
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		p.release()
+		return nil, err
+	}
+	flags := uint16(unix.IFF_TAP|unix.IFF_NO_PI) | extra
+	if !o.NoVnetHdr {
+		flags |= unix.IFF_VNET_HDR
+	}
+	ifr.SetUint16(flags)
+	if err := unix.IoctlIfreq(p.fd, unix.TUNSETIFF, ifr); err != nil {
+		p.release()
+		return nil, fmt.Errorf("tunsetiff: %w", err)
+	}
+	p.name = ifr.Name()
+	if !o.NoVnetHdr {
+		p.vnet = offload.VnetHdrSize
+		if err := unix.IoctlSetPointerInt(p.fd, unix.TUNSETVNETHDRSZ, offload.VnetHdrSize); err != nil {
+			p.release()
+			return nil, fmt.Errorf("tunsetvnethdrsz: %w", err)
+		}
+		// What we write is always accepted; TUNSETOFFLOAD governs what the
+		// kernel may hand us.
+		p.caps = offload.CapsAll
+		if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, tunOffloads|tunUSO); err != nil {
+			if err2 := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, tunOffloads); err2 != nil {
+				o.Logger.Warn("tap: TUNSETOFFLOAD refused, receiving plain frames", "port", p.name, "err", err2)
+			}
+		}
+	}
+	if o.Persist && extra&iffTunExcl != 0 {
+		if err := unix.IoctlSetInt(p.fd, unix.TUNSETPERSIST, 1); err != nil {
+			p.release()
+			return nil, fmt.Errorf("tunsetpersist: %w", err)
+		}
+	}
+	p.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		p.release()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
+	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
+	p.slab = make([]byte, slabSize)
+	p.scratch = make([]byte, maxRead)
+	p.segOut = p.writeSegment
+	return p, nil
+}
+
+// configure sets MAC and MTU and brings a created device up.
+func (p *Port) configure(o Options) error {
+	l, err := netlink.LinkByName(p.name)
+	if err != nil {
+		return err
+	}
+	if o.MAC != nil {
+		if err := netlink.LinkSetHardwareAddr(l, o.MAC); err != nil {
+			return fmt.Errorf("set mac: %w", err)
+		}
+	}
+	p.mtu = l.Attrs().MTU
+	if o.MTU > 0 {
+		if err := netlink.LinkSetMTU(l, o.MTU); err != nil {
+			return fmt.Errorf("set mtu %d: %w", o.MTU, err)
+		}
+		p.mtu = o.MTU
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	return nil
+}
+
+// release closes the descriptors; a created, non-persistent device goes
+// away with its last descriptor.
+func (p *Port) release() {
+	if p.fd >= 0 {
+		if p.created && p.persist {
+			_ = unix.IoctlSetInt(p.fd, unix.TUNSETPERSIST, 0)
+		}
+		_ = unix.Close(p.fd)
+		p.fd = -1
+	}
+	if p.efd >= 0 {
+		_ = unix.Close(p.efd)
+		p.efd = -1
+	}
+}
+
+// Name implements netdev.Port.
+func (p *Port) Name() string { return p.name }
+
+// BatchSize implements netdev.Port.
+func (p *Port) BatchSize() int { return packet.BatchSize }
+
+// VnetHdr implements netdev.OffloadCaps.
+func (p *Port) VnetHdr() bool { return p.vnet != 0 }
+
+// Caps returns the offloads the port accepts on Send.
+func (p *Port) Caps() offload.Caps { return p.caps }
+
+// MTU returns the device MTU as set or seen at open.
+func (p *Port) MTU() int { return p.mtu }
+
+// Created reports whether the port created its device (and Close removes it).
+func (p *Port) Created() bool { return p.created }
+
+// Recv implements netdev.Port. Frames are read straight into the port's
+// slab behind packet.Headroom bytes and stay valid until the next Recv.
+func (p *Port) Recv(b *packet.Batch) error {
+	b.Reset()
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	if p.closed.Load() {
+		return netdev.ErrClosed
+	}
+	for polled := false; ; polled = true {
+		if err := p.read(b); err != nil || b.N > 0 || polled {
+			return err
+		}
+		if _, err := unix.Poll(p.pfd[:], p.pollMS); err != nil && err != unix.EINTR {
+			return fmt.Errorf("recv %s: poll: %w", p.name, err)
+		}
+		if p.closed.Load() {
+			return netdev.ErrClosed
+		}
+	}
+}
+
+// read drains ready frames into b until EAGAIN, a full batch, or a full slab.
+func (p *Port) read(b *packet.Batch) error {
+	off := 0
+	var nbytes, nerr uint64
+	var rerr error
+	for b.N < packet.BatchSize && off+packet.Headroom+maxRead <= len(p.slab) {
+		// The virtio-net header lands at the end of the headroom, the frame
+		// right after it.
+		buf := p.slab[off+packet.Headroom-p.vnet : off+packet.Headroom+maxRead]
+		n, err := unix.Read(p.fd, buf)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			if err != unix.EAGAIN {
+				rerr = fmt.Errorf("recv %s: %w", p.name, err)
+			}
+			break
+		}
+		if n <= p.vnet {
+			nerr++
+			continue
+		}
+		var o packet.Offload
+		if p.vnet != 0 {
+			o, _ = offload.ParseVnetHdr(buf)
+		}
+		flen := n - p.vnet
+		end := off + packet.Headroom + flen
+		pkt := &p.pkts[b.N]
+		pkt.Reset(p.slab[off:end:end], packet.Headroom, packet.Headroom+flen)
+		pkt.Offload = o
+		b.Pkts[b.N] = pkt
+		b.N++
+		nbytes += uint64(flen)
+		off = (end + slotAlign - 1) &^ (slotAlign - 1)
+	}
+	if b.N > 0 {
+		p.rxPackets.Add(uint64(b.N))
+		p.rxBytes.Add(nbytes)
+	}
+	if nerr > 0 {
+		p.rxErrors.Add(nerr)
+	}
+	return rerr
+}
+
+// Send implements netdev.Port: one writev per frame, since a TAP has no
+// batch call. Frames with offloads the port cannot take (all of them when it
+// has no virtio-net header) are finished in software in the port's own
+// buffer; the caller's packets are never modified. A refused frame (device
+// down: EIO) is a drop.
+func (p *Port) Send(b *packet.Batch) error {
+	p.txMu.Lock()
+	defer p.txMu.Unlock()
+	if p.closed.Load() {
+		return netdev.ErrClosed
+	}
+	for _, pkt := range b.Packets() {
+		frame, o := pkt.Data(), pkt.Offload
+		if p.caps.Accepts(o) {
+			if err := p.write(frame, o); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, ok := offload.Segment(frame, o, p.scratch, p.segOut); !ok {
+			p.txDropped.Add(1)
+		}
+		if p.txErr != nil {
+			err := p.txErr
+			p.txErr = nil
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Port) writeSegment(seg []byte) {
+	if p.txErr == nil {
+		p.txErr = p.write(seg, packet.Offload{})
+	}
+}
+
+// write sends one frame; it returns an error only when the port failed.
+func (p *Port) write(frame []byte, o packet.Offload) error {
+	if len(frame) == 0 {
+		p.txDropped.Add(1)
+		return nil
+	}
+	n := 1
+	if p.vnet != 0 {
+		offload.EncodeVnetHdr(p.hdr[:], o)
+		p.iov[0].Base = &p.hdr[0]
+		p.iov[0].SetLen(p.vnet)
+		n = 2
+	}
+	p.iov[n-1].Base = &frame[0]
+	p.iov[n-1].SetLen(len(frame))
+	for {
+		err := writev(p.fd, p.iov[:n])
+		switch err {
+		case nil:
+			p.txPackets.Add(1)
+			p.txBytes.Add(uint64(len(frame)))
+			return nil
+		case unix.EINTR:
+			continue
+		case unix.EBADF, unix.EBADFD, unix.EFAULT:
+			p.txErrors.Add(1)
+			return fmt.Errorf("send %s: %w", p.name, err)
+		default:
+			p.txDropped.Add(1) // EIO (device down), EINVAL (bad header), EAGAIN
+			return nil
+		}
+	}
+}
+
+// Stats implements netdev.Port.
+func (p *Port) Stats() netdev.Stats {
+	return netdev.Stats{
+		RxPackets: p.rxPackets.Load(), RxBytes: p.rxBytes.Load(),
+		RxDropped: p.rxDropped.Load(), RxErrors: p.rxErrors.Load(),
+		TxPackets: p.txPackets.Load(), TxBytes: p.txBytes.Load(),
+		TxDropped: p.txDropped.Load(), TxErrors: p.txErrors.Load(),
+	}
+}
+
+// Close implements netdev.Port. It wakes a blocked Recv, waits for Recv and
+// Send to return, and closes the descriptor; a device the port created
+// disappears with it.
+func (p *Port) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(p.efd, one[:])
+	p.rxMu.Lock()
+	p.txMu.Lock()
+	p.release()
+	p.txMu.Unlock()
+	p.rxMu.Unlock()
+	return nil
+}

@@ -1,0 +1,46 @@
+//go:build !linux
+
+package tap
+
+import (
+	"fmt"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+var _ netdev.Port = (*Port)(nil)
+
+// Port is unavailable off Linux.
+type Port struct{}
+
+// Exists reports false off Linux.
+func Exists(name string) bool { return false }
+
+// Create reports netdev.ErrNotSupported off Linux.
+func Create(name string, opts Options) (*Port, error) {
+	return nil, fmt.Errorf("create tap %s: %w", name, netdev.ErrNotSupported)
+}
+
+// Open reports netdev.ErrNotSupported off Linux.
+func Open(name string, opts Options) (netdev.Port, error) {
+	return nil, fmt.Errorf("open tap %s: %w", name, netdev.ErrNotSupported)
+}
+
+// Name implements netdev.Port.
+func (p *Port) Name() string { return "" }
+
+// Recv implements netdev.Port.
+func (p *Port) Recv(b *packet.Batch) error { return netdev.ErrNotSupported }
+
+// Send implements netdev.Port.
+func (p *Port) Send(b *packet.Batch) error { return netdev.ErrNotSupported }
+
+// BatchSize implements netdev.Port.
+func (p *Port) BatchSize() int { return packet.BatchSize }
+
+// Stats implements netdev.Port.
+func (p *Port) Stats() netdev.Stats { return netdev.Stats{} }
+
+// Close implements netdev.Port.
+func (p *Port) Close() error { return nil }
