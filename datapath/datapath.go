@@ -303,7 +303,7 @@ func (dp *Datapath) Ports() []PortInfo {
 // or ErrFlowLimit.
 func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *program, replace bool) (*flow, error) {
 	m := *mask
-	m.InPort = ExactU32
+	normalizeMask(key, &m)
 	mk := key.Masked(&m)
 	kw := keyWords(&mk)
 	c.mu.Lock()
@@ -327,6 +327,22 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 	st.insertLocked(f)
 	dp.nflows.Add(1)
 	return f, nil
+}
+
+// normalizeMask un-wildcards what every megaflow matches, as Open vSwitch
+// does (xlate_wc_init and dpif-netdev's upcall path): in_port, recirc_id and
+// eth_type always, the fragment state of IP packets, and the presence and
+// VID of the outer VLAN tag when the mask leaves the tag out entirely.
+func normalizeMask(k *FlowKey, m *Mask) {
+	m.InPort = ExactU32
+	m.RecircID = ExactU32
+	m.EthType = ExactU16
+	if k.EthType == EthTypeIPv4 || k.EthType == EthTypeIPv6 {
+		m.NwFrag = FragAny | FragLater
+	}
+	if m.VLAN[0] == (VLANTag{}) {
+		m.VLAN[0] = VLANTag{TPID: ExactU16, TCI: 0x0fff}
+	}
 }
 
 // removeLocked deletes f from c; c.mu is held.
@@ -376,8 +392,10 @@ func (dp *Datapath) classifiers() []*classifier {
 	return out
 }
 
-// FlowPut installs a megaflow matching key under mask (InPort is always
-// matched exactly) with actions, or replaces the actions of an identical
+// FlowPut installs a megaflow matching key under mask with actions (the
+// mask is first widened as normalizeMask says: in_port, recirc_id, eth_type,
+// IP fragment state and, when the mask omits VLANs, VLAN presence+VID are
+// always matched), or replaces the actions of an identical
 // megaflow (same masked key and mask), keeping its stats. The datapath keeps
 // actions; the caller must not modify them afterwards. Errors wrap
 // ErrFlowLimit.
@@ -405,7 +423,7 @@ func (dp *Datapath) FlowDel(key *FlowKey, mask *Mask) error {
 		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
 	}
 	m := *mask
-	m.InPort = ExactU32
+	normalizeMask(key, &m)
 	mk := key.Masked(&m)
 	kw := keyWords(&mk)
 	c.mu.Lock()

@@ -17,7 +17,8 @@ import (
 // the datapath afterwards and must not be modified.
 //
 // On success the datapath installs a megaflow matching key under mask (with
-// InPort always exact) unless the flow limit is reached, and executes actions
+// in_port, recirc_id, eth_type, IP frag and VLAN presence+VID always exact;
+// see FlowPut) unless the flow limit is reached, and executes actions
 // on the packet; later packets of the same megaflow never reach the handler.
 // An empty action list installs a drop flow.
 //

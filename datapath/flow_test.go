@@ -1,0 +1,93 @@
+package datapath
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TestFlowKeyLayout checks that FlowKey has no padding, so that hashing and
+// comparing it as words sees only field bytes.
+func TestFlowKeyLayout(t *testing.T) {
+	typ := reflect.TypeFor[FlowKey]()
+	var sum uintptr
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if f.Offset != sum {
+			t.Errorf("field %s at offset %d, want %d (padding before it)", f.Name, f.Offset, sum)
+		}
+		sum += f.Type.Size()
+	}
+	if sum != unsafe.Sizeof(FlowKey{}) || sum%8 != 0 || int(sum/8) != flowWords {
+		t.Fatalf("fields %d bytes, struct %d bytes, %d words", sum, unsafe.Sizeof(FlowKey{}), flowWords)
+	}
+	if unsafe.Sizeof(Mask{}) != unsafe.Sizeof(FlowKey{}) {
+		t.Fatal("Mask and FlowKey differ in size")
+	}
+}
+
+func TestMaskedAndHash(t *testing.T) {
+	var a, b FlowKey
+	ExtractFrame(udpFrame(1, 2, 10, 20), 3, &a)
+	ExtractFrame(udpFrame(1, 2, 11, 21), 3, &b)
+	if a.Hash() == b.Hash() {
+		t.Error("different keys hash alike")
+	}
+	m := l2Mask()
+	if a.Masked(&m) != b.Masked(&m) {
+		t.Error("keys differing only in L4 differ under an L2 mask")
+	}
+	if (&Mask{}).IsZero() != true || m.IsZero() {
+		t.Error("IsZero")
+	}
+	e := ExactMask()
+	if a.Masked(&e) != a {
+		t.Error("exact mask changed the key")
+	}
+}
+
+func TestFormatFlow(t *testing.T) {
+	now := time.Unix(100, 0)
+	var k FlowKey
+	ExtractFrame(udpFrame(1, 2, 10, 20), 1, &k)
+	m := l2Mask()
+	normalizeMask(&k, &m)
+	e := FlowEntry{Key: k.Masked(&m), Mask: m, Actions: Actions{Output(2)},
+		Stats: FlowStats{Packets: 3, Bytes: 294, Used: now.Add(-123 * time.Millisecond)}}
+	want := "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)," +
+		"eth_type(0x0800),ipv4(frag=no), packets:3, bytes:294, used:0.123s, actions:2"
+	if got := FormatFlow(&e, now); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+
+	// Tagged, partially masked, TCP flags, never-used, VLAN actions.
+	ExtractFrame(udpFrame(1, 2, 10, 20), 1, &k)
+	k.VLAN[0] = VLANTag{TPID: 0x8100, TCI: 10}
+	m = Mask{}
+	m.EthDst = [6]byte{0xff, 0xff, 0xff}
+	m.IPv4Dst = [4]byte{255, 255, 255, 0}
+	m.NwProto, m.TpDst = ExactU8, ExactU16
+	normalizeMask(&k, &m)
+	e = FlowEntry{Key: k.Masked(&m), Mask: m, Actions: Actions{PopVLAN(), Output(3), PushVLAN(0x88a8, 5), Output(4)},
+		Stats: FlowStats{TCPFlags: TCPSyn | TCPAck}}
+	want = "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(dst=02:00:00:00:00:00/ff:ff:ff:00:00:00)," +
+		"eth_type(0x8100),vlan(vid=10),encap(eth_type(0x0800),ipv4(dst=10.0.0.0/255.255.255.0,proto=17,frag=no),udp(dst=20))" +
+		", packets:0, bytes:0, used:never, flags:S., actions:pop_vlan,3,push_vlan(tpid=0x88a8,vid=5,pcp=0),4"
+	if got := FormatFlow(&e, now); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestShow(t *testing.T) {
+	dp, _ := testDP(t, 2, Options{})
+	var b strings.Builder
+	if err := dp.WriteShow(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "netdev@ovs-netdev:\n  lookups: hit:0 missed:0 lost:0\n  flows: 0\n  port 1: p1\n  port 2: p2\n"
+	if b.String() != want {
+		t.Errorf("got %q", b.String())
+	}
+}
