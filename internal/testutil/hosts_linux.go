@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -53,6 +54,10 @@ func NewVethPair(t testing.TB, v Veth) Veth {
 	if err := createVeth(&v); err != nil {
 		Require(t, !errors.Is(err, unix.EOPNOTSUPP), "veth not supported: %v", err)
 		t.Fatalf("%v", err)
+	}
+	if !v.Down {
+		waitUp(t, v.NS, v.Name)
+		waitUp(t, v.PeerNS, v.PeerName)
 	}
 	t.Cleanup(func() {
 		// Deleting one end deletes both. The namespace may already be gone
@@ -223,7 +228,50 @@ func NewHosts(t testing.TB, n int, opts *HostsOptions) []*Host {
 		}
 		hosts[i] = h
 	}
+	for _, h := range hosts {
+		waitUp(t, h.NS, h.If)
+		waitUp(t, o.SwitchNS, h.SwitchIf)
+	}
 	return hosts
+}
+
+// LinkUpTimeout bounds how long helpers wait for a link's operational state.
+const LinkUpTimeout = 10 * time.Second
+
+func waitUp(t testing.TB, ns *NetNS, name string) {
+	t.Helper()
+	if err := ns.WaitOperUp(name, LinkUpTimeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitOperUp waits until link name in the namespace is operationally up.
+// A link that was just set up transmits nothing until then: the kernel
+// attaches its queueing discipline asynchronously, after the carrier
+// comes on, and drops frames sent earlier.
+func (ns *NetNS) WaitOperUp(name string, timeout time.Duration) error {
+	h, err := ns.Handle()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	var state netlink.LinkOperState
+	var lerr error
+	if Poll(timeout, 5*time.Millisecond, func() bool {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			lerr = err
+			return false
+		}
+		state = l.Attrs().OperState
+		return state == netlink.OperUp
+	}) {
+		return nil
+	}
+	if lerr != nil {
+		return fmt.Errorf("link %s in netns %s: %w", name, ns, lerr)
+	}
+	return fmt.Errorf("link %s in netns %s is %v, not up, after %v", name, ns, state, timeout)
 }
 
 // Ping sends one ICMP echo from h to dst (IPv4 or IPv6) and waits up to

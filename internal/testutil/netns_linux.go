@@ -164,9 +164,8 @@ func (ns *NetNS) Start(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := ns.Command(ctx, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: &out}, nil
-	cmd.Stderr = cmd.Stdout
+	out := &lockedWriter{w: new(bytes.Buffer)}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -176,7 +175,7 @@ func (ns *NetNS) Start(t testing.TB, args ...string) *exec.Cmd {
 		cancel()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("output of %s in netns %s:\n%s", strings.Join(args, " "), ns, cmd.Stdout.(*lockedWriter).String())
+			t.Logf("output of %s in netns %s:\n%s", strings.Join(args, " "), ns, out.String())
 		}
 	})
 	return cmd

@@ -71,10 +71,59 @@ func NewHosts(t testing.TB, n int, opts *HostsOptions) []*Host {
 	return nil
 }
 
+// Cap is a Linux capability number.
+type Cap int
+
+// Capabilities tests commonly need (numbers from capabilities(7)).
+const (
+	CapNetAdmin Cap = 12
+	CapNetRaw   Cap = 13
+	CapSysAdmin Cap = 21
+	CapIPCLock  Cap = 14
+	CapBPF      Cap = 39
+)
+
+// HasCap reports false: capabilities are Linux-only.
+func HasCap(c Cap) (bool, error) { return false, errors.New("capabilities need linux") }
+
 // RequireCap skips (fails in CI): capabilities are Linux-only.
-func RequireCap(t testing.TB, c int) {
+func RequireCap(t testing.TB, c Cap) {
 	t.Helper()
 	Require(t, false, "capabilities need Linux")
+}
+
+// Veth describes a veth pair; veth exists only on Linux.
+type Veth struct {
+	Name     string
+	NS       *NetNS
+	MAC      net.HardwareAddr
+	PeerName string
+	PeerNS   *NetNS
+	PeerMAC  net.HardwareAddr
+	MTU      int
+	KeepIPv6 bool
+	Down     bool
+}
+
+// NewVethPair skips (fails in CI): veth exists only on Linux.
+func NewVethPair(t testing.TB, v Veth) Veth {
+	t.Helper()
+	Require(t, false, "veth needs Linux")
+	return v
+}
+
+// RawSocket is an AF_PACKET socket; Linux-only.
+type RawSocket struct {
+	NS      *NetNS
+	IfName  string
+	IfIndex int
+}
+
+// OpenRawSocket skips (fails in CI): AF_PACKET is Linux-only.
+func OpenRawSocket(t testing.TB, ns *NetNS, ifname string) *RawSocket {
+	t.Helper()
+	Require(t, false, "AF_PACKET needs Linux")
+	return nil
 }
 
 // KernelVersion reports no Linux kernel.
