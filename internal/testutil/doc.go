@@ -1,8 +1,15 @@
 // Package testutil holds helpers shared by gvswitch tests: honest skips for
 // missing privileges or tools (Require, RequireRoot, RequireCap,
 // RequireBinary, SkipIfNotSupported), network-namespace test hosts joined by
-// veth pairs (NewNetNS, NewHosts, NewVethPair), polling for readiness
-// (Eventually) and goroutine/fd leak checks for TestMain (VerifyNoLeaks).
+// veth pairs (NewNetNS, NewHosts, NewVethPair), raw AF_PACKET sockets to
+// inject and capture frames built with internal/pkttest (OpenRawSocket),
+// polling for readiness (Eventually, EventuallyOK, NetNS.WaitOperUp) and
+// goroutine/fd leak checks for TestMain (VerifyNoLeaks).
+//
+// TestBaselineLinuxBridge (baseline_linux_test.go) is the harness's
+// acceptance test and the model for switch tests: two NewHosts hosts joined
+// by a Linux bridge ping each other both ways; a gvswitch test attaches
+// Host.SwitchIf to the switch instead.
 //
 // Skip rule: when a privilege, kernel feature or binary is missing a test is
 // skipped with a reason naming what is missing, except when the environment
