@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"strings"
 	"time"
+
+	"github.com/gvswitch/gvswitch/vlan"
 )
 
 // LocalPort is the OpenFlow port number of a bridge's own internal
@@ -105,61 +107,34 @@ func (p *Port) InterfaceName() string {
 	return p.Name
 }
 
-// VLANMode is a port's 802.1Q mode (Port vlan_mode).
-type VLANMode uint8
+// VLANMode is a port's 802.1Q mode (Port vlan_mode). It is the vlan
+// package's Mode, so that the vswitchd layer can use either name.
+type VLANMode = vlan.Mode
 
-// The port VLAN modes. See ovs-vswitchd.conf.db(5), Port vlan_mode.
+// The port VLAN modes. See ovs-vswitchd.conf.db(5), Port vlan_mode, and
+// the vlan package.
 const (
 	// Trunk carries every VLAN in Trunks (all when empty), tagged;
 	// untagged frames belong to VLAN 0.
-	Trunk VLANMode = iota
+	Trunk = vlan.Trunk
 	// Access carries the single VLAN Tag, untagged. Tagged frames are
 	// dropped on input.
-	Access
+	Access = vlan.Access
 	// NativeTagged is a trunk whose untagged input belongs to Tag; output
 	// in Tag is tagged.
-	NativeTagged
+	NativeTagged = vlan.NativeTagged
 	// NativeUntagged is a trunk whose untagged input belongs to Tag; output
 	// in Tag is untagged.
-	NativeUntagged
+	NativeUntagged = vlan.NativeUntagged
 	// Dot1qTunnel pushes an outer (service) tag Tag on input, whatever the
 	// frame carries (customer VLANs filtered by CVLANs), and pops it on
 	// output.
-	Dot1qTunnel
+	Dot1qTunnel = vlan.Dot1qTunnel
 )
-
-var vlanModeNames = [...]string{
-	Trunk:          "trunk",
-	Access:         "access",
-	NativeTagged:   "native-tagged",
-	NativeUntagged: "native-untagged",
-	Dot1qTunnel:    "dot1q-tunnel",
-}
-
-// String returns the mode's name as the vlan_mode column spells it.
-func (m VLANMode) String() string {
-	if int(m) < len(vlanModeNames) {
-		return vlanModeNames[m]
-	}
-	return fmt.Sprintf("VLANMode(%d)", uint8(m))
-}
 
 // ParseVLANMode turns the Port vlan_mode column into a mode. An empty column
 // means access when the port has a tag and trunk otherwise, as in OVS.
-func ParseVLANMode(s string, hasTag bool) (VLANMode, error) {
-	if s == "" {
-		if hasTag {
-			return Access, nil
-		}
-		return Trunk, nil
-	}
-	for m, name := range vlanModeNames {
-		if s == name {
-			return VLANMode(m), nil
-		}
-	}
-	return Trunk, fmt.Errorf("unknown vlan_mode %q", s)
-}
+func ParseVLANMode(s string, hasTag bool) (VLANMode, error) { return vlan.ParseMode(s, hasTag) }
 
 // VLANSet is a set of 12-bit VLAN IDs (0..4095) as a bitmap. The zero value
 // is the empty set. It is a value type: 512 bytes, no allocation.

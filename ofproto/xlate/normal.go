@@ -154,7 +154,7 @@ func (c *ctx) translate(in *xport, s stack) {
 		c.note("learned port is unknown, dropping")
 	case out == in:
 		c.note("learned port is input port, dropping")
-	case !out.includesVLAN(vlan) || out.cfg.Down:
+	case !c.carries(out, &l) || out.cfg.Down:
 		c.note("learned port %s does not carry VLAN %d now, dropping", out.name(), vlan)
 	default:
 		c.note("forwarding to learned port")
@@ -204,14 +204,14 @@ func (c *ctx) flood(in *xport, l stack, vlan uint16) {
 	if c.tr != nil {
 		var names []string
 		for _, p := range in.br.ports {
-			if p != in && p.includesVLAN(vlan) && !p.cfg.Down {
+			if p != in && c.carries(p, &l) && !p.cfg.Down {
 				names = append(names, p.name())
 			}
 		}
 		c.note("flood set for VLAN %d: %s", vlan, strings.Join(names, ", "))
 	}
 	for _, p := range in.br.ports {
-		if p != in && p.includesVLAN(vlan) && !p.cfg.Down {
+		if p != in && c.carries(p, &l) && !p.cfg.Down {
 			c.output(p, l)
 		}
 	}

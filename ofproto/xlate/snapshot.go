@@ -132,7 +132,7 @@ func effectiveTrunks(p *Port) VLANSet {
 }
 
 // includesVLAN reports whether frames of vlan may leave by (or enter on) the
-// port: OVS's xbundle_includes_vlan.
+// port, ignoring inner tags (see carries).
 func (p *xport) includesVLAN(vlan uint16) bool {
 	switch p.cfg.VLANMode {
 	case Access, Dot1qTunnel:

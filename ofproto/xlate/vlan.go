@@ -2,10 +2,16 @@ package xlate
 
 import "github.com/gvswitch/gvswitch/datapath"
 
-// VLAN handling. The vlan/ package of pure tag functions did not exist when
-// this was written, so the port-mode decisions (Open vSwitch's
-// input_vid_is_valid, xvlan_input_translate, xvlan_output_translate) live
-// here, on a small tag stack that never allocates.
+// VLAN handling: Open vSwitch's input_vid_is_valid, xvlan_input_translate,
+// xbundle_includes_vlan and xvlan_output_translate on a small tag stack that
+// never allocates.
+//
+// The vlan package has the same mode rules as pure functions on [2]Tag
+// values; they are not used here because the megaflow mask must record
+// which bits of the frame's tags each decision read (a tag's provenance:
+// the frame's own tag or one the switch pushed), and because patch ports
+// can stack more than two tags. The tests check this code against vlan's
+// Ingress/Egress for every pair of modes.
 //
 // A stack describes the tags in front of the rest of the frame, outermost
 // first. The rest starts after the frame's original outer tag (the key's
@@ -157,4 +163,36 @@ func outputVLAN(p *xport, l stack) stack {
 		l.popFront()
 	}
 	return l
+}
+
+// carries reports whether a frame with logical tags l may leave by port p:
+// OVS's xbundle_includes_vlan. An access port takes no frame that carries a
+// customer tag the switch pushed a service tag over (from a dot1q-tunnel
+// port), and a dot1q-tunnel port applies its cvlans filter to the tag
+// inside the service tag, reading the frame's second tag when that is it.
+func (c *ctx) carries(p *xport, l *stack) bool {
+	if !p.includesVLAN(l.vlan()) {
+		return false
+	}
+	switch p.cfg.VLANMode {
+	case Access:
+		return l.n < 2 || l.t[1].vid() == 0
+	case Dot1qTunnel:
+		if p.cfg.CVLANs.Empty() {
+			return true
+		}
+		inner := uint16(0)
+		switch {
+		case l.n > 1:
+			inner = l.t[1].vid()
+		case l.n == 1 && l.t[0].orig:
+			c.mask.VLAN[1].TPID = datapath.ExactU16
+			c.mask.VLAN[1].TCI |= 0x0fff
+			if c.key.VLAN[1].Present() {
+				inner = c.key.VLAN[1].VID()
+			}
+		}
+		return p.cfg.CVLANs.Has(inner)
+	}
+	return true
 }
