@@ -1,0 +1,566 @@
+package ovsdb
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// refDelta accumulates changes to strong reference counts during precommit.
+type refDelta map[*Table]map[UUID]int
+
+func (d refDelta) add(t *Table, u UUID, n int) {
+	m := d[t]
+	if m == nil {
+		m = map[UUID]int{}
+		d[t] = m
+	}
+	m[u] += n
+}
+
+// refs returns the post-transaction strong reference count of row u in t.
+func (x *txn) refs(d refDelta, t *Table, u UUID) int {
+	return t.refs[u] + d[t][u]
+}
+
+// forEachRef calls f for every reference atom of the given strength in r.
+func forEachRef(ts *TableSchema, r *Row, weak bool, f func(c *ColumnSchema, target *TableSchema, u UUID)) {
+	if !ts.hasRefs {
+		return
+	}
+	for _, c := range ts.Columns[2:] {
+		t := &c.Type
+		for _, side := range [2]struct {
+			bt   *BaseType
+			vals bool
+		}{{&t.Key, false}, {&t.Value, true}} {
+			bt := side.bt
+			if bt.Ref == nil || (bt.RefType == RefWeak) != weak {
+				continue
+			}
+			d := &r.Data[c.Index]
+			atoms := d.Keys
+			if side.vals {
+				atoms = d.Values
+			}
+			for _, a := range atoms {
+				f(c, bt.Ref, a.U)
+			}
+		}
+	}
+}
+
+func (x *txn) tableOf(ts *TableSchema) *Table { return x.db.tables[ts.Name] }
+
+// countRefs adds n for every strong reference r makes to another row.
+func (x *txn) countRefs(d refDelta, ts *TableSchema, r *Row, n int) {
+	self := r.UUID()
+	forEachRef(ts, r, false, func(_ *ColumnSchema, target *TableSchema, u UUID) {
+		if u != self {
+			d.add(x.tableOf(target), u, n)
+		}
+	})
+}
+
+// commit runs the commit-time checks (ovsdb_txn_precommit's order: strong
+// refs, garbage collection, weak refs, maxRows, indexes), then applies the
+// transaction. It is called with the write lock held.
+func (x *txn) commit() (*Commit, func() error, *Error) {
+	// Drop no-op changes.
+	for _, tt := range x.order {
+		order := tt.order[:0]
+		for _, u := range tt.order {
+			c := tt.changes[u]
+			if (c.old == nil && c.new == nil) || (c.old != nil && c.new != nil && sameData(c.old, c.new)) {
+				delete(tt.changes, u)
+				continue
+			}
+			order = append(order, u)
+		}
+		tt.order = order
+	}
+	delta := refDelta{}
+	for _, tt := range x.order {
+		ts := tt.t.Schema
+		for _, u := range tt.order {
+			c := tt.changes[u]
+			if c.old != nil {
+				x.countRefs(delta, ts, c.old, -1)
+			}
+			if c.new != nil {
+				x.countRefs(delta, ts, c.new, 1)
+			}
+		}
+	}
+	if err := x.collectGarbage(delta); err != nil {
+		return nil, nil, err
+	}
+	// Deleted rows must be unreferenced; new references must resolve.
+	for _, tt := range x.order {
+		ts := tt.t.Schema
+		for _, u := range tt.order {
+			c := tt.changes[u]
+			if c.new == nil {
+				if n := x.refs(delta, tt.t, u); n > 0 {
+					return nil, nil, errorf(TagReferentialIntegrity,
+						"cannot delete %s row %s because of %d remaining reference(s)", ts.Name, u, n)
+				}
+				continue
+			}
+			var err *Error
+			forEachRef(ts, c.new, false, func(col *ColumnSchema, target *TableSchema, ref UUID) {
+				if err == nil && x.get(x.tableOf(target), ref) == nil {
+					err = errorf(TagReferentialIntegrity,
+						"Table %s column %s row %s references nonexistent row %s in table %s.",
+						ts.Name, col.Name, u, ref, target.Name)
+				}
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if err := x.weakRefs(); err != nil {
+		return nil, nil, err
+	}
+	x.dropNoops()
+	if err := x.checkMaxRows(); err != nil {
+		return nil, nil, err
+	}
+	if err := x.checkIndexes(); err != nil {
+		return nil, nil, err
+	}
+	return x.apply(delta)
+}
+
+// dropNoops forgets rows inserted and deleted (or collected) within the
+// transaction.
+func (x *txn) dropNoops() {
+	for _, tt := range x.order {
+		order := tt.order[:0]
+		for _, u := range tt.order {
+			if c := tt.changes[u]; c.old == nil && c.new == nil {
+				delete(tt.changes, u)
+				continue
+			}
+			order = append(order, u)
+		}
+		tt.order = order
+	}
+}
+
+func sameData(a, b *Row) bool {
+	for i := 2; i < len(a.Data); i++ {
+		if !a.Data[i].Equal(&b.Data[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// collectGarbage deletes non-root rows left without strong references,
+// cascading through the references of the rows it deletes.
+func (x *txn) collectGarbage(delta refDelta) *Error {
+	type cand struct {
+		t *Table
+		u UUID
+	}
+	var work []cand
+	for _, tt := range x.order {
+		if tt.t.Schema.IsRoot {
+			continue
+		}
+		for _, u := range tt.order {
+			if tt.changes[u].new != nil {
+				work = append(work, cand{tt.t, u})
+			}
+		}
+	}
+	for t, m := range delta {
+		if t.Schema.IsRoot {
+			continue
+		}
+		for u, n := range m {
+			if n < 0 {
+				work = append(work, cand{t, u})
+			}
+		}
+	}
+	for len(work) > 0 {
+		c := work[len(work)-1]
+		work = work[:len(work)-1]
+		r := x.get(c.t, c.u)
+		if r == nil || x.refs(delta, c.t, c.u) > 0 {
+			continue
+		}
+		x.countRefs(delta, c.t.Schema, r, -1)
+		x.deleteRow(c.t, r)
+		self := c.u
+		forEachRef(c.t.Schema, r, false, func(_ *ColumnSchema, target *TableSchema, u UUID) {
+			if u != self && !target.IsRoot {
+				work = append(work, cand{x.tableOf(target), u})
+			}
+		})
+	}
+	return nil
+}
+
+// weakRefs removes weak references to rows that do not exist after the
+// transaction and checks that the affected columns still satisfy min.
+func (x *txn) weakRefs() *Error {
+	deletedIn := map[*TableSchema]bool{}
+	for _, tt := range x.order {
+		for _, u := range tt.order {
+			if tt.changes[u].new == nil {
+				deletedIn[tt.t.Schema] = true
+				break
+			}
+		}
+	}
+	for _, name := range x.db.Schema.TableNames {
+		t := x.db.tables[name]
+		ts := t.Schema
+		if !ts.hasWeakRefs {
+			continue
+		}
+		scanAll := false
+		for _, c := range ts.Columns[2:] {
+			if (c.Type.Key.IsWeakRef() && deletedIn[c.Type.Key.Ref]) || (c.Type.Value.IsWeakRef() && deletedIn[c.Type.Value.Ref]) {
+				scanAll = true
+			}
+		}
+		var rows []*Row
+		if scanAll {
+			x.forEach(t, func(r *Row) bool { rows = append(rows, r); return true })
+		} else if tt := x.tables[t]; tt != nil {
+			for _, u := range tt.order {
+				if r := tt.changes[u].new; r != nil {
+					rows = append(rows, r)
+				}
+			}
+		}
+		for _, r := range rows {
+			if err := x.fixWeakRow(t, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (x *txn) fixWeakRow(t *Table, r *Row) *Error {
+	ts := t.Schema
+	var nr *Row
+	for _, c := range ts.Columns[2:] {
+		kw, vw := c.Type.Key.IsWeakRef(), c.Type.Value.IsWeakRef()
+		if !kw && !vw {
+			continue
+		}
+		d := &r.Data[c.Index]
+		dead := func(i int) bool {
+			if kw && x.get(x.tableOf(c.Type.Key.Ref), d.Keys[i].U) == nil {
+				return true
+			}
+			return vw && x.get(x.tableOf(c.Type.Value.Ref), d.Values[i].U) == nil
+		}
+		n := 0
+		for i := range d.Keys {
+			if dead(i) {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		var nd Datum
+		for i := range d.Keys {
+			if dead(i) {
+				continue
+			}
+			nd.Keys = append(nd.Keys, d.Keys[i])
+			if d.Values != nil {
+				nd.Values = append(nd.Values, d.Values[i])
+			}
+		}
+		if len(nd.Keys) < c.Type.Min {
+			return errorf(TagConstraint, "Deletion of %d weak reference(s) to deleted (or never-existing) rows "+
+				"from column \"%s\" in \"%s\" row %s caused this column to become empty, but constraints on this "+
+				"column disallow an empty column.", n, c.Name, ts.Name, r.UUID())
+		}
+		if nr == nil {
+			nr = x.modifiable(t, r)
+		}
+		nr.Data[c.Index] = nd
+	}
+	return nil
+}
+
+func (x *txn) checkMaxRows() *Error {
+	for _, tt := range x.order {
+		ts := tt.t.Schema
+		if ts.MaxRows == 0 {
+			continue
+		}
+		n := len(tt.t.Rows)
+		for _, u := range tt.order {
+			c := tt.changes[u]
+			switch {
+			case c.old == nil && c.new != nil:
+				n++
+			case c.old != nil && c.new == nil:
+				n--
+			}
+		}
+		if n > ts.MaxRows {
+			return errorf(TagConstraint, "transaction causes \"%s\" table to contain %d rows, greater than the schema-defined limit of %d row(s)",
+				ts.Name, n, ts.MaxRows)
+		}
+	}
+	return nil
+}
+
+func (x *txn) checkIndexes() *Error {
+	for _, tt := range x.order {
+		ts := tt.t.Schema
+		for i, idx := range ts.Indexes {
+			seen := map[string]UUID{}
+			for _, u := range tt.order {
+				c := tt.changes[u]
+				if c.new == nil {
+					continue
+				}
+				k := indexKey(idx, c.new)
+				first, dup := seen[k]
+				how := "was inserted by this transaction"
+				if !dup {
+					if owner, ok := tt.t.indexes[i][k]; ok && owner != u && tt.changes[owner] == nil {
+						first, dup = owner, true
+						how = "existed in the database before this transaction and was not modified by the transaction"
+					}
+				}
+				if dup {
+					return indexError(ts, idx, c.new, first, how, u, c.old == nil)
+				}
+				seen[k] = u
+			}
+		}
+	}
+	return nil
+}
+
+func indexError(ts *TableSchema, idx []*ColumnSchema, r *Row, first UUID, how string, second UUID, inserted bool) *Error {
+	vals := make([]string, len(idx))
+	names := make([]string, len(idx))
+	for i, c := range idx {
+		vals[i] = string(r.Data[c.Index].AppendJSON(nil, &c.Type))
+		names[i] = c.Name
+	}
+	cols := "column " + names[0]
+	if len(names) > 1 {
+		cols = "columns " + strings.Join(names, ", ")
+	}
+	second2 := "was inserted by this transaction"
+	if !inserted {
+		second2 = "was modified by this transaction"
+	}
+	return errorf(TagConstraint, "Transaction causes multiple rows in \"%s\" table to have identical values (%s) for index on %s.  "+
+		"First row, with UUID %s, %s.  Second row, with UUID %s, %s.",
+		ts.Name, strings.Join(vals, ", "), cols, first, how, second, second2)
+}
+
+// apply makes the transaction's changes the committed state and hands the
+// commit to the log and the commit hooks.
+func (x *txn) apply(delta refDelta) (*Commit, func() error, *Error) {
+	db := x.db
+	cm := &Commit{Date: time.Now(), Comment: strings.Join(x.comments, "\n")}
+	for _, tt := range x.order {
+		if len(tt.order) == 0 {
+			continue
+		}
+		t := tt.t
+		tc := &TableChange{Table: t.Schema, Rows: make([]RowChange, 0, len(tt.order))}
+		for _, u := range tt.order {
+			c := tt.changes[u]
+			if c.old != nil && c.new != nil {
+				c.new.Data[1] = Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
+			}
+			for i, idx := range t.Schema.Indexes {
+				if c.old != nil {
+					k := indexKey(idx, c.old)
+					if t.indexes[i][k] == u {
+						delete(t.indexes[i], k)
+					}
+				}
+			}
+			if c.new == nil {
+				delete(t.Rows, u)
+			} else {
+				t.Rows[u] = c.new
+			}
+			tc.Rows = append(tc.Rows, RowChange{Old: c.old, New: c.new})
+		}
+		for _, u := range tt.order {
+			if r := tt.changes[u].new; r != nil {
+				for i, idx := range t.Schema.Indexes {
+					t.indexes[i][indexKey(idx, r)] = u
+				}
+			}
+		}
+		cm.Tables = append(cm.Tables, tc)
+	}
+	for t, m := range delta {
+		for u, n := range m {
+			if n == 0 {
+				continue
+			}
+			if v := t.refs[u] + n; v > 0 {
+				t.refs[u] = v
+			} else {
+				delete(t.refs, u)
+			}
+		}
+	}
+	if len(cm.Tables) == 0 {
+		return nil, nil, nil
+	}
+	return cm, db.publishLocked(cm), nil
+}
+
+// publishLocked assigns a transaction id, logs the commit and runs the
+// hooks. The write lock is held.
+func (db *Database) publishLocked(cm *Commit) func() error {
+	cm.TxnID = NewUUID()
+	db.lastTxn = cm.TxnID
+	db.nCommits++
+	var wait func() error
+	if db.log != nil {
+		if rec := cm.Record(); rec != nil {
+			wait = db.log.Append(rec)
+		}
+	}
+	db.remember(cm)
+	for _, f := range db.onCommit {
+		f(cm)
+	}
+	close(db.changed)
+	db.changed = make(chan struct{})
+	return wait
+}
+
+// Maximum history kept for monitor_cond_since.
+const (
+	historyCommits = 100
+	historyRows    = 20000
+)
+
+func (db *Database) remember(cm *Commit) {
+	db.history = append(db.history, cm)
+	db.histRows += cm.rowCount()
+	for len(db.history) > historyCommits || (db.histRows > historyRows && len(db.history) > 1) {
+		db.histRows -= db.history[0].rowCount()
+		db.history[0] = nil
+		db.history = db.history[1:]
+	}
+}
+
+// HistorySinceLocked returns the commits after txn id since, and whether
+// since was found (the current last id counts as found with no commits).
+func (db *Database) HistorySinceLocked(since UUID) ([]*Commit, bool) {
+	if since == db.lastTxn && since != ZeroUUID {
+		return nil, true
+	}
+	for i, cm := range db.history {
+		if cm.TxnID == since {
+			return db.history[i+1:], true
+		}
+	}
+	return nil, false
+}
+
+// Record returns the commit as an Open vSwitch standalone-log transaction
+// record ("_is_diff":true; ephemeral columns omitted), or nil when nothing
+// persistent changed.
+func (cm *Commit) Record() []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	any := false
+	for _, tc := range cm.Tables {
+		tstart := len(b)
+		if any {
+			b = append(b, ',')
+		}
+		b = appendString(b, tc.Table.Name)
+		b = append(b, ":{"...)
+		rows := 0
+		for _, rc := range tc.Rows {
+			rstart := len(b)
+			if rows > 0 {
+				b = append(b, ',')
+			}
+			var u UUID
+			if rc.New != nil {
+				u = rc.New.UUID()
+			} else {
+				u = rc.Old.UUID()
+			}
+			b = append(b, '"')
+			b = appendUUID(b, u)
+			b = append(b, `":`...)
+			if rc.New == nil {
+				b = append(b, "null"...)
+				rows++
+				continue
+			}
+			b = append(b, '{')
+			ncols := 0
+			for _, c := range tc.Table.Columns[2:] {
+				if c.Ephemeral {
+					continue
+				}
+				nd := &rc.New.Data[c.Index]
+				var d Datum
+				if rc.Old == nil {
+					if nd.IsDefault(&c.Type) {
+						continue
+					}
+					d = *nd
+				} else {
+					od := &rc.Old.Data[c.Index]
+					if od.Equal(nd) {
+						continue
+					}
+					d = Diff(&c.Type, od, nd)
+				}
+				if ncols > 0 {
+					b = append(b, ',')
+				}
+				ncols++
+				b = appendString(b, c.Name)
+				b = append(b, ':')
+				b = d.AppendJSON(b, DiffType(&c.Type))
+			}
+			if ncols == 0 && rc.Old != nil {
+				b = b[:rstart] // only ephemeral columns changed
+				continue
+			}
+			b = append(b, '}')
+			rows++
+		}
+		if rows == 0 {
+			b = b[:tstart]
+			continue
+		}
+		b = append(b, '}')
+		any = true
+	}
+	if !any {
+		return nil
+	}
+	b = append(b, fmt.Sprintf(`,"_date":%d`, cm.Date.UnixMilli())...)
+	if cm.Comment != "" {
+		b = append(b, `,"_comment":`...)
+		b = appendString(b, cm.Comment)
+	}
+	b = append(b, `,"_is_diff":true}`...)
+	return b
+}

@@ -1,0 +1,318 @@
+package ovsdb
+
+import (
+	"slices"
+	"sort"
+)
+
+// Datum is a column value: a set of atoms (Keys) or a map (Keys with the
+// parallel Values). It is always canonical: keys sorted ascending with no
+// duplicates, so two equal datums have identical slices. Datums are treated
+// as immutable once stored in a row.
+type Datum struct {
+	Keys   []Atom
+	Values []Atom // nil unless the column is a map
+}
+
+// Len returns the number of elements.
+func (d *Datum) Len() int { return len(d.Keys) }
+
+// DefaultDatum returns the RFC 7047 default for t: empty unless t.Min is 1,
+// then one default atom (or pair).
+func DefaultDatum(t *Type) Datum {
+	if t.Min == 0 {
+		return Datum{}
+	}
+	d := Datum{Keys: []Atom{defaultAtom(t.Key.Type)}}
+	if t.IsMap() {
+		d.Values = []Atom{defaultAtom(t.Value.Type)}
+	}
+	return d
+}
+
+// IsDefault reports whether d equals t's default.
+func (d *Datum) IsDefault(t *Type) bool {
+	if t.Min == 0 {
+		return len(d.Keys) == 0
+	}
+	if len(d.Keys) != 1 || d.Keys[0] != defaultAtom(t.Key.Type) {
+		return false
+	}
+	return !t.IsMap() || d.Values[0] == defaultAtom(t.Value.Type)
+}
+
+// Equal reports whether two canonical datums are equal.
+func (d *Datum) Equal(o *Datum) bool {
+	return slices.Equal(d.Keys, o.Keys) && slices.Equal(d.Values, o.Values)
+}
+
+// Find returns the index of key k, or -1.
+func (d *Datum) Find(t AtomicType, k Atom) int {
+	i, found := sort.Find(len(d.Keys), func(i int) int { return compareAtoms(t, k, d.Keys[i]) })
+	if found {
+		return i
+	}
+	return -1
+}
+
+// Clone returns a deep copy of the slices.
+func (d Datum) Clone() Datum {
+	return Datum{Keys: slices.Clone(d.Keys), Values: slices.Clone(d.Values)}
+}
+
+// sortDatum sorts d in place and reports a duplicate key as an error.
+func sortDatum(t *Type, d *Datum) *Error {
+	kt := t.Key.Type
+	if d.Values == nil {
+		slices.SortFunc(d.Keys, func(a, b Atom) int { return compareAtoms(kt, a, b) })
+		for i := 1; i < len(d.Keys); i++ {
+			if d.Keys[i] == d.Keys[i-1] {
+				return errorf(TagConstraint, "set contains duplicate value")
+			}
+		}
+		return nil
+	}
+	idx := make([]int, len(d.Keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return compareAtoms(kt, d.Keys[idx[i]], d.Keys[idx[j]]) < 0 })
+	keys := make([]Atom, len(idx))
+	vals := make([]Atom, len(idx))
+	for i, j := range idx {
+		keys[i], vals[i] = d.Keys[j], d.Values[j]
+		if i > 0 && keys[i] == keys[i-1] {
+			return errorf(TagConstraint, "map contains duplicate key")
+		}
+	}
+	d.Keys, d.Values = keys, vals
+	return nil
+}
+
+// DatumFromJSON parses a datum of type t (RFC 7047 <value>) from a value
+// decoded by ParseJSON, checks atom constraints and the element count, and
+// returns it in canonical order.
+func DatumFromJSON(t *Type, v any, syms Symbols) (Datum, *Error) {
+	d, err := datumFromJSONLoose(t, v, syms, true)
+	if err != nil {
+		return d, err
+	}
+	if n := len(d.Keys); n < t.Min || n > t.Max {
+		class := "set"
+		if t.IsMap() {
+			class = "map"
+		}
+		maxs := "unlimited"
+		if t.Max != Unlimited {
+			maxs = itoa(t.Max)
+		}
+		return d, syntaxErr(v, "%s must have %d to %s members but %d are present", class, t.Min, maxs, n)
+	}
+	return d, nil
+}
+
+func itoa(i int) string { return string(appendJSONValue(nil, i)) }
+
+// datumFromJSONLoose parses without the count check; check selects whether
+// atom constraints are enforced.
+func datumFromJSONLoose(t *Type, v any, syms Symbols, check bool) (Datum, *Error) {
+	parseAtom := func(bt *BaseType, x any) (Atom, *Error) {
+		if check {
+			return AtomFromJSON(bt, x, syms)
+		}
+		return atomFromJSONUnchecked(bt.Type, x, syms)
+	}
+	var d Datum
+	if t.IsMap() {
+		arr, ok := v.([]any)
+		if !ok || len(arr) != 2 || arr[0] != "map" {
+			return d, syntaxErr(v, "expected [\"map\", [...]]")
+		}
+		pairs, ok := arr[1].([]any)
+		if !ok {
+			return d, syntaxErr(v, "map value is not an array")
+		}
+		d.Keys = make([]Atom, 0, len(pairs))
+		d.Values = make([]Atom, 0, len(pairs))
+		for _, p := range pairs {
+			pa, ok := p.([]any)
+			if !ok || len(pa) != 2 {
+				return d, syntaxErr(p, "map element is not a 2-element array")
+			}
+			k, err := parseAtom(&t.Key, pa[0])
+			if err != nil {
+				return d, err
+			}
+			val, err := parseAtom(&t.Value, pa[1])
+			if err != nil {
+				return d, err
+			}
+			d.Keys = append(d.Keys, k)
+			d.Values = append(d.Values, val)
+		}
+	} else if arr, ok := v.([]any); ok && len(arr) == 2 && arr[0] == "set" {
+		elems, ok := arr[1].([]any)
+		if !ok {
+			return d, syntaxErr(v, "set value is not an array")
+		}
+		d.Keys = make([]Atom, 0, len(elems))
+		for _, e := range elems {
+			k, err := parseAtom(&t.Key, e)
+			if err != nil {
+				return d, err
+			}
+			d.Keys = append(d.Keys, k)
+		}
+	} else {
+		k, err := parseAtom(&t.Key, v)
+		if err != nil {
+			return d, err
+		}
+		d.Keys = []Atom{k}
+	}
+	if err := sortDatum(t, &d); err != nil {
+		err.Syntax = string(appendJSONValue(nil, v))
+		return d, err
+	}
+	return d, nil
+}
+
+// AppendJSON appends d in RFC 7047 notation: a map as ["map",[...]], a
+// one-element set as the bare atom, other sets as ["set",[...]].
+func (d *Datum) AppendJSON(b []byte, t *Type) []byte {
+	if t.IsMap() {
+		b = append(b, `["map",[`...)
+		for i := range d.Keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = AppendAtomJSON(b, t.Key.Type, d.Keys[i])
+			b = append(b, ',')
+			b = AppendAtomJSON(b, t.Value.Type, d.Values[i])
+			b = append(b, ']')
+		}
+		return append(b, "]]"...)
+	}
+	if len(d.Keys) == 1 {
+		return AppendAtomJSON(b, t.Key.Type, d.Keys[0])
+	}
+	b = append(b, `["set",[`...)
+	for i, k := range d.Keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendAtomJSON(b, t.Key.Type, k)
+	}
+	return append(b, "]]"...)
+}
+
+// Diff returns the update2-style difference from old to new for type t:
+// for composite types (max > 1) the symmetric difference (for maps: removed
+// pairs, added pairs, and changed keys with their new values); otherwise
+// simply new.
+func Diff(t *Type, old, new *Datum) Datum {
+	if !t.IsComposite() {
+		return *new
+	}
+	kt := t.Key.Type
+	isMap := t.IsMap()
+	var d Datum
+	i, j := 0, 0
+	for i < len(old.Keys) || j < len(new.Keys) {
+		var c int
+		switch {
+		case i == len(old.Keys):
+			c = 1
+		case j == len(new.Keys):
+			c = -1
+		default:
+			c = compareAtoms(kt, old.Keys[i], new.Keys[j])
+		}
+		switch {
+		case c < 0:
+			d.Keys = append(d.Keys, old.Keys[i])
+			if isMap {
+				d.Values = append(d.Values, old.Values[i])
+			}
+			i++
+		case c > 0:
+			d.Keys = append(d.Keys, new.Keys[j])
+			if isMap {
+				d.Values = append(d.Values, new.Values[j])
+			}
+			j++
+		default:
+			if isMap && old.Values[i] != new.Values[j] {
+				d.Keys = append(d.Keys, new.Keys[j])
+				d.Values = append(d.Values, new.Values[j])
+			}
+			i++
+			j++
+		}
+	}
+	if isMap && d.Values == nil {
+		d.Values = []Atom{}
+	}
+	return d
+}
+
+// ApplyDiff applies a diff made by Diff to old and returns the new datum.
+func ApplyDiff(t *Type, old, diff *Datum) Datum {
+	if !t.IsComposite() {
+		return *diff
+	}
+	kt := t.Key.Type
+	isMap := t.IsMap()
+	var d Datum
+	if isMap {
+		d.Values = make([]Atom, 0, len(old.Keys)+len(diff.Keys))
+	}
+	d.Keys = make([]Atom, 0, len(old.Keys)+len(diff.Keys))
+	i, j := 0, 0
+	for i < len(old.Keys) || j < len(diff.Keys) {
+		var c int
+		switch {
+		case i == len(old.Keys):
+			c = 1
+		case j == len(diff.Keys):
+			c = -1
+		default:
+			c = compareAtoms(kt, old.Keys[i], diff.Keys[j])
+		}
+		switch {
+		case c < 0:
+			d.Keys = append(d.Keys, old.Keys[i])
+			if isMap {
+				d.Values = append(d.Values, old.Values[i])
+			}
+			i++
+		case c > 0:
+			d.Keys = append(d.Keys, diff.Keys[j])
+			if isMap {
+				d.Values = append(d.Values, diff.Values[j])
+			}
+			j++
+		default:
+			// Present in both: a set element or identical pair is removed;
+			// a map key with a different value takes the new value.
+			if isMap && old.Values[i] != diff.Values[j] {
+				d.Keys = append(d.Keys, diff.Keys[j])
+				d.Values = append(d.Values, diff.Values[j])
+			}
+			i++
+			j++
+		}
+	}
+	return d
+}
+
+// DiffType returns the type a diff of t is parsed with: any element count.
+func DiffType(t *Type) *Type {
+	dt := *t
+	dt.Min = 0
+	if t.IsComposite() {
+		dt.Max = Unlimited
+	}
+	return &dt
+}

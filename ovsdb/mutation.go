@@ -1,0 +1,249 @@
+package ovsdb
+
+import (
+	"math"
+)
+
+// Mutator is a mutation operator (RFC 7047 section 5.1).
+type Mutator uint8
+
+// The mutators.
+const (
+	MutAdd Mutator = iota
+	MutSub
+	MutMul
+	MutDiv
+	MutMod
+	MutInsert
+	MutDelete
+)
+
+var mutatorNames = map[string]Mutator{"+=": MutAdd, "-=": MutSub, "*=": MutMul, "/=": MutDiv, "%=": MutMod,
+	"insert": MutInsert, "delete": MutDelete}
+
+// Mutation is one parsed <mutation>.
+type Mutation struct {
+	Column *ColumnSchema
+	Op     Mutator
+	Name   string
+	Arg    Datum
+	argMap bool // delete with a map argument (pairs) rather than keys
+}
+
+func parseMutations(ts *TableSchema, v any, syms Symbols) ([]Mutation, *Error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, syntaxErr(v, "array of mutations expected")
+	}
+	muts := make([]Mutation, 0, len(arr))
+	for _, mv := range arr {
+		ma, ok := mv.([]any)
+		if !ok || len(ma) != 3 {
+			return nil, syntaxErr(mv, "Parse error in mutation.")
+		}
+		cn, _ := ma[0].(string)
+		c := ts.ColumnMap[cn]
+		if c == nil {
+			return nil, syntaxErr(mv, "No column %s in table %s.", cn, ts.Name)
+		}
+		if c.hidden || !c.Mutable {
+			return nil, errorf(TagConstraint, "Cannot mutate immutable column %s in table %s.", cn, ts.Name)
+		}
+		name, _ := ma[1].(string)
+		op, ok := mutatorNames[name]
+		if !ok {
+			return nil, syntaxErr(ma[1], "Unknown mutator \"%s\".", name)
+		}
+		m := Mutation{Column: c, Op: op, Name: name}
+		t := c.Type
+		switch op {
+		case MutAdd, MutSub, MutMul, MutDiv, MutMod:
+			kt := t.Key.Type
+			if t.IsMap() || (kt != TypeInteger && kt != TypeReal) || (op == MutMod && kt != TypeInteger) {
+				return nil, syntaxErr(mv, "Type mismatch: \"%s\" operator may not be applied to column %s of type %s.",
+					name, cn, typeString(&t))
+			}
+			a, err := atomFromJSONUnchecked(kt, ma[2], syms)
+			if err != nil {
+				return nil, err
+			}
+			if (op == MutDiv || op == MutMod) && a.I == 0 {
+				return nil, errorf(TagDomain, "Division by zero.")
+			}
+			m.Arg = Datum{Keys: []Atom{a}}
+		case MutInsert, MutDelete:
+			at := t
+			at.Min, at.Max = 0, Unlimited
+			var err *Error
+			if op == MutDelete && t.IsMap() {
+				// A set of keys or a map of pairs.
+				if arr, ok := ma[2].([]any); ok && len(arr) == 2 && arr[0] == "map" {
+					m.argMap = true
+					m.Arg, err = DatumFromJSON(&at, ma[2], syms)
+				} else {
+					kt := at
+					kt.Value = BaseType{}
+					m.Arg, err = DatumFromJSON(&kt, ma[2], syms)
+				}
+			} else {
+				m.Arg, err = DatumFromJSON(&at, ma[2], syms)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		muts = append(muts, m)
+	}
+	return muts, nil
+}
+
+// apply mutates row r (a transaction's private copy) in place.
+func (m *Mutation) apply(r *Row) *Error {
+	c := m.Column
+	t := &c.Type
+	old := &r.Data[c.Index]
+	var nd Datum
+	switch m.Op {
+	case MutInsert:
+		nd = mergeDatum(t, old, &m.Arg)
+	case MutDelete:
+		nd = subtractDatum(t, old, &m.Arg, m.argMap)
+	default:
+		nd = Datum{Keys: make([]Atom, len(old.Keys))}
+		for i, k := range old.Keys {
+			a, err := arith(t.Key.Type, m.Op, m.Name, k, m.Arg.Keys[0])
+			if err != nil {
+				return err
+			}
+			if err := checkAtom(&t.Key, a); err != nil {
+				return err
+			}
+			nd.Keys[i] = a
+		}
+		if err := sortDatum(t, &nd); err != nil {
+			return errorf(TagConstraint, "Result of \"%s\" operation contains duplicate values.", m.Name)
+		}
+	}
+	if n := len(nd.Keys); n < t.Min || n > t.Max {
+		if n > t.Max {
+			return errorf(TagConstraint, "Attempted to store %d elements in %s with maximum of %d.", n, typeString(t), t.Max)
+		}
+		return errorf(TagConstraint, "Attempted to store %d elements in %s with minimum of %d.", n, typeString(t), t.Min)
+	}
+	r.Data[c.Index] = nd
+	return nil
+}
+
+func arith(t AtomicType, op Mutator, name string, a, b Atom) (Atom, *Error) {
+	if t == TypeReal {
+		x, y := a.Real(), b.Real()
+		var z float64
+		switch op {
+		case MutAdd:
+			z = x + y
+		case MutSub:
+			z = x - y
+		case MutMul:
+			z = x * y
+		case MutDiv:
+			z = x / y
+		}
+		if math.IsInf(z, 0) || math.IsNaN(z) {
+			return a, errorf(TagRange, "Result of \"%s\" operation is out of range.", name)
+		}
+		return RealAtom(z), nil
+	}
+	x, y := a.I, b.I
+	var z int64
+	overflow := false
+	switch op {
+	case MutAdd:
+		z = x + y
+		overflow = (y > 0 && z < x) || (y < 0 && z > x)
+	case MutSub:
+		z = x - y
+		overflow = (y < 0 && z < x) || (y > 0 && z > x)
+	case MutMul:
+		z = x * y
+		overflow = x != 0 && (z/x != y || (x == -1 && y == math.MinInt64))
+	case MutDiv:
+		overflow = x == math.MinInt64 && y == -1
+		if !overflow {
+			z = x / y
+		}
+	case MutMod:
+		if !(x == math.MinInt64 && y == -1) {
+			z = x % y
+		}
+	}
+	if overflow {
+		return a, errorf(TagRange, "Result of \"%s\" operation is out of range.", name)
+	}
+	return IntAtom(z), nil
+}
+
+// mergeDatum returns a ∪ b; for maps, keys already in a keep their values.
+func mergeDatum(t *Type, a, b *Datum) Datum {
+	if len(b.Keys) == 0 {
+		return *a
+	}
+	kt := t.Key.Type
+	isMap := t.IsMap()
+	d := Datum{Keys: make([]Atom, 0, len(a.Keys)+len(b.Keys))}
+	if isMap {
+		d.Values = make([]Atom, 0, len(a.Keys)+len(b.Keys))
+	}
+	i, j := 0, 0
+	for i < len(a.Keys) || j < len(b.Keys) {
+		var c int
+		switch {
+		case i == len(a.Keys):
+			c = 1
+		case j == len(b.Keys):
+			c = -1
+		default:
+			c = compareAtoms(kt, a.Keys[i], b.Keys[j])
+		}
+		if c <= 0 {
+			d.Keys = append(d.Keys, a.Keys[i])
+			if isMap {
+				d.Values = append(d.Values, a.Values[i])
+			}
+			i++
+			if c == 0 {
+				j++
+			}
+		} else {
+			d.Keys = append(d.Keys, b.Keys[j])
+			if isMap {
+				d.Values = append(d.Values, b.Values[j])
+			}
+			j++
+		}
+	}
+	return d
+}
+
+// subtractDatum removes b's keys (or, with pairs, b's matching pairs) from a.
+func subtractDatum(t *Type, a, b *Datum, pairs bool) Datum {
+	if len(b.Keys) == 0 || len(a.Keys) == 0 {
+		return *a
+	}
+	kt := t.Key.Type
+	isMap := t.IsMap()
+	d := Datum{Keys: make([]Atom, 0, len(a.Keys))}
+	if isMap {
+		d.Values = make([]Atom, 0, len(a.Keys))
+	}
+	for i, k := range a.Keys {
+		j := b.Find(kt, k)
+		if j >= 0 && (!pairs || b.Values[j] == a.Values[i]) {
+			continue
+		}
+		d.Keys = append(d.Keys, k)
+		if isMap {
+			d.Values = append(d.Values, a.Values[i])
+		}
+	}
+	return d
+}

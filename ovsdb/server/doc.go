@@ -1,0 +1,20 @@
+// Package server owns the OVSDB JSON-RPC server: RFC 7047 methods plus the
+// Open vSwitch 3.1 extensions (monitor_cond, monitor_cond_change,
+// monitor_cond_since, get_server_id, set_db_change_aware, the _Server
+// database), locks, parked "wait" transactions (triggers), listening
+// remotes (punix, ptcp, pssl and db: remotes read from the database),
+// persistence through ovsdb/storage, and compaction.
+//
+// Goroutines: every listener has an accept goroutine; every session has a
+// reader goroutine, which handles requests in order, and a writer goroutine,
+// which drains the session's bounded output queue (a session whose queue
+// overflows is disconnected, so a slow client never blocks commits). TCP and
+// SSL sessions also get an inactivity-probe goroutine. A parked transaction
+// runs in its own goroutine until it completes, is cancelled or its session
+// closes. Monitor updates are encoded in the commit hook, with the database
+// write lock held, once per distinct monitor and queued to each session, so
+// a client sees the updates caused by its own transaction before the reply.
+//
+// It uses package jsonrpc for framing and must not import anything from the
+// switch (datapath, ofproto).
+package server

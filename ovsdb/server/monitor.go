@@ -1,0 +1,186 @@
+package server
+
+import (
+	"encoding/json"
+
+	"github.com/gvswitch/gvswitch/jsonrpc"
+	"github.com/gvswitch/gvswitch/ovsdb"
+)
+
+// sessionMonitor is one monitor registered by a session.
+type sessionMonitor struct {
+	sess *session
+	db   *dbEntry
+	id   json.RawMessage // the client's monitor id, echoed in notifications
+	key  string
+	m    *ovsdb.Monitor
+}
+
+var monitorMethods = [4]string{"", "update", "update2", "update3"}
+
+func (sm *sessionMonitor) notifyBody(txnID ovsdb.UUID, body []byte) {
+	b := make([]byte, 0, len(body)+len(sm.id)+48)
+	b = append(b, '[')
+	b = append(b, sm.id...)
+	b = append(b, ',')
+	if sm.m.Version == 3 {
+		b = append(b, '"')
+		b = append(b, txnID.String()...)
+		b = append(b, `",`...)
+	}
+	b = append(b, body...)
+	b = append(b, ']')
+	sm.sess.notify(monitorMethods[sm.m.Version], b)
+}
+
+// dispatch queues a commit's updates to every monitor of the database. It
+// runs in the commit hook, with the database write lock held, so updates
+// are queued in commit order and before the committing client's reply.
+func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
+	if len(e.monitors) == 0 {
+		return
+	}
+	cache := make(map[string][]byte, 4)
+	commits := []*ovsdb.Commit{cm}
+	for sm := range e.monitors {
+		k := sm.m.Key()
+		body, ok := cache[k]
+		if !ok {
+			body = sm.m.Update(commits)
+			cache[k] = body
+		}
+		if body != nil {
+			sm.notifyBody(cm.TxnID, body)
+		}
+	}
+}
+
+func (sess *session) handleMonitor(m *jsonrpc.Message, params []any, version int) {
+	want := 3
+	if version == 3 {
+		want = 4
+	}
+	if len(params) != want {
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "wrong number of monitor params"))
+		return
+	}
+	e, errObj := sess.srv.dbParam(params, "monitor")
+	if errObj != nil {
+		sess.replyError(m.ID, errObj)
+		return
+	}
+	mon, perr := ovsdb.ParseMonitor(e.db.Schema, params[2], version)
+	if perr != nil {
+		sess.replyError(m.ID, perr.AppendJSON(nil))
+		return
+	}
+	var since ovsdb.UUID
+	if version == 3 {
+		s, _ := params[3].(string)
+		u, err := ovsdb.ParseUUID(s)
+		if err != nil {
+			sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "last-txn-id is not a UUID"))
+			return
+		}
+		since = u
+	}
+	idRaw := []byte(ovsdb.JSONString(params[1]))
+	key := string(idRaw)
+	sm := &sessionMonitor{sess: sess, db: e, id: idRaw, key: key, m: mon}
+	sess.mu.Lock()
+	if sess.monitors[key] != nil {
+		sess.mu.Unlock()
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "duplicate monitor ID"))
+		return
+	}
+	sess.monitors[key] = sm
+	sess.mu.Unlock()
+
+	db := e.db
+	db.Lock()
+	defer db.Unlock()
+	e.monitors[sm] = struct{}{}
+	if version < 3 {
+		sess.reply(m.ID, mon.Initial(db))
+		return
+	}
+	last := db.LastTxnIDLocked()
+	b := []byte{'['}
+	if commits, found := db.HistorySinceLocked(since); found {
+		b = append(b, "true,\""...)
+		b = append(b, last.String()...)
+		b = append(b, "\","...)
+		if body := mon.Update(commits); body != nil {
+			b = append(b, body...)
+		} else {
+			b = append(b, "{}"...)
+		}
+	} else {
+		b = append(b, "false,\""...)
+		b = append(b, last.String()...)
+		b = append(b, "\","...)
+		b = append(b, mon.Initial(db)...)
+	}
+	sess.reply(m.ID, append(b, ']'))
+}
+
+func (sess *session) handleMonitorCondChange(m *jsonrpc.Message, params []any) {
+	if len(params) != 3 {
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "monitor_cond_change expects 3 params"))
+		return
+	}
+	oldKey := ovsdb.JSONString(params[0])
+	newKey := ovsdb.JSONString(params[1])
+	sess.mu.Lock()
+	sm := sess.monitors[oldKey]
+	if sm == nil || sm.m.Version < 2 {
+		sess.mu.Unlock()
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "unknown monitor session"))
+		return
+	}
+	if newKey != oldKey && sess.monitors[newKey] != nil {
+		sess.mu.Unlock()
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "duplicate monitor ID"))
+		return
+	}
+	sess.mu.Unlock()
+	db := sm.db.db
+	db.Lock()
+	defer db.Unlock()
+	body, err := sm.m.ChangeConditions(db, params[2])
+	if err != nil {
+		sess.replyError(m.ID, err.AppendJSON(nil))
+		return
+	}
+	if newKey != oldKey {
+		sess.mu.Lock()
+		delete(sess.monitors, oldKey)
+		sm.id, sm.key = []byte(newKey), newKey
+		sess.monitors[newKey] = sm
+		sess.mu.Unlock()
+	}
+	if body != nil {
+		sm.notifyBody(db.LastTxnIDLocked(), body)
+	}
+	sess.reply(m.ID, []byte("{}"))
+}
+
+func (sess *session) handleMonitorCancel(m *jsonrpc.Message, params []any) {
+	if len(params) != 1 {
+		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "monitor_cancel expects 1 param"))
+		return
+	}
+	key := ovsdb.JSONString(params[0])
+	sess.mu.Lock()
+	sm := sess.monitors[key]
+	delete(sess.monitors, key)
+	sess.mu.Unlock()
+	if sm == nil {
+		sess.replyError(m.ID, errJSON("unknown monitor", ""))
+		return
+	}
+	sm.db.db.Lock()
+	delete(sm.db.monitors, sm)
+	sm.db.db.Unlock()
+	sess.reply(m.ID, []byte("{}"))
+}

@@ -1,0 +1,357 @@
+package server
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gvswitch/gvswitch/ovsdb"
+)
+
+// remote is one passive remote (a listener).
+type remote struct {
+	name string
+	ln   net.Listener
+	path string // unix socket file to remove on close
+}
+
+func (r *remote) close() {
+	if r.ln != nil {
+		r.ln.Close()
+	}
+	if r.path != "" {
+		os.Remove(r.path)
+	}
+}
+
+// Errors AddRemote and RemoveRemote return.
+var (
+	ErrUnsupportedRemote = errors.New("unsupported remote")
+	ErrNoRemote          = errors.New("no such remote")
+	ErrClosed            = errors.New("server closed")
+)
+
+// AddRemote starts listening on an Open vSwitch remote: "punix:PATH",
+// "ptcp:PORT[:IP]", "pssl:PORT[:IP]", or "db:DB,TABLE,COLUMN", whose
+// values (strings, or the "target" column of referenced rows, as in
+// Open_vSwitch.manager_options -> Manager.target) are re-read after every
+// commit. Adding a remote twice is a no-op.
+func (s *Server) AddRemote(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if _, ok := s.remotes[name]; ok {
+		return nil
+	}
+	if strings.HasPrefix(name, "db:") {
+		if _, _, _, err := s.parseDBRemote(name); err != nil {
+			return err
+		}
+		s.remotes[name] = &remote{name: name}
+		if len(s.dbRemote) == 0 {
+			s.wg.Add(1)
+			go s.remoteLoop()
+		}
+		s.dbRemote[name] = nil
+		go s.reconcileDBRemotes()
+		return nil
+	}
+	r, err := s.listen(name)
+	if err != nil {
+		return err
+	}
+	s.remotes[name] = r
+	return nil
+}
+
+// RemoveRemote stops a remote added by AddRemote.
+func (s *Server) RemoveRemote(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.remotes[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoRemote, name)
+	}
+	delete(s.remotes, name)
+	r.close()
+	if strings.HasPrefix(name, "db:") {
+		for _, t := range s.dbRemote[name] {
+			s.dropDerivedLocked(t)
+		}
+		delete(s.dbRemote, name)
+	}
+	return nil
+}
+
+// ListRemotes returns the configured remotes, sorted.
+func (s *Server) ListRemotes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for name := range s.remotes {
+		if !strings.HasPrefix(name, "derived:") {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Addr returns the bound address of a listening remote (for "ptcp:0").
+func (s *Server) Addr(name string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range []string{name, "derived:" + name} {
+		if r := s.remotes[key]; r != nil && r.ln != nil {
+			return r.ln.Addr()
+		}
+	}
+	return nil
+}
+
+// splitPort parses "PORT[:IP]" as Open vSwitch's ptcp/pssl do.
+func splitPort(spec string) (string, error) {
+	port, host, _ := strings.Cut(spec, ":")
+	if port == "" {
+		port = "0"
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return net.JoinHostPort(host, port), nil
+}
+
+func (s *Server) listen(name string) (*remote, error) {
+	kind, arg, _ := strings.Cut(name, ":")
+	r := &remote{name: name}
+	var err error
+	probe := true
+	switch kind {
+	case "punix":
+		if arg == "" {
+			return nil, fmt.Errorf("%w: %s", ErrUnsupportedRemote, name)
+		}
+		if fi, e := os.Lstat(arg); e == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(arg)
+		}
+		r.ln, err = net.Listen("unix", arg)
+		if err == nil {
+			r.path = arg
+			err = os.Chmod(arg, 0o770)
+		}
+		probe = false
+	case "ptcp":
+		var addr string
+		if addr, err = splitPort(arg); err == nil {
+			r.ln, err = net.Listen("tcp", addr)
+		}
+	case "pssl":
+		var addr string
+		if addr, err = splitPort(arg); err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", addr); err == nil {
+				r.ln = tls.NewListener(ln, &tls.Config{GetConfigForClient: s.tlsConfig})
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedRemote, name)
+	}
+	if err != nil {
+		r.close()
+		return nil, fmt.Errorf("listen %s: %w", name, err)
+	}
+	s.wg.Add(1)
+	go s.accept(r, probe)
+	return r, nil
+}
+
+func (s *Server) accept(r *remote, probe bool) {
+	defer s.wg.Done()
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return
+		}
+		s.startSession(c, probe)
+	}
+}
+
+// resolveSSLFile returns a PEM file name from an option that is either a
+// path or a db:DB,TABLE,COLUMN reference.
+func (s *Server) resolveSSLFile(opt string) string {
+	if !strings.HasPrefix(opt, "db:") {
+		return opt
+	}
+	vals, _ := s.readDBRemote(opt)
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
+func (s *Server) tlsConfig(*tls.ClientHelloInfo) (*tls.Config, error) {
+	key := s.resolveSSLFile(s.opts.PrivateKey)
+	cert := s.resolveSSLFile(s.opts.Certificate)
+	if key == "" || cert == "" {
+		return nil, errors.New("pssl: private key or certificate not configured")
+	}
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("pssl: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12}
+	if ca := s.resolveSSLFile(s.opts.CACert); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("pssl: read CA certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+func (s *Server) parseDBRemote(name string) (*dbEntry, *ovsdb.TableSchema, *ovsdb.ColumnSchema, error) {
+	parts := strings.Split(strings.TrimPrefix(name, "db:"), ",")
+	if len(parts) != 3 {
+		return nil, nil, nil, fmt.Errorf("%w: %s: want db:DB,TABLE,COLUMN", ErrUnsupportedRemote, name)
+	}
+	e := s.dbs[parts[0]]
+	if e == nil {
+		return nil, nil, nil, fmt.Errorf("%s: no database named %s", name, parts[0])
+	}
+	ts := e.db.Schema.Table(parts[1])
+	if ts == nil {
+		return nil, nil, nil, fmt.Errorf("%s: no table named %s", name, parts[1])
+	}
+	c := ts.Column(parts[2])
+	if c == nil {
+		return nil, nil, nil, fmt.Errorf("%s: no column named %s", name, parts[2])
+	}
+	if c.Type.Key.Type != ovsdb.TypeString && c.Type.Key.Type != ovsdb.TypeUUID {
+		return nil, nil, nil, fmt.Errorf("%s: column type must be string or uuid", name)
+	}
+	return e, ts, c, nil
+}
+
+// readDBRemote returns the current values a db: reference names.
+func (s *Server) readDBRemote(name string) ([]string, error) {
+	e, ts, c, err := s.parseDBRemote(name)
+	if err != nil {
+		return nil, err
+	}
+	db := e.db
+	db.RLock()
+	defer db.RUnlock()
+	var out []string
+	for _, r := range db.TableLocked(ts.Name).Rows {
+		d := &r.Data[c.Index]
+		for _, a := range d.Keys {
+			if c.Type.Key.Type == ovsdb.TypeString {
+				out = append(out, a.S)
+				continue
+			}
+			ref := c.Type.Key.Ref
+			if ref == nil {
+				continue
+			}
+			tc := ref.Column("target")
+			if tc == nil || tc.Type.Key.Type != ovsdb.TypeString {
+				continue
+			}
+			if rr := db.TableLocked(ref.Name).Rows[a.U]; rr != nil {
+				for _, t := range rr.Data[tc.Index].Keys {
+					out = append(out, t.S)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (s *Server) remoteLoop() {
+	defer s.wg.Done()
+	for {
+		ch := s.main.db.Changed()
+		s.reconcileDBRemotes()
+		select {
+		case <-ch:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// reconcileDBRemotes listens on the targets db: remotes name now and stops
+// listening on targets they no longer name.
+func (s *Server) reconcileDBRemotes() {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.dbRemote))
+	for n := range s.dbRemote {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	for _, n := range names {
+		vals, err := s.readDBRemote(n)
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if _, still := s.dbRemote[n]; !still {
+			s.mu.Unlock()
+			continue
+		}
+		old := s.dbRemote[n]
+		keep := map[string]bool{}
+		for _, v := range vals {
+			keep[v] = true
+		}
+		var now []string
+		for _, t := range old {
+			if !keep[t] {
+				s.dropDerivedLocked(t)
+			}
+		}
+		for _, t := range vals {
+			key := "derived:" + t
+			if _, ok := s.remotes[key]; !ok && (strings.HasPrefix(t, "p")) {
+				r, err := s.listen(t)
+				if err != nil {
+					s.log.Warn("ovsdb: db remote", "target", t, "err", err)
+					continue
+				}
+				r.name = key
+				s.remotes[key] = r
+			}
+			now = append(now, t)
+		}
+		s.dbRemote[n] = now
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) dropDerivedLocked(t string) {
+	key := "derived:" + t
+	if r := s.remotes[key]; r != nil {
+		r.close()
+		delete(s.remotes, key)
+	}
+}

@@ -1,0 +1,558 @@
+package ovsdb
+
+import (
+	"strconv"
+	"time"
+)
+
+// TxnOptions tunes one transact call.
+type TxnOptions struct {
+	// Start is when the request arrived (wait timeouts count from it); the
+	// zero value means now.
+	Start time.Time
+	// HasLock reports whether the session holds a lock (for "assert");
+	// nil means no locks are held.
+	HasLock func(name string) bool
+	// Internal bypasses the read-only check (the server's own _Server writes).
+	Internal bool
+}
+
+// TxnResult is the outcome of Transact.
+type TxnResult struct {
+	// Reply is the JSON array of per-operation results, nil when Blocked.
+	Reply []byte
+	// Blocked is set when a "wait" was not satisfied and its timeout (if
+	// any) has not elapsed: the caller re-runs the transaction after the next
+	// commit (Database.Changed) or at Deadline (zero: none).
+	Blocked  bool
+	Deadline time.Time
+	// Commit is the committed change set, nil when nothing changed.
+	Commit *Commit
+	// wait blocks until the commit is durable.
+	wait func() error
+	// Err is the first error object (nil on success).
+	Err *Error
+}
+
+// Durable blocks until the transaction's commit is durable. The reply must
+// not be sent before it returns. A non-nil error means the write failed; the
+// caller should reply with an "I/O error".
+func (r *TxnResult) Durable() error {
+	if r.wait == nil {
+		return nil
+	}
+	w := r.wait
+	r.wait = nil
+	return w()
+}
+
+// errBlocked is returned by a wait op that must be retried later.
+type errBlocked struct{ deadline time.Time }
+
+// txn is one transaction being executed.
+type txn struct {
+	db       *Database
+	opts     *TxnOptions
+	syms     Symbols
+	tables   map[*Table]*txnTable
+	order    []*txnTable
+	comments []string
+	elapsed  time.Duration
+	blocked  *errBlocked
+	writable bool
+}
+
+type txnTable struct {
+	t       *Table
+	changes map[UUID]*rowChange
+	order   []UUID
+}
+
+type rowChange struct {
+	old, new *Row
+}
+
+func (x *txn) table(t *Table) *txnTable {
+	tt := x.tables[t]
+	if tt == nil {
+		tt = &txnTable{t: t, changes: map[UUID]*rowChange{}}
+		x.tables[t] = tt
+		x.order = append(x.order, tt)
+	}
+	return tt
+}
+
+// get returns the row as the transaction sees it (nil if absent).
+func (x *txn) get(t *Table, u UUID) *Row {
+	if tt := x.tables[t]; tt != nil {
+		if c := tt.changes[u]; c != nil {
+			return c.new
+		}
+	}
+	return t.Rows[u]
+}
+
+// modifiable returns a private copy of row u for writing.
+func (x *txn) modifiable(t *Table, r *Row) *Row {
+	tt := x.table(t)
+	u := r.UUID()
+	if c := tt.changes[u]; c != nil {
+		return c.new
+	}
+	nr := r.clone()
+	tt.changes[u] = &rowChange{old: r, new: nr}
+	tt.order = append(tt.order, u)
+	return nr
+}
+
+func (x *txn) insertRow(t *Table, r *Row) {
+	tt := x.table(t)
+	u := r.UUID()
+	if c := tt.changes[u]; c != nil {
+		c.new = r
+		return
+	}
+	tt.changes[u] = &rowChange{new: r}
+	tt.order = append(tt.order, u)
+}
+
+func (x *txn) deleteRow(t *Table, r *Row) {
+	tt := x.table(t)
+	u := r.UUID()
+	if c := tt.changes[u]; c != nil {
+		c.new = nil
+		return
+	}
+	tt.changes[u] = &rowChange{old: r}
+	tt.order = append(tt.order, u)
+}
+
+// forEach calls f for every row the transaction sees in t, stopping early if
+// f returns false.
+func (x *txn) forEach(t *Table, f func(*Row) bool) {
+	tt := x.tables[t]
+	for u, r := range t.Rows {
+		if tt != nil && tt.changes[u] != nil {
+			continue
+		}
+		if !f(r) {
+			return
+		}
+	}
+	if tt != nil {
+		for _, u := range tt.order {
+			if r := tt.changes[u].new; r != nil {
+				if !f(r) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// writeOps are the operations that modify the database.
+var writeOps = map[string]bool{"insert": true, "update": true, "mutate": true, "delete": true}
+
+// Transact executes one transact request's operations (the params after the
+// database name, as decoded by ParseJSON) atomically.
+func (db *Database) Transact(ops []any, opts TxnOptions) *TxnResult {
+	if opts.Start.IsZero() {
+		opts.Start = time.Now()
+	}
+	writes := false
+	for _, op := range ops {
+		if m, ok := op.(map[string]any); ok {
+			if name, _ := m["op"].(string); writeOps[name] {
+				writes = true
+				break
+			}
+		}
+	}
+	x := &txn{db: db, opts: &opts, syms: Symbols{}, tables: map[*Table]*txnTable{}, writable: writes}
+	if writes {
+		db.mu.Lock()
+	} else {
+		db.mu.RLock()
+	}
+	x.elapsed = time.Since(opts.Start)
+	res := x.run(ops)
+	if writes {
+		var wait func() error
+		if res.Err == nil && !res.Blocked {
+			var cerr *Error
+			res.Commit, wait, cerr = x.commit()
+			if cerr != nil {
+				res.Err = cerr
+				res.Reply = append(res.Reply[:len(res.Reply)-1], ',')
+				res.Reply = cerr.AppendJSON(res.Reply)
+				res.Reply = append(res.Reply, ']')
+			}
+		}
+		db.mu.Unlock()
+		res.wait = wait
+	} else {
+		db.mu.RUnlock()
+	}
+	return res
+}
+
+// run executes the operations and builds the reply array.
+func (x *txn) run(ops []any) *TxnResult {
+	res := &TxnResult{}
+	b := make([]byte, 0, 64*len(ops)+2)
+	b = append(b, '[')
+	failed := false
+	for i, op := range ops {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if failed {
+			b = append(b, "null"...)
+			continue
+		}
+		n := len(b)
+		var err *Error
+		b, err = x.execute(b, op)
+		if x.blocked != nil {
+			res.Blocked = true
+			res.Deadline = x.blocked.deadline
+			return res
+		}
+		if err != nil {
+			b = err.AppendJSON(b[:n])
+			res.Err = err
+			failed = true
+		}
+	}
+	b = append(b, ']')
+	res.Reply = b
+	return res
+}
+
+// execute runs one operation and appends its result.
+func (x *txn) execute(b []byte, op any) ([]byte, *Error) {
+	m, ok := op.(map[string]any)
+	if !ok {
+		return b, syntaxErr(op, "Operation is not a JSON object.")
+	}
+	name, ok := m["op"].(string)
+	if !ok {
+		return b, syntaxErr(op, "Operation lacks an \"op\" member.")
+	}
+	p := &objParser{obj: m, used: map[string]bool{"op": true}, what: "ovsdb operation"}
+	var t *Table
+	if name != "commit" && name != "abort" && name != "comment" && name != "assert" {
+		tn, _ := p.str("table", true)
+		if p.err != nil {
+			return b, p.err
+		}
+		t = x.db.tables[tn]
+		if t == nil {
+			return b, syntaxErr(op, "No table named %s.", tn)
+		}
+		if writeOps[name] && x.db.readOnly && !x.opts.Internal {
+			return b, errorf(TagNotAllowed, "%s operation not allowed when database server is in read only mode", name)
+		}
+	}
+	var err *Error
+	switch name {
+	case "insert":
+		b, err = x.opInsert(b, p, t)
+	case "select":
+		b, err = x.opSelect(b, p, t)
+	case "update":
+		b, err = x.opUpdate(b, p, t)
+	case "mutate":
+		b, err = x.opMutate(b, p, t)
+	case "delete":
+		b, err = x.opDelete(b, p, t)
+	case "wait":
+		b, err = x.opWait(b, p, t)
+	case "commit":
+		d := p.get("durable", true)
+		if _, ok := d.(bool); !ok && p.err == nil {
+			return b, syntaxErr(d, "durable must be a boolean")
+		}
+		if err = p.finish(); err == nil {
+			b = append(b, "{}"...)
+		}
+	case "abort":
+		if err = p.finish(); err == nil {
+			err = &Error{Tag: TagAborted, Details: "aborted by request"}
+		}
+	case "comment":
+		c, _ := p.str("comment", true)
+		if err = p.finish(); err == nil {
+			x.comments = append(x.comments, c)
+			b = append(b, "{}"...)
+		}
+	case "assert":
+		l, _ := p.str("lock", true)
+		if err = p.finish(); err == nil {
+			if x.opts.HasLock == nil || !x.opts.HasLock(l) {
+				err = errorf(TagNotOwner, "Asserted lock %s not held.", l)
+			} else {
+				b = append(b, "{}"...)
+			}
+		}
+	default:
+		return b, &Error{Tag: "unknown operation", Details: "No operation \"" + name + "\"",
+			Syntax: string(appendJSONValue(nil, op))}
+	}
+	return b, err
+}
+
+// parseRow parses a <row> object for table ts, returning column/datum pairs.
+func (x *txn) parseRow(ts *TableSchema, v any, update bool) ([]*ColumnSchema, []Datum, *Error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, syntaxErr(v, "row is not a JSON object")
+	}
+	cols := make([]*ColumnSchema, 0, len(m))
+	data := make([]Datum, 0, len(m))
+	for name, val := range m {
+		c := ts.ColumnMap[name]
+		if c == nil {
+			return nil, nil, &Error{Tag: TagUnknownColumn, Details: "No column " + name + " in table " + ts.Name + ".",
+				Syntax: string(appendJSONValue(nil, v))}
+		}
+		if c.hidden || (update && !c.Mutable) {
+			return nil, nil, errorf(TagConstraint, "Cannot update immutable column %s in table %s.", name, ts.Name)
+		}
+		d, err := DatumFromJSON(&c.Type, val, x.syms)
+		if err != nil {
+			return nil, nil, err
+		}
+		cols = append(cols, c)
+		data = append(data, d)
+	}
+	return cols, data, nil
+}
+
+func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
+	rowv := p.get("row", false)
+	name, hasName := p.str("uuid-name", false)
+	uv := p.get("uuid", false)
+	if err := p.finish(); err != nil {
+		return b, err
+	}
+	var u UUID
+	explicit := false
+	if uv != nil {
+		s, _ := uv.(string)
+		var err error
+		if u, err = ParseUUID(s); err != nil {
+			return b, syntaxErr(uv, "bad uuid")
+		}
+		explicit = true
+	}
+	if hasName {
+		if !isID(name) {
+			return b, syntaxErr(name, "\"%s\" is not a valid uuid-name", name)
+		}
+		sym := x.syms[name]
+		if sym != nil && sym.Created {
+			return b, &Error{Tag: TagDuplicateUUIDName, Details: "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
+				Syntax: strconv.Quote(name)}
+		}
+		if sym == nil {
+			sym = &Symbol{UUID: u}
+			if !explicit {
+				sym.UUID = NewUUID()
+			}
+			x.syms[name] = sym
+		} else if explicit {
+			u = sym.UUID // already referenced: keep the UUID those references use
+		}
+		sym.Created = true
+		u = sym.UUID
+	} else if !explicit {
+		u = NewUUID()
+	}
+	if x.get(t, u) != nil || (x.tables[t] != nil && x.tables[t].changes[u] != nil) {
+		return b, errorf(TagDuplicateUUID, "This UUID would duplicate a UUID already present within the table or deleted within the same transaction.")
+	}
+	r := newRow(t.Schema, u)
+	if rowv != nil {
+		cols, data, err := x.parseRow(t.Schema, rowv, false)
+		if err != nil {
+			return b, err
+		}
+		for i, c := range cols {
+			r.Data[c.Index] = data[i]
+		}
+	}
+	x.insertRow(t, r)
+	b = append(b, `{"uuid":["uuid","`...)
+	b = appendUUID(b, u)
+	return append(b, `"]}`...), nil
+}
+
+// matching returns the rows in t that satisfy the where clause in p.
+func (x *txn) matching(p *objParser, t *Table) ([]*Row, *Error) {
+	wv := p.get("where", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	cond, err := ParseCondition(t.Schema, wv, x.syms)
+	if err != nil {
+		return nil, err
+	}
+	var rows []*Row
+	if u, ok := cond.uuidEquals(); ok {
+		if r := x.get(t, u); r != nil && cond.Eval(r) {
+			rows = append(rows, r)
+		}
+		return rows, nil
+	}
+	x.forEach(t, func(r *Row) bool {
+		if cond.Eval(r) {
+			rows = append(rows, r)
+		}
+		return true
+	})
+	return rows, nil
+}
+
+func (x *txn) parseColumns(ts *TableSchema, v any, all bool) ([]*ColumnSchema, *Error) {
+	if v == nil {
+		if all {
+			return ts.Columns, nil
+		}
+		return ts.UserColumns(), nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, syntaxErr(v, "array of column names expected")
+	}
+	cols := make([]*ColumnSchema, 0, len(arr))
+	seen := map[*ColumnSchema]bool{}
+	for _, cv := range arr {
+		s, _ := cv.(string)
+		c := ts.ColumnMap[s]
+		if c == nil {
+			return nil, syntaxErr(cv, "%s is not a valid column name", JSONString(cv))
+		}
+		if !seen[c] {
+			seen[c] = true
+			cols = append(cols, c)
+		}
+	}
+	return cols, nil
+}
+
+func (x *txn) opSelect(b []byte, p *objParser, t *Table) ([]byte, *Error) {
+	cv := p.get("columns", false)
+	rows, err := x.matching(p, t)
+	if err != nil {
+		return b, err
+	}
+	if err := p.finish(); err != nil {
+		return b, err
+	}
+	cols, err := x.parseColumns(t.Schema, cv, true)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, `{"rows":[`...)
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRowJSON(b, r, cols, false)
+	}
+	return append(b, "]}"...), nil
+}
+
+// appendRowJSON appends a row object with the given columns; skipDefault
+// omits columns at their default value (update2 initial/insert).
+func appendRowJSON(b []byte, r *Row, cols []*ColumnSchema, skipDefault bool) []byte {
+	b = append(b, '{')
+	first := true
+	for _, c := range cols {
+		d := &r.Data[c.Index]
+		if skipDefault && d.IsDefault(&c.Type) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, c.Name)
+		b = append(b, ':')
+		b = d.AppendJSON(b, &c.Type)
+	}
+	return append(b, '}')
+}
+
+func appendCount(b []byte, n int) []byte {
+	b = append(b, `{"count":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '}')
+}
+
+func (x *txn) opUpdate(b []byte, p *objParser, t *Table) ([]byte, *Error) {
+	rowv := p.get("row", true)
+	if p.err != nil {
+		return b, p.err
+	}
+	cols, data, err := x.parseRow(t.Schema, rowv, true)
+	if err != nil {
+		return b, err
+	}
+	rows, err := x.matching(p, t)
+	if err != nil {
+		return b, err
+	}
+	if err := p.finish(); err != nil {
+		return b, err
+	}
+	for _, r := range rows {
+		nr := x.modifiable(t, r)
+		for i, c := range cols {
+			nr.Data[c.Index] = data[i]
+		}
+	}
+	return appendCount(b, len(rows)), nil
+}
+
+func (x *txn) opMutate(b []byte, p *objParser, t *Table) ([]byte, *Error) {
+	mv := p.get("mutations", true)
+	if p.err != nil {
+		return b, p.err
+	}
+	muts, err := parseMutations(t.Schema, mv, x.syms)
+	if err != nil {
+		return b, err
+	}
+	rows, err := x.matching(p, t)
+	if err != nil {
+		return b, err
+	}
+	if err := p.finish(); err != nil {
+		return b, err
+	}
+	for _, r := range rows {
+		nr := x.modifiable(t, r)
+		for _, m := range muts {
+			if err := m.apply(nr); err != nil {
+				return b, err
+			}
+		}
+	}
+	return appendCount(b, len(rows)), nil
+}
+
+func (x *txn) opDelete(b []byte, p *objParser, t *Table) ([]byte, *Error) {
+	rows, err := x.matching(p, t)
+	if err != nil {
+		return b, err
+	}
+	if err := p.finish(); err != nil {
+		return b, err
+	}
+	for _, r := range rows {
+		x.deleteRow(t, r)
+	}
+	return appendCount(b, len(rows)), nil
+}
