@@ -8,6 +8,9 @@ set -euo pipefail
 packages=(
   iproute2 iputils-ping ethtool iperf3 tcpdump netsniff-ng
   openvswitch-switch openvswitch-common python3-openvswitch
+  # libvirt end-to-end tests: libvirtd and virtlogd (started by the tests),
+  # qemu under TCG, and a guest built from Debian's cloud kernel and busybox.
+  libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio
 )
 
 missing=()
@@ -41,8 +44,10 @@ fi
 # Whatever the package scripts did, the packaged daemons must not run.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
   systemctl disable --now openvswitch-switch ovs-vswitchd ovsdb-server >/dev/null 2>&1 || true
+  # The libvirt tests start their own libvirtd with a private configuration.
+  systemctl disable --now libvirtd libvirtd.socket virtlogd virtlogd.socket >/dev/null 2>&1 || true
 fi
-for d in ovs-vswitchd ovsdb-server; do
+for d in ovs-vswitchd ovsdb-server; do  # packaged daemons
   if pgrep -x "$d" >/dev/null 2>&1; then
     /usr/share/openvswitch/scripts/ovs-ctl stop >/dev/null 2>&1 || pkill -x "$d" || true
   fi
