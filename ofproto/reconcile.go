@@ -129,15 +129,21 @@ func (r *reconciler) Reconcile(s *Spec) []ifaceResult {
 	}
 	// Interfaces with an ofport_request go first so that automatic
 	// allocation never takes a requested number.
+	// Among those, an interface that already holds its requested number
+	// in the database (e.g. after a restart) keeps it.
 	order := make([]*IfaceSpec, 0, len(all))
-	for _, i := range all {
-		if i.OFPortRequest > 0 {
-			order = append(order, i)
-		}
-	}
-	for _, i := range all {
-		if i.OFPortRequest <= 0 {
-			order = append(order, i)
+	// Then interfaces that have an ofport in the database keep it, and new
+	// ones get the free numbers left.
+	for pass := 0; pass < 4; pass++ {
+		for _, i := range all {
+			holds := i.OFPortRequest > 0 && i.OFPort == i.OFPortRequest
+			switch {
+			case pass == 0 && holds,
+				pass == 1 && i.OFPortRequest > 0 && !holds,
+				pass == 2 && i.OFPortRequest <= 0 && i.OFPort > 0,
+				pass == 3 && i.OFPortRequest <= 0 && i.OFPort <= 0:
+				order = append(order, i)
+			}
 		}
 	}
 	for _, i := range order {

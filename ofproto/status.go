@@ -1,14 +1,8 @@
 package ofproto
 
 import (
-	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // LinkInfo is the kernel's view of a network device.
@@ -27,60 +21,6 @@ type LinkSource interface {
 	// Subscribe calls fn for every link change (from one goroutine) until
 	// the returned stop function is called.
 	Subscribe(fn func(name string, info LinkInfo, deleted bool)) (stop func())
-}
-
-// netlinkSource is LinkSource over rtnetlink.
-type netlinkSource struct{}
-
-func linkInfo(l netlink.Link) LinkInfo {
-	a := l.Attrs()
-	return LinkInfo{
-		IfIndex: a.Index,
-		MAC:     a.HardwareAddr.String(),
-		MTU:     a.MTU,
-		AdminUp: a.Flags&net.FlagUp != 0,
-		LinkUp:  a.RawFlags&unix.IFF_LOWER_UP != 0,
-	}
-}
-
-func (netlinkSource) Get(name string) (LinkInfo, error) {
-	l, err := netlink.LinkByName(name)
-	if err != nil {
-		return LinkInfo{}, fmt.Errorf("link %s: %w", name, err)
-	}
-	return linkInfo(l), nil
-}
-
-func (netlinkSource) Subscribe(fn func(string, LinkInfo, bool)) func() {
-	ch := make(chan netlink.LinkUpdate, 256)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}}); err != nil {
-		return func() {}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case u, ok := <-ch:
-				if !ok {
-					return
-				}
-				if u.Link == nil || u.Link.Attrs() == nil {
-					continue
-				}
-				fn(u.Link.Attrs().Name, linkInfo(u.Link), u.Header.Type == unix.RTM_DELLINK)
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		wg.Wait()
-	}
 }
 
 // refreshLinksLocked reads the kernel state of newly attached devices.

@@ -127,9 +127,11 @@ func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
 	s := x.snap.Load()
 	key := f.Key
 	c.init(s, &key, learnRecord)
-	if in := s.byDP[key.InPort]; in != nil {
-		c.translate(in, origStack(&key))
+	in := s.byDP[key.InPort]
+	if in == nil {
+		return nil, false // the port is gone (or not configured yet)
 	}
+	c.translate(in, origStack(&key))
 	if c.mask != f.Mask {
 		return nil, false
 	}

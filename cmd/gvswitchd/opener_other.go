@@ -1,0 +1,16 @@
+//go:build !linux
+
+package main
+
+import (
+	"fmt"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+)
+
+// opener has no devices off Linux.
+type opener struct{}
+
+func (opener) Open(name, typ string) (netdev.Port, error) {
+	return nil, fmt.Errorf("open %s: %w", name, netdev.ErrNotSupported)
+}

@@ -1,0 +1,123 @@
+package ofproto
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// spec builds a Spec with one bridge per key; each interface is "name",
+// optionally with type, ofport_request and current DB ofport.
+type ifDef struct {
+	name, typ     string
+	req, dbOFPort int64
+	peer          string
+}
+
+func makeSpec(bridges map[string][]ifDef) *Spec {
+	s := &Spec{RootUUID: "root", Bridges: map[string]*BridgeSpec{}}
+	for br, ifs := range bridges {
+		b := &BridgeSpec{Name: br, UUID: "u-" + br, Ports: map[string]*PortSpec{}}
+		for _, d := range append([]ifDef{{name: br}}, ifs...) {
+			i := &IfaceSpec{UUID: "u-" + d.name, Name: d.name, Type: d.typ, OFPortRequest: d.req, OFPort: d.dbOFPort,
+				Bridge: br, Port: d.name}
+			if d.peer != "" {
+				i.Options = map[string]string{"peer": d.peer}
+			}
+			b.Ports[d.name] = &PortSpec{Name: d.name, Interfaces: []*IfaceSpec{i}}
+		}
+		s.Bridges[br] = b
+	}
+	return s
+}
+
+func resultMap(rs []ifaceResult) map[string]ifaceResult {
+	m := map[string]ifaceResult{}
+	for _, r := range rs {
+		m[r.spec.Name] = r
+	}
+	return m
+}
+
+func TestReconcileAllocation(t *testing.T) {
+	tests := []struct {
+		name    string
+		bridges map[string][]ifDef
+		want    map[string]int64
+		wantErr map[string]bool
+	}{
+		{"local port and lowest free", map[string][]ifDef{"br0": {{name: "a"}, {name: "b"}}},
+			map[string]int64{"br0": 65534, "a": 1, "b": 2}, nil},
+		{"db ofport kept across restart", map[string][]ifDef{"br0": {{name: "a"}, {name: "b", dbOFPort: 1}}},
+			map[string]int64{"a": 2, "b": 1}, nil},
+		{"request honoured first", map[string][]ifDef{"br0": {{name: "a"}, {name: "b", req: 1}}},
+			map[string]int64{"a": 2, "b": 1}, nil},
+		{"duplicate request fails the newcomer", map[string][]ifDef{"br0": {{name: "a", req: 3}, {name: "b", req: 3, dbOFPort: 3}}},
+			map[string]int64{"a": -1, "b": 3}, map[string]bool{"a": true}},
+		{"unsupported type", map[string][]ifDef{"br0": {{name: "g", typ: "geneve"}}},
+			map[string]int64{"g": -1}, map[string]bool{"g": true}},
+		{"missing device", map[string][]ifDef{"br0": {{name: "nodev"}}},
+			map[string]int64{"nodev": -1}, map[string]bool{"nodev": true}},
+		{"patch needs peer", map[string][]ifDef{"br0": {{name: "p0", typ: "patch"}, {name: "p1", typ: "patch", peer: "p2"}}},
+			map[string]int64{"p0": -1, "p1": 1}, map[string]bool{"p0": true}},
+		{"ofports are per bridge", map[string][]ifDef{"br0": {{name: "a"}}, "br1": {{name: "b"}}},
+			map[string]int64{"a": 1, "b": 1, "br1": 65534}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dp := newFakeDP("a", "b", "g", "p0", "p1")
+			r := newReconciler(dp, dp, nil)
+			got := resultMap(r.Reconcile(makeSpec(tt.bridges)))
+			for name, want := range tt.want {
+				if got[name].ofport != want {
+					t.Errorf("%s: ofport %d, want %d (error %q)", name, got[name].ofport, want, got[name].err)
+				}
+				if (got[name].err != "") != tt.wantErr[name] {
+					t.Errorf("%s: error %q", name, got[name].err)
+				}
+			}
+		})
+	}
+}
+
+func TestReconcileDeleteBeforeAdd(t *testing.T) {
+	dp := newFakeDP("a")
+	r := newReconciler(dp, dp, nil)
+	r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "a"}}, "br1": nil}))
+	// Move a to br1: it is detached from br0 and attached to br1.
+	got := resultMap(r.Reconcile(makeSpec(map[string][]ifDef{"br0": nil, "br1": {{name: "a"}}})))
+	if got["a"].ofport != 1 || r.ifaces["a"].bridge != "br1" {
+		t.Fatalf("moved port: %+v", got["a"])
+	}
+	if _, ok := r.bridges["br0"].ofports[1]; ok {
+		t.Fatal("br0 still holds ofport 1")
+	}
+	if n := len(dp.ports); n != 3 {
+		t.Fatalf("datapath has %d ports, want 3", n)
+	}
+	// Remove everything.
+	r.Reconcile(&Spec{RootUUID: "root", Bridges: map[string]*BridgeSpec{}})
+	if len(dp.ports) != 0 || len(r.ifaces) != 0 {
+		t.Fatalf("left over: dp %v live %v", dp.ports, r.ifaces)
+	}
+}
+
+func TestBuildSpecSkipsDanglingRows(t *testing.T) {
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	tables := Tables{
+		"Open_vSwitch": {"r": {"bridges": raw(`["set",[["uuid","b1"],["uuid","gone"]]]`), "next_cfg": raw(`3`), "cur_cfg": raw(`2`)}},
+		"Bridge":       {"b1": {"name": raw(`"br0"`), "ports": raw(`["uuid","p1"]`)}},
+		"Port":         {"p1": {"name": raw(`"br0"`), "interfaces": raw(`["set",[["uuid","i1"],["uuid","nope"]]]`), "tag": raw(`["set",[]]`), "trunks": raw(`["set",[20,10]]`)}},
+		"Interface":    {"i1": {"name": raw(`"br0"`), "type": raw(`"internal"`), "ofport": raw(`65534`), "options": raw(`["map",[["k","v"]]]`)}},
+	}
+	s := BuildSpec(tables)
+	if s.NextCfg != 3 || s.CurCfg != 2 || len(s.Bridges) != 1 {
+		t.Fatalf("spec %+v", s)
+	}
+	p := s.Bridges["br0"].Ports["br0"]
+	if len(p.Interfaces) != 1 || p.Interfaces[0].OFPort != 65534 || p.Interfaces[0].Options["k"] != "v" || !p.Interfaces[0].Local() {
+		t.Fatalf("port %+v iface %+v", p, p.Interfaces[0])
+	}
+	if p.Tag != 0 || len(p.Trunks) != 2 || p.Trunks[0] != 10 {
+		t.Fatalf("vlan columns %+v", p)
+	}
+}
