@@ -187,15 +187,36 @@ func atomFromJSONUnchecked(t AtomicType, v any, syms Symbols) (Atom, *Error) {
 	return Atom{}, syntaxErr(v, "expected %s", t)
 }
 
-// AtomString renders an atom for error messages: strings are quoted.
+// AtomString renders an atom the way ovs-vsctl and Open vSwitch's error
+// messages do: strings bare unless they need quotes.
 func AtomString(t AtomicType, a Atom) string {
 	switch t {
 	case TypeString:
-		return strconv.Quote(a.S)
+		if stringNeedsQuotes(a.S) {
+			return string(appendString(nil, a.S))
+		}
+		return a.S
 	case TypeUUID:
 		return a.U.String()
 	}
 	return string(AppendAtomJSON(nil, t, a))
+}
+
+func stringNeedsQuotes(s string) bool {
+	if s == "" || s == "true" || s == "false" {
+		return true
+	}
+	c := s[0]
+	if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return true
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return true
+		}
+	}
+	return false
 }
 
 // checkAtom checks an atom against its base type's constraints.
@@ -210,7 +231,7 @@ func checkAtom(bt *BaseType, a Atom) *Error {
 		for i, e := range bt.Enum {
 			allowed[i] = AtomString(bt.Type, e)
 		}
-		return errorf(TagConstraint, "%s is not one of the allowed values (%s)",
+		return errorf(TagConstraint, "%s is not one of the allowed values ([%s])",
 			AtomString(bt.Type, a), strings.Join(allowed, ", "))
 	}
 	switch bt.Type {

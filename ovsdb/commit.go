@@ -92,19 +92,14 @@ func (x *txn) commit() (*Commit, func() error, *Error) {
 			}
 		}
 	}
-	if err := x.collectGarbage(delta); err != nil {
-		return nil, nil, err
-	}
-	// Deleted rows must be unreferenced; new references must resolve.
+	// New references must resolve (checked before garbage collection, as
+	// Open vSwitch does, so a dangling reference in a row that would be
+	// collected is still an error).
 	for _, tt := range x.order {
 		ts := tt.t.Schema
 		for _, u := range tt.order {
 			c := tt.changes[u]
 			if c.new == nil {
-				if n := x.refs(delta, tt.t, u); n > 0 {
-					return nil, nil, errorf(TagReferentialIntegrity,
-						"cannot delete %s row %s because of %d remaining reference(s)", ts.Name, u, n)
-				}
 				continue
 			}
 			var err *Error
@@ -117,6 +112,21 @@ func (x *txn) commit() (*Commit, func() error, *Error) {
 			})
 			if err != nil {
 				return nil, nil, err
+			}
+		}
+	}
+	if err := x.collectGarbage(delta); err != nil {
+		return nil, nil, err
+	}
+	// Deleted rows must be unreferenced.
+	for _, tt := range x.order {
+		for _, u := range tt.order {
+			if tt.changes[u].new != nil {
+				continue
+			}
+			if n := x.refs(delta, tt.t, u); n > 0 {
+				return nil, nil, errorf(TagReferentialIntegrity,
+					"cannot delete %s row %s because of %d remaining reference(s)", tt.t.Schema.Name, u, n)
 			}
 		}
 	}

@@ -1,6 +1,8 @@
 package ovsdb
 
 import (
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -60,12 +62,14 @@ func ParseCondition(ts *TableSchema, v any, syms Symbols) (*Condition, *Error) {
 		cn, _ := ca[0].(string)
 		c := ts.ColumnMap[cn]
 		if c == nil {
-			return nil, syntaxErr(cv, "No column %s in table %s.", cn, ts.Name)
+			e := syntaxErr(cv, "No column %s in table %s.", cn, ts.Name)
+			e.Tag = TagUnknownColumn
+			return nil, e
 		}
 		fn, _ := ca[1].(string)
 		f, ok := funcNames[fn]
 		if !ok {
-			return nil, syntaxErr(ca[1], "unknown function \"%s\"", fn)
+			return nil, errorf("unknown function", "No function named %s.", fn)
 		}
 		t := c.Type
 		switch f {
@@ -88,14 +92,35 @@ func ParseCondition(ts *TableSchema, v any, syms Symbols) (*Condition, *Error) {
 	return cond, nil
 }
 
+// typeString describes a type in English as Open vSwitch does
+// ("set of up to 4096 integers", "map of (string, string) pairs").
 func typeString(t *Type) string {
-	if t.IsMap() {
-		return "map of " + t.Key.Type.String() + " to " + t.Value.Type.String()
-	}
+	key := t.Key.Type.String()
 	if t.IsScalar() {
-		return t.Key.Type.String()
+		return key
 	}
-	return "set of " + t.Key.Type.String()
+	var sb strings.Builder
+	if t.IsMap() {
+		sb.WriteString("map")
+	} else {
+		sb.WriteString("set")
+	}
+	switch {
+	case t.Max == Unlimited && t.Min > 0:
+		fmt.Fprintf(&sb, " of %d or more", t.Min)
+	case t.Max == Unlimited:
+		sb.WriteString(" of")
+	case t.Min > 0:
+		fmt.Fprintf(&sb, " of %d to %d", t.Min, t.Max)
+	default:
+		fmt.Fprintf(&sb, " of up to %d", t.Max)
+	}
+	if t.IsMap() {
+		fmt.Fprintf(&sb, " (%s, %s) pairs", key, t.Value.Type)
+	} else {
+		fmt.Fprintf(&sb, " %ss", key)
+	}
+	return sb.String()
 }
 
 // uuidEquals reports a clause [_uuid, ==, u] (the common fast path).

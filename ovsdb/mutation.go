@@ -44,15 +44,19 @@ func parseMutations(ts *TableSchema, v any, syms Symbols) ([]Mutation, *Error) {
 		cn, _ := ma[0].(string)
 		c := ts.ColumnMap[cn]
 		if c == nil {
-			return nil, syntaxErr(mv, "No column %s in table %s.", cn, ts.Name)
+			e := syntaxErr(mv, "No column %s in table %s.", cn, ts.Name)
+			e.Tag = TagUnknownColumn
+			return nil, e
 		}
 		if c.hidden || !c.Mutable {
-			return nil, errorf(TagConstraint, "Cannot mutate immutable column %s in table %s.", cn, ts.Name)
+			e := errorf(TagConstraint, "Cannot mutate immutable column %s in table %s.", cn, ts.Name)
+			e.Syntax = JSONString(mv)
+			return nil, e
 		}
 		name, _ := ma[1].(string)
 		op, ok := mutatorNames[name]
 		if !ok {
-			return nil, syntaxErr(ma[1], "Unknown mutator \"%s\".", name)
+			return nil, errorf("unknown mutator", "No mutator named %s.", name)
 		}
 		m := Mutation{Column: c, Op: op, Name: name}
 		t := c.Type

@@ -78,10 +78,14 @@ func (b *BaseType) hasConstraints() bool {
 }
 
 // IsStrongRef reports whether b is a strong reference to another table.
-func (b *BaseType) IsStrongRef() bool { return b.Type == TypeUUID && b.Ref != nil && b.RefType == RefStrong }
+func (b *BaseType) IsStrongRef() bool {
+	return b.Type == TypeUUID && b.Ref != nil && b.RefType == RefStrong
+}
 
 // IsWeakRef reports whether b is a weak reference to another table.
-func (b *BaseType) IsWeakRef() bool { return b.Type == TypeUUID && b.Ref != nil && b.RefType == RefWeak }
+func (b *BaseType) IsWeakRef() bool {
+	return b.Type == TypeUUID && b.Ref != nil && b.RefType == RefWeak
+}
 
 // Type is a column type: a key type, an optional value type (a map) and the
 // number of elements allowed.
@@ -199,7 +203,7 @@ func (p *objParser) get(name string, required bool) any {
 	v, ok := p.obj[name]
 	p.used[name] = true
 	if !ok && required && p.err == nil {
-		p.err = syntaxErr(p.obj, "%s: required member %q is missing", p.what, name)
+		p.err = p.fail("Required '%s' member is missing.", name)
 	}
 	return v
 }
@@ -211,9 +215,17 @@ func (p *objParser) str(name string, required bool) (string, bool) {
 	}
 	s, ok := v.(string)
 	if !ok && p.err == nil {
-		p.err = syntaxErr(v, "%s: member %q is not a string", p.what, name)
+		p.err = p.fail("Type mismatch for member '%s'.", name)
 	}
 	return s, ok
+}
+
+// fail builds Open vSwitch's parser error: "Parsing <what> failed: <msg>"
+// with the whole object as syntax.
+func (p *objParser) fail(format string, args ...any) *Error {
+	e := syntaxErr(p.obj, format, args...)
+	e.Details = "Parsing " + p.what + " failed: " + e.Details
+	return e
 }
 
 func (p *objParser) finish() *Error {
@@ -222,7 +234,7 @@ func (p *objParser) finish() *Error {
 	}
 	for k := range p.obj {
 		if !p.used[k] {
-			return syntaxErr(p.obj, "%s: member %q is present but not allowed here", p.what, k)
+			return p.fail("Member '%s' is present but not allowed here.", k)
 		}
 	}
 	return nil

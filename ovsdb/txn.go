@@ -1,6 +1,7 @@
 package ovsdb
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -212,7 +213,7 @@ func (x *txn) run(ops []any) *TxnResult {
 		}
 		n := len(b)
 		var err *Error
-		b, err = x.execute(b, op)
+		b, err = x.execute(b, op, i+1, len(ops))
 		if x.blocked != nil {
 			res.Blocked = true
 			res.Deadline = x.blocked.deadline
@@ -230,16 +231,16 @@ func (x *txn) run(ops []any) *TxnResult {
 }
 
 // execute runs one operation and appends its result.
-func (x *txn) execute(b []byte, op any) ([]byte, *Error) {
+func (x *txn) execute(b []byte, op any, i, n int) ([]byte, *Error) {
 	m, ok := op.(map[string]any)
 	if !ok {
 		return b, syntaxErr(op, "Operation is not a JSON object.")
 	}
-	name, ok := m["op"].(string)
-	if !ok {
-		return b, syntaxErr(op, "Operation lacks an \"op\" member.")
+	p := &objParser{obj: m, used: map[string]bool{}, what: fmt.Sprintf("ovsdb operation %d of %d", i, n)}
+	name, _ := p.str("op", true)
+	if p.err != nil {
+		return b, p.err
 	}
-	p := &objParser{obj: m, used: map[string]bool{"op": true}, what: "ovsdb operation"}
 	var t *Table
 	if name != "commit" && name != "abort" && name != "comment" && name != "assert" {
 		tn, _ := p.str("table", true)
@@ -248,7 +249,7 @@ func (x *txn) execute(b []byte, op any) ([]byte, *Error) {
 		}
 		t = x.db.tables[tn]
 		if t == nil {
-			return b, syntaxErr(op, "No table named %s.", tn)
+			return b, p.fail("No table named %s.", tn)
 		}
 		if writeOps[name] && x.db.readOnly && !x.opts.Internal {
 			return b, errorf(TagNotAllowed, "%s operation not allowed when database server is in read only mode", name)
@@ -271,7 +272,7 @@ func (x *txn) execute(b []byte, op any) ([]byte, *Error) {
 	case "commit":
 		d := p.get("durable", true)
 		if _, ok := d.(bool); !ok && p.err == nil {
-			return b, syntaxErr(d, "durable must be a boolean")
+			return b, p.fail("Type mismatch for member 'durable'.")
 		}
 		if err = p.finish(); err == nil {
 			b = append(b, "{}"...)
@@ -296,8 +297,7 @@ func (x *txn) execute(b []byte, op any) ([]byte, *Error) {
 			}
 		}
 	default:
-		return b, &Error{Tag: "unknown operation", Details: "No operation \"" + name + "\"",
-			Syntax: string(appendJSONValue(nil, op))}
+		return b, p.fail("No operation \"%s\"", name)
 	}
 	return b, err
 }
@@ -425,13 +425,14 @@ func (x *txn) parseColumns(ts *TableSchema, v any, all bool) ([]*ColumnSchema, *
 	if !ok {
 		return nil, syntaxErr(v, "array of column names expected")
 	}
+	orig := v
 	cols := make([]*ColumnSchema, 0, len(arr))
 	seen := map[*ColumnSchema]bool{}
 	for _, cv := range arr {
 		s, _ := cv.(string)
 		c := ts.ColumnMap[s]
 		if c == nil {
-			return nil, syntaxErr(cv, "%s is not a valid column name", JSONString(cv))
+			return nil, syntaxErr(orig, "%s is not a valid column name", s)
 		}
 		if !seen[c] {
 			seen[c] = true
@@ -498,6 +499,9 @@ func (x *txn) opUpdate(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	}
 	cols, data, err := x.parseRow(t.Schema, rowv, true)
 	if err != nil {
+		if err.Tag == TagConstraint && err.Syntax == "" {
+			err.Syntax = string(appendJSONValue(nil, p.obj))
+		}
 		return b, err
 	}
 	rows, err := x.matching(p, t)

@@ -95,7 +95,9 @@ func (s *Server) dbParam(params []any, method string) (*dbEntry, []byte) {
 	}
 	e := s.dbs[name]
 	if e == nil {
-		return nil, errJSON(ovsdb.TagUnknownDatabase, method+" request specifies unknown database "+name)
+		oe := &ovsdb.Error{Tag: ovsdb.TagUnknownDatabase, Details: method + " request specifies unknown database " + name,
+			Syntax: ovsdb.JSONString(params)}
+		return nil, oe.AppendJSON(nil)
 	}
 	return e, nil
 }

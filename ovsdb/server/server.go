@@ -120,7 +120,12 @@ func New(opts Options) (*Server, error) {
 }
 
 func (s *Server) addDB(db *ovsdb.Database) *dbEntry {
-	e := &dbEntry{db: db, schemaJS: db.Schema.AppendJSON(nil), monitors: map[*sessionMonitor]struct{}{}}
+	// Serialise the schema with sorted members, as ovsdb-server does.
+	js := db.Schema.AppendJSON(nil)
+	if v, err := ovsdb.ParseJSON(js); err == nil {
+		js = []byte(ovsdb.JSONString(v))
+	}
+	e := &dbEntry{db: db, schemaJS: js, monitors: map[*sessionMonitor]struct{}{}}
 	s.dbs[db.Name()] = e
 	s.dbNames = append(s.dbNames, db.Name())
 	db.OnCommit(func(cm *ovsdb.Commit) { s.dispatch(e, cm) })
