@@ -112,7 +112,24 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-func vsctl(t *testing.T, s *ovstest.Server, args ...string) ovstest.Result {
+// dbClient runs Debian's ovs-vsctl against one database socket.
+type dbClient struct {
+	sock, dir string
+}
+
+func (c *dbClient) Vsctl(t *testing.T, args ...string) ovstest.Result {
+	t.Helper()
+	b := ovstest.FindBinaries(t)
+	return ovstest.RunCmd(t, ovstest.Cmd{Bin: b.Vsctl, Args: append([]string{"--db=" + c.sock}, args...), Env: env(c.dir)})
+}
+
+func (c *dbClient) Get(t *testing.T, table, record, column string) string {
+	t.Helper()
+	return strings.TrimSpace(c.Vsctl(t, "--no-wait", "get", table, record, column).Check(t))
+}
+
+// vsctl runs ovs-vsctl with libvirt's 5 s timeout and WITHOUT --no-wait.
+func vsctl(t *testing.T, s *dbClient, args ...string) ovstest.Result {
 	t.Helper()
 	r := s.Vsctl(t, append([]string{"--timeout=5"}, args...)...)
 	if !r.OK() {
@@ -121,15 +138,43 @@ func vsctl(t *testing.T, s *ovstest.Server, args ...string) ovstest.Result {
 	return r
 }
 
-func startWithDebianServer(t *testing.T) (*ovstest.Server, *proc) {
+// modes starts gvswitchd with its embedded server or with Debian's
+// ovsdb-server (--db=unix:...).
+var modes = []struct {
+	name  string
+	start func(t *testing.T) (*dbClient, *proc)
+}{
+	{"embedded", startEmbeddedMode},
+	{"debian-ovsdb-server", startWithDebianServer},
+}
+
+func startEmbeddedMode(t *testing.T) (*dbClient, *proc) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir, err := os.MkdirTemp("", "gvsd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	p := startDaemon(t, dir)
+	return &dbClient{sock: "unix:" + filepath.Join(dir, "db.sock"), dir: dir}, p
+}
+
+func startWithDebianServer(t *testing.T) (*dbClient, *proc) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	s := ovstest.StartOVSDBServer(t, &ovstest.Options{SchemaJSON: vswitch.SchemaJSON})
-	return s, startDaemon(t, s.Dir, "--db="+s.Sock)
+	return &dbClient{sock: s.Sock, dir: s.Dir}, startDaemon(t, s.Dir, "--db="+s.Sock)
 }
 
-func TestAddBrAddPortWithDebianServer(t *testing.T) {
-	s, p := startWithDebianServer(t)
+func TestAddBrAddPort(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testAddBrAddPort(t, m.start) })
+	}
+}
+
+func testAddBrAddPort(t *testing.T, startFn func(t *testing.T) (*dbClient, *proc)) {
+	s, p := startFn(t)
 	br := testutil.UniqueLinkName("gvb", "")
 	v1 := testutil.NewVethPair(t, testutil.Veth{})
 	v2 := testutil.NewVethPair(t, testutil.Veth{Down: true}) // libvirt adds its tap while DOWN
@@ -208,7 +253,13 @@ func TestAddBrAddPortWithDebianServer(t *testing.T) {
 }
 
 func TestBadConfigAndRestart(t *testing.T) {
-	s, p := startWithDebianServer(t)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testBadConfigAndRestart(t, m.start) })
+	}
+}
+
+func testBadConfigAndRestart(t *testing.T, startFn func(t *testing.T) (*dbClient, *proc)) {
+	s, p := startFn(t)
 	br := testutil.UniqueLinkName("gvb", "")
 	v1 := testutil.NewVethPair(t, testutil.Veth{})
 	v2 := testutil.NewVethPair(t, testutil.Veth{})
@@ -243,7 +294,7 @@ func TestBadConfigAndRestart(t *testing.T) {
 
 	// SIGKILL and restart: everything comes back with the same ofports.
 	p.kill()
-	startDaemon(t, s.Dir, "--db="+s.Sock)
+	startDaemon(t, p.dir, p.cmd.Args[1:]...)
 	vsctl(t, s, "set", "Bridge", br, "other_config:restart-test=1") // waits for cur_cfg
 	if got := s.Get(t, "Interface", v1.Name, "ofport"); got != "5" {
 		t.Errorf("after restart ofport = %s", got)
@@ -260,7 +311,7 @@ func TestBadConfigAndRestart(t *testing.T) {
 }
 
 func TestPingThroughSwitch(t *testing.T) {
-	s, p := startWithDebianServer(t)
+	s, p := startEmbeddedMode(t)
 	hosts := testutil.NewHosts(t, 2, nil)
 	br := testutil.UniqueLinkName("gvb", "")
 	vsctl(t, s, "add-br", br, "--", "add-port", br, hosts[0].SwitchIf, "--", "add-port", br, hosts[1].SwitchIf)

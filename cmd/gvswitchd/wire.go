@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
-	"github.com/gvswitch/gvswitch/internal/daemon"
 	"github.com/gvswitch/gvswitch/ofproto"
 	"github.com/gvswitch/gvswitch/ofproto/xlate"
 )
@@ -26,9 +24,4 @@ func wireXlate(ctx context.Context, opts *ofproto.Options, dp *datapath.Datapath
 		x.RunRevalidator(rctx, dp, time.Second)
 	}()
 	down.add(func() { cancel(); <-done })
-}
-
-// startEmbedded starts the embedded OVSDB server and returns its remote.
-func startEmbedded(_ context.Context, _ *config, _ *daemon.Log, _ func(), _ *shutdown) (string, error) {
-	return "", errors.New("the embedded OVSDB server is not available yet: use --db=unix:PATH")
 }
