@@ -15,6 +15,7 @@ import (
 	"github.com/gvswitch/gvswitch/datapath/netdev/internal/nettest"
 	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/internal/testutil"
 )
 
 // testEtherType is IEEE's local experimental EtherType 1, so test frames
@@ -285,3 +286,5 @@ func TestTCPDefaultOffloads(t *testing.T) {
 		})
 	}
 }
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }

@@ -16,6 +16,7 @@ import (
 	"github.com/gvswitch/gvswitch/datapath/netdev/tap"
 	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/internal/testutil"
 )
 
 func create(t *testing.T, ns *nettest.NS, name string, opts tap.Options) *tap.Port {
@@ -237,3 +238,5 @@ func TestCloseUnblocksRecv(t *testing.T) {
 		t.Fatal("Recv still blocked 2s after Close")
 	}
 }
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }

@@ -14,32 +14,20 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/gvswitch/gvswitch/internal/testutil"
 )
 
 // RequireRoot skips t (fails it when CI=true) unless the test runs as root.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root (CAP_NET_ADMIN) for netns, veth and AF_PACKET; CI=true forbids skipping")
-	}
-	t.Skip("needs root (CAP_NET_ADMIN) for netns, veth and AF_PACKET")
+	testutil.RequireRoot(t)
 }
 
 // RequireBinary returns the path of a tool or skips (fails under CI=true).
 func RequireBinary(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs %s in PATH; CI=true forbids skipping", name)
-	}
-	t.Skipf("needs %s in PATH", name)
-	return ""
+	return testutil.RequireBinary(t, name)
 }
 
 // Suffix returns 6 random hex digits for unique names.
