@@ -1,9 +1,12 @@
 package datapath
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gvswitch/gvswitch/datapath/packet"
 )
 
 // The megaflow classifier is a tuple space search, as in Open vSwitch's
@@ -33,10 +36,23 @@ const (
 	loadNum, loadDen = 3, 4
 )
 
-// flowTable is one generation of a subtable's hash table.
+// flowTable is one generation of a subtable's hash table. Each slot keeps
+// the flow's hash next to the pointer, so a probe that meets another flow
+// rejects it without touching that flow's memory. Writers store the hash
+// before the pointer; readers verify the key anyway, so a torn view of a
+// reused slot can only cost a miss.
 type flowTable struct {
-	slots []atomic.Pointer[flow]
+	slots []slot
 	mask  uint32
+}
+
+type slot struct {
+	hash atomic.Uint32
+	f    atomic.Pointer[flow]
+}
+
+func newFlowTable(size int) *flowTable {
+	return &flowTable{slots: make([]slot, size), mask: uint32(size - 1)}
 }
 
 // subtable holds the flows that share one mask.
@@ -59,8 +75,7 @@ func newSubtable(m *Mask) *subtable {
 			st.idx = append(st.idx, uint8(i))
 		}
 	}
-	t := &flowTable{slots: make([]atomic.Pointer[flow], minTableSlots), mask: minTableSlots - 1}
-	st.table.Store(t)
+	st.table.Store(newFlowTable(minTableSlots))
 	return st
 }
 
@@ -75,8 +90,18 @@ func (st *subtable) hash(kw *[flowWords]uint64) uint32 {
 	return uint32(h ^ h>>32)
 }
 
-// matches reports whether key, masked, equals the flow's (masked) key.
-func (st *subtable) matches(kw, fw *[flowWords]uint64) bool {
+// matches reports whether key, masked, equals the flow's (masked) key,
+// using the flow's packed words when it has them.
+func (st *subtable) matches(kw *[flowWords]uint64, f *flow) bool {
+	if len(st.idx) <= packedWords {
+		for j, i := range st.idx {
+			if kw[i]&st.mw[i] != f.packed[j] {
+				return false
+			}
+		}
+		return true
+	}
+	fw := keyWords(&f.key)
 	for _, i := range st.idx {
 		if kw[i]&st.mw[i] != fw[i] {
 			return false
@@ -90,14 +115,70 @@ func (st *subtable) lookup(kw *[flowWords]uint64) *flow {
 	h := st.hash(kw)
 	t := st.table.Load()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		f := t.slots[i].Load()
+		s := &t.slots[i]
+		f := s.f.Load()
 		if f == nil {
 			return nil
 		}
-		if f != tombstone && f.hash == h && st.matches(kw, keyWords(&f.key)) {
+		if s.hash.Load() == h && f != tombstone && st.matches(kw, f) {
 			if f.dead.Load() {
 				return nil
 			}
+			return f
+		}
+	}
+}
+
+// lookupBatch looks up keys[i] for every bit i of todo and returns the
+// bitmap of hits, with the flows in out. It works in two passes so that the
+// cache misses of different packets overlap, as dpcls's batched cmap
+// lookup does with prefetches: the first pass hashes every key and reads
+// its home slot, the second verifies the candidates and probes further
+// only when the home slot held another flow.
+func (st *subtable) lookupBatch(keys *[packet.BatchSize]FlowKey, todo uint32, out *[packet.BatchSize]*flow) uint32 {
+	t := st.table.Load()
+	var (
+		hs    [packet.BatchSize]uint32
+		cand  [packet.BatchSize]*flow
+		empty uint32 // home slot empty: a sure miss
+	)
+	for m := todo; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
+		h := st.hash(keyWords(&keys[i]))
+		hs[i] = h
+		s := &t.slots[h&t.mask]
+		f := s.f.Load()
+		if f == nil {
+			empty |= 1 << i
+		} else if s.hash.Load() == h {
+			cand[i] = f
+		}
+	}
+	var hit uint32
+	for m := todo &^ empty; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
+		kw := keyWords(&keys[i])
+		f := cand[i]
+		if f == nil || f == tombstone || !st.matches(kw, f) {
+			f = st.probe(t, kw, hs[i])
+		}
+		if f != nil && !f.dead.Load() {
+			out[i] = f
+			hit |= 1 << i
+		}
+	}
+	return hit
+}
+
+// probe walks t's chain for hash h and returns the flow matching kw.
+func (st *subtable) probe(t *flowTable, kw *[flowWords]uint64, h uint32) *flow {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		f := s.f.Load()
+		if f == nil {
+			return nil
+		}
+		if s.hash.Load() == h && f != tombstone && st.matches(kw, f) {
 			return f
 		}
 	}
@@ -108,11 +189,11 @@ func (st *subtable) lookup(kw *[flowWords]uint64) *flow {
 func (st *subtable) findLocked(kw *[flowWords]uint64, h uint32) (*flow, uint32) {
 	t := st.table.Load()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		f := t.slots[i].Load()
+		f := t.slots[i].f.Load()
 		if f == nil {
 			return nil, 0
 		}
-		if f != tombstone && f.hash == h && st.matches(kw, keyWords(&f.key)) {
+		if f != tombstone && f.hash == h && st.matches(kw, f) {
 			return f, i
 		}
 	}
@@ -130,12 +211,13 @@ func (st *subtable) insertLocked(f *flow) {
 		t = st.rebuildLocked(t, size)
 	}
 	for i := f.hash & t.mask; ; i = (i + 1) & t.mask {
-		cur := t.slots[i].Load()
+		cur := t.slots[i].f.Load()
 		if cur == nil || cur == tombstone {
 			if cur == tombstone {
 				st.tombs--
 			}
-			t.slots[i].Store(f)
+			t.slots[i].hash.Store(f.hash)
+			t.slots[i].f.Store(f)
 			st.n++
 			return
 		}
@@ -145,15 +227,16 @@ func (st *subtable) insertLocked(f *flow) {
 // rebuildLocked copies the live flows of t into a new table of size slots
 // and publishes it.
 func (st *subtable) rebuildLocked(t *flowTable, size int) *flowTable {
-	nt := &flowTable{slots: make([]atomic.Pointer[flow], size), mask: uint32(size - 1)}
+	nt := newFlowTable(size)
 	for i := range t.slots {
-		f := t.slots[i].Load()
+		f := t.slots[i].f.Load()
 		if f == nil || f == tombstone {
 			continue
 		}
 		for j := f.hash & nt.mask; ; j = (j + 1) & nt.mask {
-			if nt.slots[j].Load() == nil {
-				nt.slots[j].Store(f)
+			if nt.slots[j].f.Load() == nil {
+				nt.slots[j].hash.Store(f.hash)
+				nt.slots[j].f.Store(f)
 				break
 			}
 		}
@@ -166,7 +249,7 @@ func (st *subtable) rebuildLocked(t *flowTable, size int) *flowTable {
 // removeLocked deletes the flow in slot i.
 func (st *subtable) removeLocked(i uint32) {
 	t := st.table.Load()
-	t.slots[i].Store(tombstone)
+	t.slots[i].f.Store(tombstone)
 	st.n--
 	st.tombs++
 	if st.tombs > len(t.slots)/4 && len(t.slots) > minTableSlots {
@@ -182,7 +265,7 @@ func (st *subtable) removeLocked(i uint32) {
 func (st *subtable) forEachLocked(fn func(f *flow)) {
 	t := st.table.Load()
 	for i := range t.slots {
-		if f := t.slots[i].Load(); f != nil && f != tombstone {
+		if f := t.slots[i].f.Load(); f != nil && f != tombstone {
 			fn(f)
 		}
 	}
@@ -212,6 +295,27 @@ func (c *classifier) lookup(kw *[flowWords]uint64) (*flow, int) {
 		}
 	}
 	return nil, len(subs)
+}
+
+// lookupBatch looks up keys[i] for every bit i of todo, searching the
+// subtables in rank order, and returns the bitmap of hits with the flows in
+// out. maskHits grows by the number of subtables visited for each hit.
+func (c *classifier) lookupBatch(keys *[packet.BatchSize]FlowKey, todo uint32, out *[packet.BatchSize]*flow, maskHits *uint64) uint32 {
+	var hits uint32
+	for si, st := range *c.subs.Load() {
+		if todo == 0 {
+			break
+		}
+		h := st.lookupBatch(keys, todo, out)
+		if h != 0 {
+			n := bits.OnesCount32(h)
+			st.hits.Add(uint64(n))
+			*maskHits += uint64(n * (si + 1))
+			hits |= h
+			todo &^= h
+		}
+	}
+	return hits
 }
 
 // subtableLocked returns the subtable for m, creating it when create is set.

@@ -125,22 +125,34 @@ func (t *portTable) get(no uint32) *dpPort {
 	return t.byNo[no]
 }
 
-// flow is an installed megaflow.
+// flow is an installed megaflow. Its first 64 bytes hold everything a
+// classifier lookup reads (hash, dead flag, the masked key words packed in
+// subtable order, the actions), so a hit touches one cache line of the
+// flow; the struct is padded to 320 bytes, a multiple of 64, so that the
+// allocator's size class keeps that line aligned.
 type flow struct {
-	hash uint32 // key's hash under the subtable's mask
-	dead atomic.Bool
-	key  FlowKey // masked
-	sub  *subtable
-	prog atomic.Pointer[program]
+	hash   uint32 // key's hash under the subtable's mask
+	dead   atomic.Bool
+	packed [packedWords]uint64 // key words at sub.idx, when len(sub.idx) <= packedWords
+	prog   atomic.Pointer[program]
 
+	sub      *subtable
 	packets  atomic.Uint64
 	bytes    atomic.Uint64
 	used     atomic.Int64 // Unix ns of the last hit; 0 = never
 	tcpFlags atomic.Uint32
+	_        uint32
+	created  int64  // Unix ns
+	seq      uint64 // installation order, for dumps
 
-	created int64  // Unix ns
-	seq     uint64 // installation order, for dumps
+	key FlowKey // masked
+	_   [40]byte
 }
+
+// packedWords is how many masked key words a flow keeps in its first cache
+// line: 8 bytes of hash and flag, 6 words, 8 bytes of actions pointer.
+// NORMAL's L2 masks use 4 words (in_port, eth_type, MACs, VLAN).
+const packedWords = 6
 
 type upcallBox struct{ h UpcallHandler }
 
@@ -323,6 +335,11 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 		return nil, ErrFlowLimit
 	}
 	f := &flow{hash: h, key: mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
+	if len(st.idx) <= packedWords {
+		for j, i := range st.idx {
+			f.packed[j] = kw[i]
+		}
+	}
 	f.prog.Store(prog)
 	st.insertLocked(f)
 	dp.nflows.Add(1)
@@ -350,7 +367,7 @@ func (dp *Datapath) removeLocked(c *classifier, f *flow) {
 	st := f.sub
 	t := st.table.Load()
 	for i := f.hash & t.mask; ; i = (i + 1) & t.mask {
-		cur := t.slots[i].Load()
+		cur := t.slots[i].f.Load()
 		if cur == nil {
 			return // not in the table: already removed
 		}

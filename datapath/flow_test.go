@@ -91,3 +91,15 @@ func TestShow(t *testing.T) {
 		t.Errorf("got %q", b.String())
 	}
 }
+
+// TestFlowLayout checks that a flow's lookup fields share its first cache
+// line and that its size keeps that line aligned in the allocator.
+func TestFlowLayout(t *testing.T) {
+	var f flow
+	if unsafe.Sizeof(f)%64 != 0 {
+		t.Errorf("flow is %d bytes, not a multiple of 64", unsafe.Sizeof(f))
+	}
+	if end := unsafe.Offsetof(f.prog) + unsafe.Sizeof(f.prog); end > 64 {
+		t.Errorf("lookup fields end at byte %d", end)
+	}
+}

@@ -2,6 +2,7 @@ package datapath
 
 import (
 	"errors"
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,7 @@ type pmd struct {
 	rx       packet.Batch
 	keys     [packet.BatchSize]FlowKey
 	hashes   [packet.BatchSize]uint32
-	misses   [packet.BatchSize]uint8
+	found    [packet.BatchSize]*flow
 	one      [1]*packet.Packet
 	bc       batchCounters
 	lastRank int64
@@ -140,7 +141,8 @@ func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
 func (p *pmd) process(b *packet.Batch, now int64) {
 	p.x.ports = p.dp.ports.Load()
 	useEMC := p.emc.invProb != 0
-	nm := 0
+	// Pass 1: extract and look up the EMC; collect the rest in todo.
+	var todo uint32
 	for i := 0; i < b.N; i++ {
 		pkt := b.Pkts[i]
 		pkt.InPort = p.no
@@ -155,18 +157,25 @@ func (p *pmd) process(b *packet.Batch, now int64) {
 				continue
 			}
 		}
-		if f, visited := p.cls.lookup(keyWords(k)); f != nil {
-			p.hitMegaflow(f, visited, i, b.Pkts[i])
-			continue
-		}
-		p.misses[nm] = uint8(i)
-		nm++
+		todo |= 1 << i
 	}
-	for j := 0; j < nm; j++ {
-		i := int(p.misses[j])
+	// Pass 2: the megaflow classifier, batched.
+	if todo != 0 {
+		hits := p.cls.lookupBatch(&p.keys, todo, &p.found, &p.bc.maskHits)
+		for m := hits; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros32(m)
+			p.hitMegaflow(p.found[i], i, b.Pkts[i])
+		}
+		todo &^= hits
+	}
+	// Pass 3: misses go to the slow path, one by one.
+	for m := todo; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
 		// An earlier miss of this batch may have installed the flow.
 		if f, visited := p.cls.lookup(keyWords(&p.keys[i])); f != nil {
-			p.hitMegaflow(f, visited, i, b.Pkts[i])
+			p.bc.maskHits += uint64(visited)
+			f.sub.hits.Add(1)
+			p.hitMegaflow(f, i, b.Pkts[i])
 			continue
 		}
 		p.upcall(b.Pkts[i], i)
@@ -192,10 +201,8 @@ func (p *pmd) process(b *packet.Batch, now int64) {
 	p.publish()
 }
 
-func (p *pmd) hitMegaflow(f *flow, visited, i int, pkt *packet.Packet) {
+func (p *pmd) hitMegaflow(f *flow, i int, pkt *packet.Packet) {
 	p.bc.mfHits++
-	p.bc.maskHits += uint64(visited)
-	f.sub.hits.Add(1)
 	if p.emc.invProb != 0 {
 		p.emc.insert(&p.keys[i], p.hashes[i], f)
 	}

@@ -1,0 +1,232 @@
+package datapath
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev/dummy"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+// rig drives a pmd's process function directly, without its goroutine,
+// for benchmarks and allocation tests. Port 1 is the input, port 2 the
+// output; neither captures frames. Like a NIC ring or AF_XDP UMEM, it
+// reuses one batch of packet buffers: fill writes the next flows' MAC
+// addresses into them, so that the benchmark measures the switch and not
+// cache misses on 100k distinct frames.
+type rig struct {
+	dp    *Datapath
+	pmd   *pmd
+	flows int
+	pkts  []*packet.Packet
+	batch packet.Batch
+	next  int
+}
+
+// flowMACs are the addresses of flow i: an L2 mask tells flows apart.
+func flowMACs(i int) (src, dst [6]byte) { return mac(i + 1), mac(0x8000 + i) }
+
+// flowFrame is the frame of flow i.
+func flowFrame(i int) []byte { return udpFrame(i+1, 0x8000+i, 1, 2) }
+
+func newRig(tb testing.TB, opts Options, flows, subtables int) *rig {
+	tb.Helper()
+	opts.FlowLimit = max(opts.FlowLimit, 2*flows+1000)
+	dp, ports := testDP(tb, 2, opts)
+	for _, p := range ports {
+		p.SetCapture(false)
+	}
+	dp.mu.Lock()
+	c := dp.classifierLocked(1)
+	dp.mu.Unlock()
+	r := &rig{dp: dp, pmd: newPMD(dp, &dpPort{no: 1, port: dummy.New("bench")}, c), flows: flows}
+	r.pmd.x.ports = dp.ports.Load()
+	acts := Actions{Output(2)}
+	for i := 0; i < flows; i++ {
+		var k FlowKey
+		ExtractFrame(flowFrame(i), 1, &k)
+		m := l2Mask()
+		// Subtable j gets a distinct mask by also matching j bits of TpSrc.
+		if j := i % subtables; j > 0 {
+			m.TpSrc = uint16(1<<j - 1)
+		}
+		if err := dp.FlowPut(&k, &m, acts); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// Every buffer starts as the same frame; fill only rewrites the MACs,
+	// so flow i has exactly one exact-match key.
+	for i := 0; i < packet.BatchSize; i++ {
+		r.pkts = append(r.pkts, packet.FromFrame(flowFrame(0)))
+	}
+	return r
+}
+
+// fill loads the next batch of packets, cycling through the flows.
+func (r *rig) fill() {
+	r.batch.Reset()
+	for _, p := range r.pkts {
+		if r.flows > 0 {
+			d := p.Data()
+			src, dst := flowMACs(r.next)
+			copy(d[0:6], dst[:])
+			copy(d[6:12], src[:])
+			r.next++
+			if r.next == r.flows {
+				r.next = 0
+			}
+		}
+		r.batch.Add(p)
+	}
+}
+
+func (r *rig) run() {
+	r.fill()
+	r.pmd.process(&r.batch, 1)
+}
+
+func reportPerPacket(b *testing.B) {
+	b.StopTimer()
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*packet.BatchSize)
+	b.ReportMetric(ns, "ns/pkt")
+	b.ReportMetric(1e3/ns, "Mpps")
+	b.ReportMetric(0, "ns/op")
+}
+
+var flowCounts = []int{1, 1000, 100000}
+
+func flowName(n int) string {
+	switch {
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("flows=%dk", n/1000)
+	}
+	return fmt.Sprintf("flows=%d", n)
+}
+
+// BenchmarkEMCHit measures the whole hit path (extract, EMC, grouping,
+// stats, output batching, one Send per batch) with the EMC inserting
+// always. At 100k flows the 8k-entry EMC cannot hold the flows; it then
+// inserts with OVS's default 1/100 probability and the emc-hit% metric
+// shows how much it still catches.
+func BenchmarkEMCHit(b *testing.B) {
+	for _, n := range flowCounts {
+		b.Run(flowName(n), func(b *testing.B) {
+			opts := Options{EMCInsertInvProb: 1}
+			if n > DefaultEMCEntries {
+				opts.EMCInsertInvProb = 0 // OVS's 1/100 default once the EMC cannot hold every flow
+			}
+			r := newRig(b, opts, n, 1)
+			for range 2*n/packet.BatchSize + 1 {
+				r.run() // warm the EMC
+			}
+			before := r.pmd.ctr.emcHits.Load()
+			b.ReportAllocs()
+			for b.Loop() {
+				r.run()
+			}
+			hits := r.pmd.ctr.emcHits.Load() - before
+			reportPerPacket(b)
+			b.ReportMetric(100*float64(hits)/float64(b.N*packet.BatchSize), "emc-hit%")
+		})
+	}
+}
+
+// BenchmarkMegaflowHit measures the hit path with the EMC disabled, so every
+// packet goes through the classifier, with 1, 10 and 50 masks.
+func BenchmarkMegaflowHit(b *testing.B) {
+	for _, subs := range []int{1, 10, 50} {
+		for _, n := range flowCounts {
+			if n < subs {
+				continue
+			}
+			b.Run(fmt.Sprintf("subtables=%d/%s", subs, flowName(n)), func(b *testing.B) {
+				r := newRig(b, Options{EMCInsertInvProb: -1}, n, subs)
+				b.ReportAllocs()
+				for b.Loop() {
+					r.run()
+				}
+				reportPerPacket(b)
+			})
+		}
+	}
+}
+
+// BenchmarkUpcall measures a miss: extraction, classifier miss, the upcall
+// (a trivial handler), compiling the actions, installing the megaflow and
+// executing the packet. Every packet is a new flow. The result is the
+// upcall-to-installed-flow cost per packet.
+func BenchmarkUpcall(b *testing.B) {
+	const flushEvery = 1 << 16
+	r := newRig(b, Options{EMCInsertInvProb: 1}, 0, 1)
+	acts := Actions{Output(2)}
+	m := l2Mask()
+	r.dp.SetUpcallHandler(UpcallFunc(func(*FlowKey, *packet.Packet) (Actions, Mask, error) {
+		return acts, m, nil
+	}))
+	seq := uint32(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.batch.Reset()
+		for _, p := range r.pkts {
+			// A new source MAC per packet: every packet misses.
+			d := p.Data()
+			seq++
+			d[8], d[9], d[10], d[11] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+			r.batch.Add(p)
+		}
+		r.pmd.process(&r.batch, 1)
+		if r.dp.nflows.Load() >= flushEvery {
+			b.StopTimer()
+			r.dp.FlowFlush()
+			b.StartTimer()
+		}
+	}
+	reportPerPacket(b)
+}
+
+// TestHitPathAllocs backs the zero-allocation claim of the hit paths.
+func TestHitPathAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		subs int
+	}{
+		{"emc", Options{EMCInsertInvProb: 1}, 1},
+		{"megaflow", Options{EMCInsertInvProb: -1}, 4},
+		{"megaflow+probabilistic emc", Options{}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, tc.opts, 100, tc.subs)
+			r.run()
+			if n := testing.AllocsPerRun(50, r.run); n != 0 {
+				t.Fatalf("%v allocs per batch", n)
+			}
+			s := &r.pmd.ctr
+			if s.missed.Load() != 0 || s.hit.Load() == 0 {
+				t.Fatalf("not a hit path: hits %d misses %d", s.hit.Load(), s.missed.Load())
+			}
+		})
+	}
+}
+
+// TestHitPathAllocsWithCopies covers multi-output with per-output VLAN
+// edits: copies come from the executor's pool once it is warm.
+func TestHitPathAllocsWithCopies(t *testing.T) {
+	r := newRig(t, Options{EMCInsertInvProb: 1}, 0, 1)
+	for i := 0; i < 4; i++ {
+		f := flowFrame(i)
+		var k FlowKey
+		ExtractFrame(f, 1, &k)
+		m := l2Mask()
+		acts := Actions{Output(2), PushVLAN(0x8100, 10), Output(2), PopVLAN()}
+		if err := r.dp.FlowPut(&k, &m, acts); err != nil {
+			t.Fatal(err)
+		}
+		r.pkts[i] = packet.FromFrame(f)
+	}
+	r.pkts = r.pkts[:4]
+	r.run()
+	if n := testing.AllocsPerRun(50, r.run); n != 0 {
+		t.Fatalf("%v allocs per batch", n)
+	}
+}
