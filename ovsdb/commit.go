@@ -362,8 +362,8 @@ func indexError(ts *TableSchema, idx []*ColumnSchema, r *Row, first UUID, how st
 	vals := make([]string, len(idx))
 	names := make([]string, len(idx))
 	for i, c := range idx {
-		vals[i] = string(r.Data[c.Index].AppendJSON(nil, &c.Type))
-		names[i] = c.Name
+		vals[i] = r.Data[c.Index].String(&c.Type)
+		names[i] = "\"" + c.Name + "\""
 	}
 	cols := "column " + names[0]
 	if len(names) > 1 {

@@ -3,6 +3,7 @@ package ovsdb
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Datum is a column value: a set of atoms (Keys) or a map (Keys with the
@@ -67,7 +68,7 @@ func sortDatum(t *Type, d *Datum) *Error {
 		slices.SortFunc(d.Keys, func(a, b Atom) int { return compareAtoms(kt, a, b) })
 		for i := 1; i < len(d.Keys); i++ {
 			if d.Keys[i] == d.Keys[i-1] {
-				return errorf(TagConstraint, "set contains duplicate value")
+				return errorf(TagOVSDB, "set contains duplicate")
 			}
 		}
 		return nil
@@ -82,7 +83,7 @@ func sortDatum(t *Type, d *Datum) *Error {
 	for i, j := range idx {
 		keys[i], vals[i] = d.Keys[j], d.Values[j]
 		if i > 0 && keys[i] == keys[i-1] {
-			return errorf(TagConstraint, "map contains duplicate key")
+			return errorf(TagOVSDB, "map contains duplicate key")
 		}
 	}
 	d.Keys, d.Values = keys, vals
@@ -171,7 +172,6 @@ func datumFromJSONLoose(t *Type, v any, syms Symbols, check bool) (Datum, *Error
 		d.Keys = []Atom{k}
 	}
 	if err := sortDatum(t, &d); err != nil {
-		err.Syntax = string(appendJSONValue(nil, v))
 		return d, err
 	}
 	return d, nil
@@ -315,4 +315,32 @@ func DiffType(t *Type) *Type {
 		dt.Max = Unlimited
 	}
 	return &dt
+}
+
+// String renders d as ovs-vsctl and Open vSwitch's messages do: "[a, b]",
+// "{k=v}", a bare atom for a one-element scalar or optional.
+func (d *Datum) String(t *Type) string {
+	var sb strings.Builder
+	brackets := t.Max > 1 || len(d.Keys) == 0
+	open, close := "[", "]"
+	if t.IsMap() {
+		open, close = "{", "}"
+	}
+	if brackets {
+		sb.WriteString(open)
+	}
+	for i, k := range d.Keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(AtomString(t.Key.Type, k))
+		if t.IsMap() {
+			sb.WriteByte('=')
+			sb.WriteString(AtomString(t.Value.Type, d.Values[i]))
+		}
+	}
+	if brackets {
+		sb.WriteString(close)
+	}
+	return sb.String()
 }

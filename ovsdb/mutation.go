@@ -125,7 +125,7 @@ func (m *Mutation) apply(r *Row) *Error {
 			nd.Keys[i] = a
 		}
 		if err := sortDatum(t, &nd); err != nil {
-			return errorf(TagConstraint, "Result of \"%s\" operation contains duplicate values.", m.Name)
+			return errorf(TagConstraint, "Result of \"%s\" operation contains duplicates.", m.Name)
 		}
 	}
 	if n := len(nd.Keys); n < t.Min || n > t.Max {
