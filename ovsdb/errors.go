@@ -45,12 +45,14 @@ func (e *Error) Error() string {
 
 // AppendJSON appends the error object.
 func (e *Error) AppendJSON(b []byte) []byte {
-	b = append(b, `{"error":`...)
-	b = appendString(b, e.Tag)
+	b = append(b, '{')
 	if e.Details != "" {
-		b = append(b, `,"details":`...)
+		b = append(b, `"details":`...)
 		b = appendString(b, e.Details)
+		b = append(b, ',')
 	}
+	b = append(b, `"error":`...)
+	b = appendString(b, e.Tag)
 	if e.Syntax != "" {
 		b = append(b, `,"syntax":`...)
 		b = appendString(b, e.Syntax)

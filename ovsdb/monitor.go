@@ -69,7 +69,7 @@ func ParseMonitor(s *Schema, v any, version int) (*Monitor, *Error) {
 	for _, name := range names {
 		ts := s.Tables[name]
 		if ts == nil {
-			return nil, syntaxErr(v, "no table named %s", name)
+			return nil, errorf(TagSyntax, "no table named %s", name)
 		}
 		reqs, isArr := obj[name].([]any)
 		if !isArr {
@@ -107,7 +107,7 @@ func ParseMonitor(s *Schema, v any, version int) (*Monitor, *Error) {
 					cn, _ := cv.(string)
 					c := ts.ColumnMap[cn]
 					if c == nil {
-						return nil, syntaxErr(cv, "%s is not a valid column name", JSONString(cv))
+						return nil, syntaxErr(cols, "%s is not a valid column name", cn)
 					}
 					if !seen[c] {
 						seen[c] = true

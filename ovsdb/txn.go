@@ -231,7 +231,7 @@ func (x *txn) run(ops []any) *TxnResult {
 }
 
 // execute runs one operation and appends its result.
-func (x *txn) execute(b []byte, op any, i, n int) ([]byte, *Error) {
+func (x *txn) execute(b []byte, op any, i, n int) (_ []byte, err *Error) {
 	m, ok := op.(map[string]any)
 	if !ok {
 		return b, syntaxErr(op, "Operation is not a JSON object.")
@@ -251,11 +251,14 @@ func (x *txn) execute(b []byte, op any, i, n int) ([]byte, *Error) {
 		if t == nil {
 			return b, p.fail("No table named %s.", tn)
 		}
-		if writeOps[name] && x.db.readOnly && !x.opts.Internal {
-			return b, errorf(TagNotAllowed, "%s operation not allowed when database server is in read only mode", name)
-		}
 	}
-	var err *Error
+	if writeOps[name] && x.db.readOnly && !x.opts.Internal {
+		defer func() {
+			if err == nil {
+				err = errorf(TagNotAllowed, "%s operation not allowed on table in reserved database %s", name, x.db.Name())
+			}
+		}()
+	}
 	switch name {
 	case "insert":
 		b, err = x.opInsert(b, p, t)
@@ -380,6 +383,22 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 		}
 		for i, c := range cols {
 			r.Data[c.Index] = data[i]
+		}
+	}
+	// Defaults are not checked by parsing: a one-element default (such as
+	// "" for a required enum) must still satisfy the column's constraints.
+	for _, c := range t.Schema.UserColumns() {
+		d := &r.Data[c.Index]
+		if len(d.Keys) != 1 {
+			continue
+		}
+		if err := checkAtom(&c.Type.Key, d.Keys[0]); err != nil {
+			return b, err
+		}
+		if c.Type.IsMap() {
+			if err := checkAtom(&c.Type.Value, d.Values[0]); err != nil {
+				return b, err
+			}
 		}
 	}
 	x.insertRow(t, r)

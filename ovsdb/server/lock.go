@@ -82,7 +82,9 @@ func (sess *session) handleLock(m *jsonrpc.Message, params []any) {
 	switch m.Method {
 	case "lock", "steal":
 		if l != nil && l.has(sess) {
-			sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "must unlock before locking again"))
+			oe := &ovsdb.Error{Tag: ovsdb.TagSyntax, Details: `must issue "unlock" before new "` + m.Method + `"`,
+				Syntax: ovsdb.JSONString(params)}
+			sess.replyError(m.ID, oe.AppendJSON(nil))
 			return
 		}
 		if l == nil {
@@ -108,7 +110,9 @@ func (sess *session) handleLock(m *jsonrpc.Message, params []any) {
 		sess.reply(m.ID, []byte(`{"locked":false}`))
 	case "unlock":
 		if l == nil || !l.has(sess) {
-			sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "cannot unlock a lock not requested"))
+			oe := &ovsdb.Error{Tag: ovsdb.TagSyntax, Details: `unlock: "unlock" without "lock" or "steal"`,
+				Syntax: ovsdb.JSONString(params)}
+			sess.replyError(m.ID, oe.AppendJSON(nil))
 			return
 		}
 		if l.owner == sess {

@@ -86,12 +86,15 @@ func (sess *session) handleRequest(m *jsonrpc.Message) {
 
 // dbParam resolves params[0] as a database name.
 func (s *Server) dbParam(params []any, method string) (*dbEntry, []byte) {
-	if len(params) == 0 {
-		return nil, errJSON(ovsdb.TagSyntax, method+" request lacks database name")
+	var name string
+	ok := len(params) > 0
+	if ok {
+		name, ok = params[0].(string)
 	}
-	name, ok := params[0].(string)
 	if !ok {
-		return nil, errJSON(ovsdb.TagSyntax, method+" request's database name is not a string")
+		oe := &ovsdb.Error{Tag: ovsdb.TagSyntax, Details: method + " request params must begin with <db-name>",
+			Syntax: ovsdb.JSONString(params)}
+		return nil, oe.AppendJSON(nil)
 	}
 	e := s.dbs[name]
 	if e == nil {

@@ -90,7 +90,8 @@ func (sess *session) handleMonitor(m *jsonrpc.Message, params []any, version int
 	sess.mu.Lock()
 	if sess.monitors[key] != nil {
 		sess.mu.Unlock()
-		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "duplicate monitor ID"))
+		oe := &ovsdb.Error{Tag: ovsdb.TagSyntax, Details: "duplicate monitor ID", Syntax: key}
+		sess.replyError(m.ID, oe.AppendJSON(nil))
 		return
 	}
 	sess.monitors[key] = sm
@@ -176,7 +177,7 @@ func (sess *session) handleMonitorCancel(m *jsonrpc.Message, params []any) {
 	delete(sess.monitors, key)
 	sess.mu.Unlock()
 	if sm == nil {
-		sess.replyError(m.ID, errJSON("unknown monitor", ""))
+		sess.replyError(m.ID, []byte(`"unknown monitor"`))
 		return
 	}
 	sm.db.db.Lock()
