@@ -87,7 +87,3 @@ func (e *emc) insert(k *FlowKey, h uint32, f *flow) {
 	slot.flow, slot.hash, slot.key = f, h, *k
 }
 
-// clear drops every entry.
-func (e *emc) clear() {
-	clear(e.entries)
-}
