@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -159,6 +160,44 @@ func FuzzReadRecords(f *testing.F) {
 				if _, err := txn.AppendJSON(nil); err != nil && !strings.Contains(err.Error(), "encode") {
 					t.Fatalf("AppendJSON error without context: %v", err)
 				}
+			}
+		}
+	})
+}
+
+// FuzzAppendCompact checks the OVS-style JSON writer: never panics, output
+// is valid, idempotent and decodes to the same value as the input, and
+// ParseTxn/AppendJSON agree on whatever parses as a transaction.
+func FuzzAppendCompact(f *testing.F) {
+	f.Add([]byte(`{"_date":1795630685958,"_comment":"a\nb","_is_diff":true,"T":{"` + uuidBr + `":{"c":["map",[["k","<&>\u2028"]]]}}}`))
+	f.Add([]byte(` [ 1 , -2.5e+10 , "\ud83d\ude00\u001f\/" , null , {} ] `))
+	f.Add([]byte(`"\ud800"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := AppendCompact(nil, in)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("AppendCompact(%q) = invalid %q", in, out)
+		}
+		if again, err := AppendCompact(nil, out); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent: %q -> %q (%v)", out, again, err)
+		}
+		var a, b any
+		da := json.NewDecoder(bytes.NewReader(in))
+		da.UseNumber()
+		db := json.NewDecoder(bytes.NewReader(out))
+		db.UseNumber()
+		if da.Decode(&a) != nil || db.Decode(&b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("value changed: %q -> %q", in, out)
+		}
+		if txn, err := ParseTxn(out); err == nil {
+			enc, err := txn.AppendJSON(nil)
+			if err != nil {
+				t.Fatalf("AppendJSON of parsed %q: %v", out, err)
+			}
+			if _, err := ParseTxn(enc); err != nil {
+				t.Fatalf("ParseTxn(AppendJSON(%q)) = %v", enc, err)
 			}
 		}
 	})

@@ -44,8 +44,9 @@ type Txn struct {
 	IsDiff bool
 }
 
-// ParseTxn parses a transaction record body. Unknown members are taken as
-// tables: the server decides whether the table exists. A row that is neither
+// ParseTxn parses a transaction record body. Members other than "_date",
+// "_comment" and "_is_diff" are tables (a name starting with "_" is an
+// error, as in Open vSwitch): the server decides whether the table exists. A row that is neither
 // an object nor null, a key that is not a UUID, or a "_date", "_comment" or
 // "_is_diff" of the wrong type is an error. "_date" values below 2^32 are
 // seconds (files from old Open vSwitch versions), larger ones milliseconds.
@@ -74,6 +75,9 @@ func ParseTxn(record []byte) (*Txn, error) {
 				return nil, fmt.Errorf("parse transaction record: _is_diff: %w", err)
 			}
 		default:
+			if name == "" || name[0] == '_' {
+				return nil, fmt.Errorf("parse transaction record: bad table name %q", truncate([]byte(name), 40))
+			}
 			rows, err := parseRows(raw)
 			if err != nil {
 				return nil, fmt.Errorf("parse transaction record: table %s: %w", name, err)
