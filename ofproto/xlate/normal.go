@@ -35,10 +35,11 @@ type learnEvent struct {
 	port uint32
 }
 
-// ctx is one translation. It lives on the caller's stack.
+// ctx is one translation. Contexts come from ctxPool.
 type ctx struct {
 	snap *snapshot
 	key  *datapath.FlowKey
+	key2 datapath.FlowKey // a copy of the key, when the caller's may not be kept
 	mask datapath.Mask
 
 	acts    []datapath.Action
@@ -103,7 +104,9 @@ func (c *ctx) translate(in *xport, s stack) {
 		fmt.Fprintf(c.tr, "bridge(\"%s\")\n%s\n 0. priority 0\n    NORMAL\n", br.cfg.Name, strings.Repeat("-", len(br.cfg.Name)+10))
 	}
 	if in.cfg.Down {
-		c.note("input port %s is down, dropping", in.name())
+		if c.tr != nil {
+			c.note("input port %s is down, dropping", in.name())
+		}
 		return
 	}
 	l, usedPCP, verdict := inputVLAN(in, s, c.hasInner)
@@ -115,7 +118,9 @@ func (c *ctx) translate(in *xport, s stack) {
 		c.mask.VLAN[0].TCI |= 0xe000
 	}
 	vlan := l.vlan()
-	c.note("input VLAN %d (port %s: %s%s)", vlan, in.name(), in.cfg.VLANMode, portVLANDetail(in.cfg))
+	if c.tr != nil {
+		c.note("input VLAN %d (port %s: %s%s)", vlan, in.name(), in.cfg.VLANMode, portVLANDetail(in.cfg))
+	}
 
 	if !br.cfg.ForwardBPDU && isReserved(c.key.EthDst) {
 		c.note("packet has reserved destination MAC, dropping")
@@ -127,7 +132,9 @@ func (c *ctx) translate(in *xport, s stack) {
 	case isMulticast(src):
 		c.note("source MAC is multicast, not learning")
 	case flood:
-		c.note("VLAN %d is a flood VLAN, not learning", vlan)
+		if c.tr != nil {
+			c.note("VLAN %d is a flood VLAN, not learning", vlan)
+		}
 	default:
 		c.learn(br, vlan, src, in.cfg.OFPort)
 	}
@@ -155,7 +162,9 @@ func (c *ctx) translate(in *xport, s stack) {
 	case out == in:
 		c.note("learned port is input port, dropping")
 	case !c.carries(out, &l) || out.cfg.Down:
-		c.note("learned port %s does not carry VLAN %d now, dropping", out.name(), vlan)
+		if c.tr != nil {
+			c.note("learned port %s does not carry VLAN %d now, dropping", out.name(), vlan)
+		}
 	default:
 		c.note("forwarding to learned port")
 		c.output(out, l)
@@ -166,13 +175,21 @@ func (c *ctx) reportVLAN(in *xport, s stack, v vlanVerdict) {
 	vid := s.vlan()
 	switch v {
 	case vlanTaggedOnAccess:
-		c.noteErr("dropping VLAN %d tagged packet received on port %s configured as VLAN %d access port", vid, in.name(), in.cfg.Tag)
+		if c.tr != nil {
+			c.noteErr("dropping VLAN %d tagged packet received on port %s configured as VLAN %d access port", vid, in.name(), in.cfg.Tag)
+		}
 	case vlanDoubleTaggedOnAccess:
-		c.noteErr("dropping double-tagged packet received on port %s configured as VLAN %d access port", in.name(), in.cfg.Tag)
+		if c.tr != nil {
+			c.noteErr("dropping double-tagged packet received on port %s configured as VLAN %d access port", in.name(), in.cfg.Tag)
+		}
 	case vlanNotTrunked:
-		c.noteErr("dropping VLAN %d packet received on port %s not configured for trunking VLAN %d", vid, in.name(), vid)
+		if c.tr != nil {
+			c.noteErr("dropping VLAN %d packet received on port %s not configured for trunking VLAN %d", vid, in.name(), vid)
+		}
 	case vlanCVLANExcluded:
-		c.noteErr("dropping VLAN %d packet received on dot1q-tunnel port %s that excludes this VLAN", vid, in.name())
+		if c.tr != nil {
+			c.noteErr("dropping VLAN %d packet received on dot1q-tunnel port %s that excludes this VLAN", vid, in.name())
+		}
 	}
 	if c.tr != nil {
 		c.tr.WriteString("     >> disallowed VLAN VID for this input port, dropping\n")
@@ -225,18 +242,24 @@ func (c *ctx) output(p *xport, l stack) {
 	}
 	c.outputs++
 	if c.outputs > maxOutputs {
-		c.noteErr("over max outputs %d, dropping", maxOutputs)
+		if c.tr != nil {
+			c.noteErr("over max outputs %d, dropping", maxOutputs)
+		}
 		c.failed = true
 		return
 	}
 	d := outputVLAN(p, l)
 	if p.cfg.Patch != "" {
 		if p.peer == nil {
-			c.note("patch port %s has no peer, dropping", p.name())
+			if c.tr != nil {
+				c.note("patch port %s has no peer, dropping", p.name())
+			}
 			return
 		}
 		if c.depth >= maxDepth {
-			c.noteErr("over max translation depth %d", maxDepth)
+			if c.tr != nil {
+				c.noteErr("over max translation depth %d", maxDepth)
+			}
 			c.failed = true
 			return
 		}

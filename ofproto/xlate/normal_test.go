@@ -394,6 +394,12 @@ func TestMegaflowMask(t *testing.T) {
 	if m != want {
 		t.Fatalf("mask %+v\nwant %+v", m, want)
 	}
+	// maskWithin only looks at the fields above: nothing else may be set.
+	rest := m
+	rest.InPort, rest.VLAN, rest.EthSrc, rest.EthDst = 0, [2]datapath.VLANTag{}, [6]byte{}, [6]byte{}
+	if !rest.IsZero() {
+		t.Fatalf("mask sets fields maskWithin ignores: %+v", rest)
+	}
 	// Every L3/L4 variant of the same L2 flow matches the same megaflow.
 	k2 := *k1
 	k2.IPv4Src, k2.NwProto, k2.TpSrc, k2.TpDst, k2.EthType = [4]byte{192, 168, 1, 1}, 17, 53, 53, datapath.EthTypeIPv6

@@ -88,8 +88,12 @@ func (x *Xlate) notify() {
 // one megaflow serves every IP/TCP/UDP variant of the L2 flow). Packets from
 // an unknown port get a drop flow matching only in_port (and the VLAN and
 // MAC fields), which revalidation removes once the port is configured.
+//
+// A translation allocates only the returned action list (contexts are
+// pooled); it never returns an error.
 func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Actions, datapath.Mask, error) {
-	var c ctx
+	c := getCtx()
+	defer putCtx(c)
 	s := x.snap.Load()
 	c.init(s, key, learnApply)
 	if in := s.byDP[key.InPort]; in != nil {
@@ -101,12 +105,26 @@ func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Action
 	return c.actions(), c.mask, nil
 }
 
+// ctxPool recycles translation contexts (about 1 KiB each, mostly the
+// action scratch array): upcalls then allocate only the returned action
+// list. A context on the stack would be better, but the scratch slice
+// pointing into the context makes the compiler move it to the heap.
+var ctxPool = sync.Pool{New: func() any { return new(ctx) }}
+
+func getCtx() *ctx { return ctxPool.Get().(*ctx) }
+
+func putCtx(c *ctx) {
+	*c = ctx{}
+	ctxPool.Put(c)
+}
+
 var _ datapath.UpcallHandler = (*Xlate)(nil)
 
 // Translate is Upcall without side effects (nothing is learned): what the
 // datapath would be told for key now.
 func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mask) {
-	var c ctx
+	c := getCtx()
+	defer putCtx(c)
 	s := x.snap.Load()
 	c.init(s, key, learnNone)
 	if in := s.byDP[key.InPort]; in != nil {
@@ -117,22 +135,26 @@ func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mas
 
 // RevalidateFlow is a datapath.RevalidateFunc: it re-translates an
 // installed megaflow against the current configuration and MAC tables.
-// It returns keep=false (delete) when the flow's mask would differ now, and
+// It returns keep=false (delete) when the translation now reads bits the
+// flow does not match on (its mask is no longer wide enough to make every
+// packet of the flow translate alike) or the in_port is gone, and
 // otherwise the actions the flow should have (the datapath swaps them in
 // when they differ). It also refreshes the MAC entries the flow learned when
 // the flow was used more recently than the entry, so that MACs whose
 // traffic stays in the fast path do not age out (OVS's XC_NORMAL).
 func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
-	var c ctx
+	c := getCtx()
+	defer putCtx(c)
 	s := x.snap.Load()
-	key := f.Key
-	c.init(s, &key, learnRecord)
+	c.key2 = f.Key
+	key := &c.key2
+	c.init(s, key, learnRecord)
 	in := s.byDP[key.InPort]
 	if in == nil {
 		return nil, false // the port is gone (or not configured yet)
 	}
-	c.translate(in, origStack(&key))
-	if c.mask != f.Mask {
+	c.translate(in, origStack(key))
+	if !maskWithin(&c.mask, &f.Mask) {
 		return nil, false
 	}
 	if used := f.Stats.Used; !used.IsZero() {
@@ -180,4 +202,23 @@ func (x *Xlate) MACTable(bridge string) *maclearn.Table {
 		return b.ml
 	}
 	return nil
+}
+
+// maskWithin reports whether every bit set in m is set in flow, for the
+// fields NORMAL un-wildcards. The datapath widens installed masks (in_port,
+// recirc_id, eth_type, IP fragments), so equality would be too strict; a
+// flow that matches more bits than the translation reads is still correct.
+func maskWithin(m, flow *datapath.Mask) bool {
+	sub16 := func(a, b uint16) bool { return a&^b == 0 }
+	for i := range m.VLAN {
+		if !sub16(m.VLAN[i].TPID, flow.VLAN[i].TPID) || !sub16(m.VLAN[i].TCI, flow.VLAN[i].TCI) {
+			return false
+		}
+	}
+	for i := range m.EthSrc {
+		if m.EthSrc[i]&^flow.EthSrc[i] != 0 || m.EthDst[i]&^flow.EthDst[i] != 0 {
+			return false
+		}
+	}
+	return m.InPort&^flow.InPort == 0
 }

@@ -100,7 +100,7 @@ func TestPublishFlushesChangedPorts(t *testing.T) {
 		upcall(t, x, key(uint32(10+i), mac(i), bcast, "-"))
 	}
 	cfg := threePorts()
-	delete(cfg.Bridges["br0"].Ports, 2)            // p2 deleted
+	delete(cfg.Bridges["br0"].Ports, 2)           // p2 deleted
 	cfg.Bridges["br0"].Ports[3].VLANMode = Access // p3 becomes access VLAN 5
 	cfg.Bridges["br0"].Ports[3].Tag = 5
 	x.Publish(cfg)

@@ -1,0 +1,5 @@
+//go:build race
+
+package xlate
+
+const raceEnabled = true

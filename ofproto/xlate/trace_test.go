@@ -1,0 +1,97 @@
+package xlate
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// traceConfig mirrors the topology used to check formats against Open
+// vSwitch 3.1: br0 with trunks p1, p2, access p3 (VLAN 10), dot1q-tunnel t1
+// (VLAN 20), LOCAL and a patch to br1 (q1 and LOCAL).
+func traceConfig() *Config {
+	br0 := bridge("br0",
+		ps{name: "p1", of: 1, dp: 1},
+		ps{name: "p2", of: 2, dp: 2},
+		ps{name: "p3", of: 3, dp: 3, mode: Access, tag: 10},
+		ps{name: "patch0", of: 4, patch: "patch1"},
+		ps{name: "t1", of: 5, dp: 4, mode: Dot1qTunnel, tag: 20},
+		ps{name: "br0", of: LocalPort, dp: 100},
+	)
+	br1 := bridge("br1",
+		ps{name: "q1", of: 1, dp: 5},
+		ps{name: "patch1", of: 2, patch: "patch0"},
+		ps{name: "br1", of: LocalPort, dp: 101},
+	)
+	return config(br0, br1)
+}
+
+func TestTraceGolden(t *testing.T) {
+	clk := newClock()
+	x := newX(t, clk, traceConfig())
+	// Learn 50:54:00:00:00:02 on p2 (untagged) and :0a on p3 (VLAN 10).
+	upcall(t, x, key(2, mac(2), bcast, "-"))
+	upcall(t, x, key(3, mac(10), bcast, "-"))
+	clk.Advance(5 * time.Second)
+	tests := []struct{ name, bridge, flow string }{
+		{"unicast", "br0", "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02"},
+		{"flood_patch", "br0", "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:07"},
+		{"trunk_to_access", "br0", "in_port=1,dl_vlan=10,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:0a"},
+		{"flood_vlan10", "br0", "in_port=1,dl_vlan=10,dl_vlan_pcp=3,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:09"},
+		{"access_bcast", "br0", "in_port=p3,dl_src=50:54:00:00:00:03,dl_dst=ff:ff:ff:ff:ff:ff"},
+		{"access_tagged_drop", "br0", "in_port=3,dl_src=50:54:00:00:00:03,dl_dst=ff:ff:ff:ff:ff:ff,dl_vlan=5"},
+		{"hairpin", "br0", "in_port=2,dl_src=50:54:00:00:00:02,dl_dst=50:54:00:00:00:02"},
+		{"dot1q_tunnel", "br0", "in_port=5,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07,dl_vlan=7"},
+		{"tcp_from_br1", "br1", "tcp,in_port=1,dl_src=50:54:00:00:00:11,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=1234,tp_dst=80"},
+		{"bpdu", "br0", "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=01:80:c2:00:00:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := x.Trace(tt.bridge, tt.flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("trace %s:\n%s\nwant:\n%s", tt.flow, got, want)
+			}
+		})
+	}
+	// Tracing learns nothing.
+	if _, ok := x.MACTable("br0").Lookup(0, mac(1)); ok {
+		t.Fatal("trace learned a MAC")
+	}
+}
+
+func TestTraceErrors(t *testing.T) {
+	x := newX(t, nil, traceConfig())
+	for _, tt := range []struct{ bridge, flow, want string }{
+		{"nope", "in_port=1", "no such bridge"},
+		{"br0", "dl_src=50:54:00:00:00:01", "in_port is required"},
+		{"br0", "in_port=77", "no port 77"},
+		{"br0", "in_port=1,dl_src=zz", "dl_src=zz"},
+		{"br0", "in_port=1,dl_vlan=4096", "out of range"},
+		{"br0", "in_port=1,bogus=1", "unknown field bogus"},
+		{"br0", "in_port=1,frobnicate", "unknown keyword"},
+	} {
+		_, err := x.Trace(tt.bridge, tt.flow)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Trace(%s, %s) = %v, want error containing %q", tt.bridge, tt.flow, err, tt.want)
+		}
+	}
+}
