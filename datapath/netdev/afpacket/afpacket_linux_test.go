@@ -288,16 +288,3 @@ func TestTCPDefaultOffloads(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
-
-// TestPing checks ARP and ICMP through two ports, and logs the round trip
-// time, which TPACKET_V3's block timeout (1 ms per hop at low rates) bounds.
-func TestPing(t *testing.T) {
-	nettest.RequireBinary(t, "ping")
-	hostA, _, _ := bridge(t, afpacket.Options{})
-	out, err := hostA.Exec(10*time.Second, "ping", "-c", "5", "-i", "0.05", "-W", "2", "10.77.0.2")
-	if err != nil {
-		t.Fatalf("ping: %v\n%s", err, out)
-	}
-	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
-	t.Logf("%s", lines[len(lines)-1])
-}
