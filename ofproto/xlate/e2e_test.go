@@ -218,3 +218,22 @@ func TestEndToEndRevalidation(t *testing.T) {
 	e.waitFlow(2, a, "1")
 	e.send(2, e2eFrame(b, a), 1)
 }
+
+func TestEndToEndPatch(t *testing.T) {
+	br0 := bridge("br0", ps{name: "x1", of: 1, dp: 1, mode: Access, tag: 7}, ps{name: "pa", of: 2, patch: "pb"})
+	br1 := bridge("br1", ps{name: "x2", of: 1, dp: 2}, ps{name: "pb", of: 2, patch: "pa"})
+	e := newE2E(t, config(br0, br1))
+	a, b := mac(0xa), mac(0xb)
+	// An access frame in VLAN 7 crosses the patch and leaves br1's trunk tagged.
+	out := e.send(1, e2eFrame(a, bcast), 2)
+	if vid, n := outerVID(t, out[2]); n != 1 || vid != 7 {
+		t.Fatalf("br1 trunk got VLAN %d (%d tags)", vid, n)
+	}
+	// The tagged reply comes back untagged, unicast (a learned in both bridges).
+	out = e.send(2, e2eFrame(b, a, 7), 1)
+	if _, n := outerVID(t, out[1]); n != 0 {
+		t.Fatal("access port got a tagged frame")
+	}
+	// Other VLANs do not cross into the access port.
+	e.send(2, e2eFrame(b, a, 8))
+}

@@ -157,14 +157,13 @@ func (c *ctx) translate(in *xport, s stack) {
 	}
 	out := br.byOF[ofp]
 	switch {
-	case out == nil:
-		c.note("learned port is unknown, dropping")
 	case out == in:
 		c.note("learned port is input port, dropping")
-	case !c.carries(out, &l) || out.cfg.Down:
-		if c.tr != nil {
-			c.note("learned port %s does not carry VLAN %d now, dropping", out.name(), vlan)
-		}
+	case out == nil || !c.carries(out, &l) || out.cfg.Down:
+		// A stale entry (its port was reconfigured while an upcall
+		// learned on the old configuration): never black-hole.
+		c.note("learned port is unusable now, flooding")
+		c.flood(in, l, vlan)
 	default:
 		c.note("forwarding to learned port")
 		c.output(out, l)

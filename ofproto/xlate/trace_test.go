@@ -95,3 +95,24 @@ func TestTraceErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTrace checks that no flow string (it arrives over the unixctl socket)
+// makes Trace panic.
+func FuzzTrace(f *testing.F) {
+	for _, s := range []string{
+		"in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02",
+		"tcp,in_port=p3,dl_vlan=10,dl_vlan_pcp=7,vlan_tci1=0x1005,nw_src=10.0.0.1,tp_dst=80",
+		"in_port=LOCAL,vlan_tci=0x1fff/0x1fff,ipv6_src=::1",
+		",,=,in_port=,dl_vlan=-1",
+	} {
+		f.Add(s)
+	}
+	x := New()
+	x.Publish(traceConfig())
+	f.Fuzz(func(t *testing.T, spec string) {
+		out, err := x.Trace("br0", spec)
+		if err == nil && !strings.Contains(out, "Datapath actions: ") {
+			t.Fatalf("trace without actions:\n%s", out)
+		}
+	})
+}

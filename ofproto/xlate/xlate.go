@@ -60,7 +60,17 @@ func (x *Xlate) Publish(cfg *Config) {
 	s := compile(cfg, x.snap.Load(), func(b *Bridge) *maclearn.Table {
 		return maclearn.New(b.agingTime(), b.tableSize(), x.now)
 	})
-	x.snap.Store(s)
+	old := x.snap.Swap(s)
+	if old != nil {
+		// Upcalls still running on the old snapshot may have learned
+		// on ports that compile just flushed: flush them again now
+		// that no new upcall can see the old configuration.
+		for name, ob := range old.bridges {
+			if nb := s.bridges[name]; nb != nil {
+				flushChanged(ob, nb)
+			}
+		}
+	}
 	x.publishMu.Unlock()
 	x.notify()
 }
