@@ -526,13 +526,16 @@ func (dp *Datapath) Execute(pkt *packet.Packet, actions Actions) error {
 	x := dp.exec
 	x.ports = dp.ports.Load()
 	pkts := [1]*packet.Packet{pkt}
-	drops, txErrs := x.drops, x.txErrs
 	x.run(prog, pkts[:])
 	x.flush()
-	if x.drops != drops {
+	drops, txErrs := x.drops, x.txErrs
+	x.drops, x.txErrs = 0, 0
+	dp.retired.actionDrops.Add(drops)
+	dp.retired.txErrors.Add(txErrs)
+	if drops != 0 {
 		return errors.New("execute: packet dropped by actions")
 	}
-	if x.txErrs != txErrs {
+	if txErrs != 0 {
 		return errors.New("execute: send failed")
 	}
 	return nil
