@@ -86,4 +86,3 @@ func (e *emc) insert(k *FlowKey, h uint32, f *flow) {
 	}
 	slot.flow, slot.hash, slot.key = f, h, *k
 }
-
