@@ -71,7 +71,9 @@ func (l *Log) ShouldCompact(now time.Time) bool {
 // Compact replaces the file with two records: schema and snapshot, the
 // whole database as one transaction record of full rows (table -> row UUID
 // -> row object) with "_comment":"compacting database online". It writes
-// "<path>.tmp", syncs it, renames it over path and syncs the directory; the
+// "<file>.tmp", syncs it, renames it over the file and syncs the directory
+// (file is the path given to Open with symlinks resolved, so a symlinked
+// database stays a symlink); the
 // lock stays held and later records are appended to the new file.
 //
 // Records queued before Compact are first committed to the old file.
@@ -111,10 +113,10 @@ func (l *Log) compact(schema json.RawMessage, snapshot map[string]map[string]jso
 	}
 	nf, err := l.writeTemp(data)
 	if err == nil {
-		err = os.Rename(l.path+".tmp", l.path)
+		err = os.Rename(l.file+".tmp", l.file)
 		if err != nil {
 			nf.Close()
-			os.Remove(l.path + ".tmp")
+			os.Remove(l.file + ".tmp")
 		}
 	}
 	if err != nil {
@@ -134,7 +136,7 @@ func (l *Log) compact(schema json.RawMessage, snapshot map[string]map[string]jso
 	l.mu.Unlock()
 	old.Close()
 
-	if err := syncDir(filepath.Dir(l.path)); err != nil {
+	if err := syncDir(filepath.Dir(l.file)); err != nil {
 		// The rename may not survive a crash, and records appended
 		// from now on would go to the new file: stop here.
 		l.mu.Lock()
@@ -152,7 +154,7 @@ func (l *Log) writeTemp(data []byte) (*os.File, error) {
 	if fi, err := l.f.Stat(); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	tmp := l.path + ".tmp"
+	tmp := l.file + ".tmp"
 	nf, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, mode)
 	if err != nil {
 		return nil, err

@@ -4,31 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockPath returns the lock file Open vSwitch uses for the database file at
-// path: "<dir>/.<name>.~lock~", with symlinks to the database followed.
-func lockPath(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	dir, name := filepath.Split(path)
-	return filepath.Join(dir, "."+name+".~lock~")
-}
-
 // lockDB creates (if needed) and write-locks the lock file of the database
-// at path, returning it open: closing it releases the lock.
+// file (symlinks already resolved), returning it open: closing it releases the lock.
 //
 // The lock is an open file description lock (F_OFD_SETLK): it conflicts
 // with the classic fcntl locks ovsdb-tool and ovsdb-server take, and unlike
 // a classic lock also with a second Log in this process, and closing some
 // other descriptor of the file cannot drop it. Kernels before 3.15 lack OFD
 // locks; there it falls back to a classic F_SETLK.
-func lockDB(path string) (*os.File, error) {
-	lp := lockPath(path)
+func lockDB(file string) (*os.File, error) {
+	lp := lockPath(file)
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)

@@ -6,25 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockPath returns the lock file Open vSwitch uses for the database file at
-// path: "<dir>/.<name>.~lock~", with symlinks to the database followed.
-func lockPath(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	dir, name := filepath.Split(path)
-	return filepath.Join(dir, "."+name+".~lock~")
-}
-
 // lockDB takes a classic fcntl write lock on the database's lock file
 // (open file description locks are Linux-only).
-func lockDB(path string) (*os.File, error) {
-	lp := lockPath(path)
+func lockDB(file string) (*os.File, error) {
+	lp := lockPath(file)
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)

@@ -42,7 +42,8 @@ func (o Options) logger() *slog.Logger {
 // file I/O on ioMu and never hold mu during a write or sync, so Append does
 // not wait for the disk.
 type Log struct {
-	path   string
+	path   string // as given to Open or Create, for messages
+	file   string // path with symlinks resolved: Compact replaces this file
 	logger *slog.Logger
 
 	ioMu sync.Mutex
@@ -78,11 +79,12 @@ func Open(path string, opts Options) (*Log, error) {
 }
 
 func open(path string, opts Options) (*Log, error) {
-	lock, err := lockDB(path)
+	file := realPath(path)
+	lock, err := lockDB(file)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -93,8 +95,26 @@ func open(path string, opts Options) (*Log, error) {
 		lock.Close()
 		return nil, err
 	}
+	l.file = file
 	l.lock = lock
 	return l, nil
+}
+
+// realPath returns path with symlinks resolved, or path itself when it
+// does not exist yet. Open vSwitch, too, locks and replaces the file a
+// symlinked database points to, so /etc/openvswitch/conf.db may be a link.
+func realPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
+}
+
+// lockPath returns the lock file Open vSwitch uses for the database file
+// file: "<dir>/.<name>.~lock~".
+func lockPath(file string) string {
+	dir, name := filepath.Split(file)
+	return filepath.Join(dir, "."+name+".~lock~")
 }
 
 // load reads and verifies f, truncates a torn tail, and returns the Log
@@ -104,23 +124,9 @@ func load(path string, f *os.File, logger *slog.Logger) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := scanRecords(data)
+	res, err := parseLog(data)
 	if err != nil {
 		return nil, err
-	}
-	if len(res.bodies) == 0 {
-		if res.torn != "" {
-			return nil, fmt.Errorf("no intact schema record (%s): %w", res.torn, ErrCorrupt)
-		}
-		return nil, fmt.Errorf("empty file: %w", ErrCorrupt)
-	}
-	if res.bodies[0][0] != '{' {
-		return nil, fmt.Errorf("record 0: schema is not a json object: %w", ErrCorrupt)
-	}
-	for i, b := range res.bodies[1:] {
-		if b[0] != '{' {
-			return nil, fmt.Errorf("record %d: transaction is not a json object: %w", i+1, ErrCorrupt)
-		}
 	}
 	if res.torn != "" {
 		logger.Warn("ovsdb log: truncating torn last record",
@@ -150,6 +156,49 @@ func load(path string, f *os.File, logger *slog.Logger) (*Log, error) {
 	return l, nil
 }
 
+// parseLog scans data, a whole database file, and checks that it has a
+// schema record and that every record is a JSON object.
+func parseLog(data []byte) (scanResult, error) {
+	res, err := scanRecords(data)
+	if err != nil {
+		return res, err
+	}
+	if len(res.bodies) == 0 {
+		if res.torn != "" {
+			return res, fmt.Errorf("no intact schema record (%s): %w", res.torn, ErrCorrupt)
+		}
+		return res, fmt.Errorf("empty file: %w", ErrCorrupt)
+	}
+	if res.bodies[0][0] != '{' {
+		return res, fmt.Errorf("record 0: schema is not a json object: %w", ErrCorrupt)
+	}
+	for i, b := range res.bodies[1:] {
+		if b[0] != '{' {
+			return res, fmt.Errorf("record %d: transaction is not a json object: %w", i+1, ErrCorrupt)
+		}
+	}
+	return res, nil
+}
+
+// ReadFile reads the standalone database at path without locking or
+// changing it, as ovsdb-tool's read-only commands do, and returns the
+// schema record and the transaction records. A torn last record is
+// ignored; damage before the end wraps ErrCorrupt.
+func ReadFile(path string) (schema json.RawMessage, records []json.RawMessage, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ovsdb log %s: %w", path, err)
+	}
+	res, err := parseLog(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ovsdb log %s: %w", path, err)
+	}
+	for _, b := range res.bodies[1:] {
+		records = append(records, b)
+	}
+	return res.bodies[0], records, nil
+}
+
 // Create creates a new standalone database file at path holding only the
 // schema record, fails if the file exists, syncs the file and its
 // directory, and returns it open and locked like Open.
@@ -166,11 +215,12 @@ func create(path string, schema json.RawMessage, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockDB(path)
+	file := realPath(path)
+	lock, err := lockDB(file)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -178,17 +228,18 @@ func create(path string, schema json.RawMessage, opts Options) (*Log, error) {
 	rec := appendRecord(nil, body)
 	if err := writeAndSync(f, rec); err != nil {
 		f.Close()
-		os.Remove(path)
+		os.Remove(file)
 		lock.Close()
 		return nil, err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := syncDir(filepath.Dir(file)); err != nil {
 		f.Close()
 		lock.Close()
 		return nil, err
 	}
 	l := &Log{
 		path:   path,
+		file:   file,
 		logger: opts.logger(),
 		f:      f,
 		lock:   lock,
@@ -235,8 +286,7 @@ func (l *Log) Records() []json.RawMessage {
 // writing; it is re-encoded with AppendCompact. Nothing reaches the file
 // until Commit, Compact or Close, so a queued record is lost in a crash.
 func (l *Log) Append(record []byte) error {
-	start := len(record) - len(trimSpace(record))
-	if start == len(record) || record[start] != '{' {
+	if t := trimSpace(record); len(t) == 0 || t[0] != '{' {
 		return fmt.Errorf("append to ovsdb log %s: record is not a json object", l.path)
 	}
 	l.mu.Lock()
@@ -286,12 +336,18 @@ func (l *Log) queueLocked(body []byte) {
 	}
 }
 
+// trimSpace trims JSON white space from both ends of b.
 func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
 	}
 	return b
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // Commit writes every record queued so far and makes it durable
 // (fdatasync) before returning. Concurrent Commit calls share one write and

@@ -460,3 +460,57 @@ func TestShouldCompact(t *testing.T) {
 		t.Error("ShouldCompact right after Compact")
 	}
 }
+
+func TestSymlinkedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.db")
+	mustCreate(t, real).Close()
+	link := filepath.Join(t.TempDir(), "conf.db")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(link, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := os.Stat(filepath.Join(dir, ".real.db.~lock~")); err != nil {
+		t.Errorf("lock file not next to the real file: %v", err)
+	}
+	if err := l.Compact(json.RawMessage(testSchema), nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("Compact replaced the symlink: %v %v", fi.Mode(), err)
+	}
+	l.AppendTxn(row(1))
+	l.Commit()
+	_, recs, err := ReadFile(real)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("ReadFile(real) = %d records, %v", len(recs), err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	l := mustCreate(t, path)
+	l.AppendTxn(row(1))
+	l.Commit()
+	// ReadFile works while the Log holds the lock, and ignores a torn
+	// tail without truncating it.
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte("OVSDB JSON 12"))
+	f.Close()
+	fi, _ := os.Stat(path)
+	schema, recs, err := ReadFile(path)
+	if err != nil || string(schema) != testSchema || len(recs) != 1 {
+		t.Fatalf("ReadFile = %s, %d records, %v", schema, len(recs), err)
+	}
+	if fi2, _ := os.Stat(path); fi2.Size() != fi.Size() {
+		t.Error("ReadFile changed the file")
+	}
+	l.Close()
+	if _, _, err := ReadFile(filepath.Join(t.TempDir(), "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadFile(missing) = %v", err)
+	}
+}

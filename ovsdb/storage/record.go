@@ -102,7 +102,7 @@ func scanRecords(data []byte) (scanResult, error) {
 		if !json.Valid(body) {
 			return res, corruptf(idx, off, "body is not valid json")
 		}
-		res.bodies = append(res.bodies, bytes.TrimRight(body, " \t\r\n"))
+		res.bodies = append(res.bodies, trimSpace(body))
 		off += start + size
 		res.end = off
 		res.ends = append(res.ends, off)

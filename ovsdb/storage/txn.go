@@ -214,8 +214,8 @@ func (t *Txn) AppendJSON(dst []byte) ([]byte, error) {
 }
 
 func appendRow(dst []byte, row json.RawMessage) ([]byte, error) {
-	trimmed := bytes.TrimLeft(row, " \t\r\n")
-	if len(trimmed) == 0 || bytes.Equal(bytes.TrimRight(trimmed, " \t\r\n"), []byte("null")) {
+	trimmed := trimSpace(row)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return append(dst, "null"...), nil
 	}
 	if trimmed[0] != '{' {
