@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -16,12 +17,41 @@ const (
 	DefaultPollTimeout  = 100 * time.Millisecond
 )
 
+// RxMode selects how a port receives.
+type RxMode int
+
+// Receive modes.
+const (
+	// RxRing walks a TPACKET_V3 mmapped ring: no system call while frames
+	// are queued, so the cheapest per frame under load. At low rates the
+	// kernel hands over a block only when it fills or BlockTimeout passes,
+	// which adds up to that timeout (1 ms at least) of latency per hop.
+	RxRing RxMode = iota
+	// RxMmsg uses one recvmmsg per batch, as Open vSwitch's netdev-linux
+	// does, with the VLAN tag from PACKET_AUXDATA: a system call per batch
+	// but no added latency.
+	RxMmsg
+)
+
+// String returns "ring" or "mmsg".
+func (m RxMode) String() string {
+	switch m {
+	case RxRing:
+		return "ring"
+	case RxMmsg:
+		return "mmsg"
+	}
+	return "RxMode(" + strconv.Itoa(int(m)) + ")"
+}
+
 // Options tune a port. The zero value gives the defaults.
 type Options struct {
-	// BlockSize is the size of one ring block in bytes, a multiple of the
+	// RxMode selects the receive path. Default RxRing.
+	RxMode RxMode
+	// BlockSize is the size of one RxRing block in bytes, a multiple of the
 	// page size and at least 128 KiB. Default DefaultBlockSize.
 	BlockSize int
-	// BlockCount is the number of ring blocks. Default DefaultBlockCount.
+	// BlockCount is the number of RxRing blocks. Default DefaultBlockCount.
 	BlockCount int
 	// BlockTimeout is how long the kernel fills a block before handing it to
 	// user space when traffic is light (tp_retire_blk_tov, whole

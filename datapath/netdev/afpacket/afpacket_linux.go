@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -19,36 +18,16 @@ import (
 var _ netdev.Port = (*Port)(nil)
 var _ netdev.OffloadCaps = (*Port)(nil)
 
-// TPACKET_V3 layout (linux/if_packet.h). Offsets into struct
-// tpacket_block_desc and struct tpacket3_hdr.
 const (
-	blkStatusOff   = 8  // hdr.bh1.block_status
-	blkNumPktsOff  = 12 // hdr.bh1.num_pkts
-	blkFirstPktOff = 16 // hdr.bh1.offset_to_first_pkt
-	blkLenOff      = 20 // hdr.bh1.blk_len
-	blkDescSize    = 48 // header plus timestamps, before the first frame
-
-	pktNextOff    = 0
-	pktSnaplenOff = 12
-	pktLenOff     = 16
-	pktStatusOff  = 20
-	pktMacOff     = 24
-	pktVlanTCIOff = 32
-	pktVlanTPOff  = 36
-	pktHdrSize    = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
-	sllPkttypeOff = pktHdrSize + 10
-
-	tpStatusKernel        = 0
-	tpStatusUser          = 1
-	tpStatusCopy          = 2
-	tpFrameSize           = 2048 // only sizes the ring's frame count for V3
-	minBlockSize          = 128 << 10
-	ethAlen               = 6
-	vlanTagSize           = 4
-	txSlots               = 64 // sendmmsg messages per call
-	txSlabSize            = 256 << 10
-	rxSlotAlign           = 64
-	ethPAll        uint16 = unix.ETH_P_ALL
+	ethAlen            = 6
+	vlanTagSize        = 4
+	txSlots            = 64 // sendmmsg messages per call
+	txSlabSize         = 256 << 10
+	rxSlotAlign        = 64
+	ethPAll     uint16 = unix.ETH_P_ALL
+	// maxFrame is the largest frame the kernel hands over: a 64 KiB GSO
+	// frame plus Ethernet and VLAN headers.
+	maxFrame = 65536 + 14 + 4
 )
 
 var ne = binary.NativeEndian
@@ -66,18 +45,14 @@ type Port struct {
 
 	// Receive side, touched only by the poll goroutine under rxMu (taken
 	// once per Recv so that Close can wait for it).
-	rxMu     sync.Mutex
-	ring     []byte // the mmapped TPACKET_V3 ring
-	blocks   [][]byte
-	cur      int  // block being walked
-	inBlock  bool // cur has been opened (status seen as user)
-	pktLeft  int  // frames left in cur
-	pktOff   int  // offset of the next frame in cur
-	slab     []byte
-	pkts     [packet.BatchSize]packet.Packet
-	pfd      [2]unix.PollFd
-	pollMS   int
-	rxErrors atomic.Uint64
+	rxMu   sync.Mutex
+	fill   func(b *packet.Batch) // fillRing or fillMmsg
+	ring   rxRing
+	mm     *rxMmsg
+	slab   []byte
+	pkts   [packet.BatchSize]packet.Packet
+	pfd    [2]unix.PollFd
+	pollMS int
 
 	// Transmit side, serialised per batch by txMu.
 	txMu    sync.Mutex
@@ -92,13 +67,11 @@ type Port struct {
 	scratch []byte
 	txErr   error // a port failure seen inside the segmenter callback
 
-	statsMu sync.Mutex // guards fd for Stats against Close, and kernelDrops
+	statsMu sync.Mutex // guards fd for Stats against Close, and kdrops
 	kdrops  uint64
 
-	rxPackets, rxBytes, rxDropped atomic.Uint64
-	txPackets, txBytes, txDropped atomic.Uint64
-	txErrors                      atomic.Uint64
-	_                             [0]func() // not comparable
+	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
+	txPackets, txBytes, txDropped, txErrors atomic.Uint64
 }
 
 // Open binds a new AF_PACKET socket to the device named ifname in the
@@ -113,9 +86,6 @@ func Open(ifname string, opts Options) (*Port, error) {
 }
 
 func open(ifname string, o Options) (*Port, error) {
-	if o.BlockSize < minBlockSize || o.BlockSize%os.Getpagesize() != 0 {
-		return nil, fmt.Errorf("block size %d: %w", o.BlockSize, unix.EINVAL)
-	}
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, err
@@ -132,6 +102,7 @@ func open(ifname string, o Options) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
+	// TPACKET_V3 for the ring; also the layout PACKET_STATISTICS reports in.
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return nil, fmt.Errorf("tpacket v3: %w", wrapNotSupported(err))
 	}
@@ -144,10 +115,6 @@ func open(ifname string, o Options) (*Port, error) {
 			p.caps = offload.CapsAll
 		}
 	}
-	// Without a ring the VLAN tag would come in a PACKET_AUXDATA control
-	// message; with it, the tag is in the frame header. Ask anyway so a
-	// later recvmsg path gets it too; failure is harmless.
-	_ = unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1)
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		o.Logger.Info("afpacket: PACKET_IGNORE_OUTGOING refused, filtering in user space",
 			"port", ifname, "err", err)
@@ -155,24 +122,16 @@ func open(ifname string, o Options) (*Port, error) {
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
 		o.Logger.Info("afpacket: PACKET_QDISC_BYPASS refused", "port", ifname, "err", err)
 	}
-	tov := max(1, int(o.BlockTimeout.Milliseconds()))
-	req := unix.TpacketReq3{
-		Block_size:     uint32(o.BlockSize),
-		Block_nr:       uint32(o.BlockCount),
-		Frame_size:     tpFrameSize,
-		Frame_nr:       uint32(o.BlockSize / tpFrameSize * o.BlockCount),
-		Retire_blk_tov: uint32(tov),
+	switch o.RxMode {
+	case RxRing:
+		err = p.setupRing()
+	case RxMmsg:
+		err = p.setupMmsg()
+	default:
+		err = fmt.Errorf("rx mode %d: %w", o.RxMode, unix.EINVAL)
 	}
-	if err := unix.SetsockoptTpacketReq3(p.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return nil, fmt.Errorf("rx ring: %w", err)
-	}
-	p.ring, err = unix.Mmap(p.fd, 0, o.BlockSize*o.BlockCount, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
-		return nil, fmt.Errorf("mmap ring: %w", err)
-	}
-	p.blocks = make([][]byte, o.BlockCount)
-	for i := range p.blocks {
-		p.blocks[i] = p.ring[i*o.BlockSize : (i+1)*o.BlockSize : (i+1)*o.BlockSize]
+		return nil, err
 	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(ethPAll), Ifindex: p.ifindex}
 	if err := unix.Bind(p.fd, sa); err != nil {
@@ -190,9 +149,6 @@ func open(ifname string, o Options) (*Port, error) {
 	}
 	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
 	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
-	// The slab holds a full batch of MTU-sized frames, plus one frame as
-	// large as a block (a GSO frame) so that any single frame fits.
-	p.slab = make([]byte, packet.BatchSize*slotSize(2048)+slotSize(o.BlockSize))
 	p.txSlab = make([]byte, txSlabSize)
 	p.scratch = make([]byte, 64<<10+256)
 	p.segOut = p.queueCopy
@@ -209,18 +165,15 @@ func wrapNotSupported(err error) error {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-func slotSize(frame int) int {
-	n := packet.Headroom + vlanTagSize + frame
-	return (n + rxSlotAlign - 1) &^ (rxSlotAlign - 1)
-}
+func alignSlot(n int) int { return (n + rxSlotAlign - 1) &^ (rxSlotAlign - 1) }
+
+// RxMode returns the receive mode in use.
+func (p *Port) RxMode() RxMode { return p.opts.RxMode }
 
 // release frees everything open acquired; it runs once, from open's failure
 // path or from Close.
 func (p *Port) release() {
-	if p.ring != nil {
-		_ = unix.Munmap(p.ring)
-		p.ring, p.blocks = nil, nil
-	}
+	p.ring.unmap()
 	if p.fd >= 0 {
 		_ = unix.Close(p.fd)
 		p.fd = -1
@@ -249,9 +202,9 @@ func (p *Port) MTU() int { return p.mtu }
 // Ifindex returns the device's interface index.
 func (p *Port) Ifindex() int { return p.ifindex }
 
-// Recv implements netdev.Port. Frames are copies in the port's slab, valid
-// until the next Recv; the ring blocks they came from are already back with
-// the kernel.
+// Recv implements netdev.Port. Frames are in the port's slab, valid until
+// the next Recv; in RxRing mode the ring blocks they were copied from are
+// already back with the kernel.
 func (p *Port) Recv(b *packet.Batch) error {
 	b.Reset()
 	p.rxMu.Lock()
@@ -273,93 +226,48 @@ func (p *Port) Recv(b *packet.Batch) error {
 	}
 }
 
-// fill walks ready ring blocks and copies frames into b.
-func (p *Port) fill(b *packet.Batch) {
-	slabOff := 0
-	var nbytes, ndrop, nerr uint64
-	for b.N < packet.BatchSize {
-		blk := p.blocks[p.cur]
-		if !p.inBlock {
-			if loadStatus(blk[blkStatusOff:])&tpStatusUser == 0 {
-				break
-			}
-			p.inBlock = true
-			p.pktLeft = int(ne.Uint32(blk[blkNumPktsOff:]))
-			p.pktOff = int(ne.Uint32(blk[blkFirstPktOff:]))
-		}
-		if p.pktLeft <= 0 || p.pktOff < blkDescSize || p.pktOff+pktHdrSize+ethAlen*2 > len(blk) {
-			if p.pktLeft > 0 {
-				nerr += uint64(p.pktLeft) // corrupt offsets: skip the rest
-			}
-			p.nextBlock(blk)
-			continue
-		}
-		h := blk[p.pktOff:]
-		snap := int(ne.Uint32(h[pktSnaplenOff:]))
-		flen := int(ne.Uint32(h[pktLenOff:]))
-		mac := int(ne.Uint16(h[pktMacOff:]))
-		status := ne.Uint32(h[pktStatusOff:])
-		if mac < pktHdrSize || mac+snap > len(h) {
-			nerr += uint64(p.pktLeft)
-			p.nextBlock(blk)
-			continue
-		}
-		if h[sllPkttypeOff] == unix.PACKET_OUTGOING {
-			p.advance(blk, h)
-			continue
-		}
-		if snap < flen || status&tpStatusCopy != 0 {
-			ndrop++ // truncated: larger than a block can hold
-			p.advance(blk, h)
-			continue
-		}
-		tagged := status&unix.TP_STATUS_VLAN_VALID != 0
-		need := packet.Headroom + snap
-		if tagged {
-			need += vlanTagSize
-		}
-		if slabOff+need > len(p.slab) {
-			break // slab full: leave the frame for the next Recv
-		}
-		var off packet.Offload
-		if p.caps != 0 && mac >= pktHdrSize+offload.VnetHdrSize {
-			off, _ = offload.ParseVnetHdr(h[mac-offload.VnetHdrSize : mac])
-		} else if status&unix.TP_STATUS_CSUMNOTREADY != 0 {
-			off = p.partialCsum(h[mac : mac+snap])
-		}
-		buf := p.slab[slabOff : slabOff+need : slabOff+need]
-		frame := h[mac : mac+snap]
-		dst := buf[packet.Headroom:]
-		if tagged && snap >= 2*ethAlen {
-			tpid := uint16(unix.ETH_P_8021Q)
-			if status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
-				if t := ne.Uint16(h[pktVlanTPOff:]); t != 0 {
-					tpid = t
-				}
-			}
-			copy(dst, frame[:2*ethAlen])
-			binary.BigEndian.PutUint16(dst[2*ethAlen:], tpid)
-			binary.BigEndian.PutUint16(dst[2*ethAlen+2:], uint16(ne.Uint32(h[pktVlanTCIOff:])))
-			copy(dst[2*ethAlen+vlanTagSize:], frame[2*ethAlen:])
-			if !offload.ShiftStart(&off, vlanTagSize) {
-				off = packet.Offload{}
-			}
-		} else {
-			need = packet.Headroom + snap
-			buf = buf[:need:need]
-			copy(dst, frame)
-		}
-		pkt := &p.pkts[b.N]
-		pkt.Reset(buf, packet.Headroom, need)
-		pkt.Offload = off
-		b.Pkts[b.N] = pkt
-		b.N++
-		nbytes += uint64(need - packet.Headroom)
-		slabOff += (need + rxSlotAlign - 1) &^ (rxSlotAlign - 1)
-		p.advance(blk, h)
+// finish completes a received frame in place: frame starts at
+// buf[start+vlanTagSize] when the kernel reported a stripped VLAN tag, which
+// is then written back between the MAC addresses and the EtherType, so the
+// frame starts at buf[start]; otherwise it starts at buf[start]. vnet is the
+// frame's virtio-net header (nil without one), status the tpacket status
+// word. It fills pkt and reports the frame length, or false for a frame too
+// short to be Ethernet.
+func (p *Port) finish(pkt *packet.Packet, buf []byte, start, flen int, vnet []byte, status uint32, tci, tpid uint16) (int, bool) {
+	if flen < 2*ethAlen+2 {
+		return 0, false
 	}
-	if b.N > 0 {
-		p.rxPackets.Add(uint64(b.N))
+	var off packet.Offload
+	if vnet != nil {
+		off, _ = offload.ParseVnetHdr(vnet)
+	}
+	if status&unix.TP_STATUS_VLAN_VALID != 0 {
+		if status&unix.TP_STATUS_VLAN_TPID_VALID == 0 || tpid == 0 {
+			tpid = unix.ETH_P_8021Q
+		}
+		copy(buf[start:], buf[start+vlanTagSize:start+vlanTagSize+2*ethAlen])
+		binary.BigEndian.PutUint16(buf[start+2*ethAlen:], tpid)
+		binary.BigEndian.PutUint16(buf[start+2*ethAlen+2:], tci)
+		flen += vlanTagSize
+		if !offload.ShiftStart(&off, vlanTagSize) {
+			off = packet.Offload{}
+		}
+	} else {
+		start += vlanTagSize
+	}
+	end := start + flen
+	if vnet == nil && status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+		off = p.partialCsum(buf[start:end])
+	}
+	pkt.Reset(buf[:end:end], start, end)
+	pkt.Offload = off
+	return flen, true
+}
+
+// countRx adds one Recv's totals to the counters.
+func (p *Port) countRx(n int, nbytes, ndrop, nerr uint64) {
+	if n > 0 {
+		p.rxPackets.Add(uint64(n))
 		p.rxBytes.Add(nbytes)
 	}
 	if ndrop > 0 {
@@ -401,152 +309,6 @@ func (p *Port) partialCsum(frame []byte) packet.Offload {
 		}
 	}
 	return off
-}
-
-// advance steps past the frame whose header is h.
-func (p *Port) advance(blk, h []byte) {
-	p.pktLeft--
-	next := int(ne.Uint32(h[pktNextOff:]))
-	if p.pktLeft <= 0 || next <= 0 {
-		p.nextBlock(blk)
-		return
-	}
-	p.pktOff += next
-}
-
-// nextBlock hands blk back to the kernel and moves to the next block.
-func (p *Port) nextBlock(blk []byte) {
-	storeStatus(blk[blkStatusOff:], tpStatusKernel)
-	p.inBlock = false
-	p.pktLeft = 0
-	p.cur++
-	if p.cur == len(p.blocks) {
-		p.cur = 0
-	}
-}
-
-// Send implements netdev.Port: one sendmmsg per up to 64 frames. Frames the
-// device refuses (too large, device down) are counted in TxDropped. On a
-// port without virtio-net headers, GSO frames are segmented and
-// checksum-partial frames finished in software, in the port's own buffers;
-// the caller's packets are never modified.
-func (p *Port) Send(b *packet.Batch) error {
-	p.txMu.Lock()
-	defer p.txMu.Unlock()
-	if p.closed.Load() {
-		return netdev.ErrClosed
-	}
-	p.txN, p.txOff = 0, 0
-	for _, pkt := range b.Packets() {
-		frame, off := pkt.Data(), pkt.Offload
-		switch {
-		case p.caps.Accepts(off):
-			if p.txN == txSlots {
-				if err := p.flush(); err != nil {
-					return err
-				}
-			}
-			p.queue(frame, off)
-		case offload.IsGSO(off) || offload.NeedsCsum(off):
-			if _, ok := offload.Segment(frame, off, p.scratch, p.segOut); !ok {
-				p.txDropped.Add(1)
-			}
-			if p.txErr != nil {
-				err := p.txErr
-				p.txErr = nil
-				return err
-			}
-		default:
-			p.txDropped.Add(1) // GSO type nobody can segment (UFO)
-		}
-	}
-	return p.flush()
-}
-
-// queue adds frame (not copied) to the pending sendmmsg vector.
-func (p *Port) queue(frame []byte, off packet.Offload) {
-	i := p.txN
-	iov := &p.iovs[i]
-	n := 1
-	if p.caps != 0 {
-		offload.EncodeVnetHdr(p.hdrs[i][:], off)
-		iov[0].Base = &p.hdrs[i][0]
-		iov[0].SetLen(offload.VnetHdrSize)
-		n = 2
-	}
-	last := &iov[n-1]
-	if len(frame) > 0 {
-		last.Base = &frame[0]
-	} else {
-		last.Base = nil
-	}
-	last.SetLen(len(frame))
-	m := &p.msgs[i].Hdr
-	m.Iov = &iov[0]
-	m.SetIovlen(n)
-	p.txLens[i] = len(frame)
-	p.txN++
-}
-
-// queueCopy queues a copy of seg (a software segment, which the segmenter
-// overwrites next) from the transmit slab, flushing when slab or vector is
-// full.
-func (p *Port) queueCopy(seg []byte) {
-	if p.txN == txSlots || p.txOff+len(seg) > len(p.txSlab) {
-		if err := p.flush(); err != nil {
-			p.txErr = err
-			return
-		}
-	}
-	if len(seg) > len(p.txSlab) {
-		p.txDropped.Add(1)
-		return
-	}
-	dst := p.txSlab[p.txOff : p.txOff+len(seg)]
-	copy(dst, seg)
-	p.txOff += len(seg)
-	p.queue(dst, packet.Offload{})
-}
-
-// flush sends the pending vector and resets it.
-func (p *Port) flush() error {
-	n := p.txN
-	sent := 0
-	var pkts, bytes, drops uint64
-	var ferr error
-	for sent < n {
-		r, err := sendmmsg(p.fd, p.msgs[sent:n])
-		switch {
-		case err == nil:
-			for _, l := range p.txLens[sent : sent+r] {
-				bytes += uint64(l)
-			}
-			pkts += uint64(r)
-			sent += r
-		case err == unix.EINTR:
-		case err == unix.EBADF || err == unix.ENOTSOCK || err == unix.EFAULT:
-			drops += uint64(n - sent)
-			sent = n
-			ferr = fmt.Errorf("send %s: %w", p.name, err)
-		case err == unix.EAGAIN || err == unix.ENOBUFS || err == unix.ENETDOWN || err == unix.ENXIO:
-			// The device or socket buffer is full or down: the rest of
-			// the vector would fail the same way.
-			drops += uint64(n - sent)
-			sent = n
-		default:
-			drops++ // this frame is refused (EMSGSIZE, EINVAL): skip it
-			sent++
-		}
-	}
-	p.txN, p.txOff = 0, 0
-	if pkts > 0 {
-		p.txPackets.Add(pkts)
-		p.txBytes.Add(bytes)
-	}
-	if drops > 0 {
-		p.txDropped.Add(drops)
-	}
-	return ferr
 }
 
 // Stats implements netdev.Port. RxDropped includes frames the kernel dropped

@@ -90,9 +90,20 @@ func recvMatch(t *testing.T, p *afpacket.Port, want []byte) *packet.Packet {
 	return nil
 }
 
+var modes = []afpacket.RxMode{afpacket.RxRing, afpacket.RxMmsg}
+
 func TestRecv(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testRecv(t, m) })
+	}
+}
+
+func testRecv(t *testing.T, mode afpacket.RxMode) {
 	r := newRig(t, nil, "")
-	p := r.open(t, afpacket.Options{})
+	p := r.open(t, afpacket.Options{RxMode: mode})
+	if p.RxMode() != mode {
+		t.Fatalf("RxMode %v, want %v", p.RxMode(), mode)
+	}
 	if !p.VnetHdr() || p.MTU() != 1500 {
 		t.Fatalf("VnetHdr %v MTU %d, want true 1500", p.VnetHdr(), p.MTU())
 	}
@@ -273,6 +284,8 @@ func TestTCPDefaultOffloads(t *testing.T) {
 	}{
 		{"vnethdr", afpacket.Options{}},
 		{"software", afpacket.Options{NoVnetHdr: true}},
+		{"mmsg-vnethdr", afpacket.Options{RxMode: afpacket.RxMmsg}},
+		{"mmsg-software", afpacket.Options{RxMode: afpacket.RxMmsg, NoVnetHdr: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			hostA, hostB, gso := bridge(t, tt.opts)
@@ -288,3 +301,20 @@ func TestTCPDefaultOffloads(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+
+// TestPing checks ARP and ICMP through two ports, and logs the round trip
+// time, which TPACKET_V3's block timeout (1 ms per hop at low rates) bounds.
+func TestPing(t *testing.T) {
+	nettest.RequireBinary(t, "ping")
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			hostA, _, _ := bridge(t, afpacket.Options{RxMode: m})
+			out, err := hostA.Exec(10*time.Second, "ping", "-c", "5", "-i", "0.05", "-W", "2", "10.77.0.2")
+			if err != nil {
+				t.Fatalf("ping: %v\n%s", err, out)
+			}
+			lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+			t.Logf("%v: %s", m, lines[len(lines)-1])
+		})
+	}
+}

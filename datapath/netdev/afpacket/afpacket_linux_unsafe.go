@@ -33,3 +33,16 @@ func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, error) {
 	}
 	return int(r), nil
 }
+
+// recvmmsg receives into msgs and returns how many messages arrived.
+func recvmmsg(fd int, msgs []unix.Mmsghdr, flags int) (int, error) {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
+		uintptr(len(msgs)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// ptrOf returns a sockaddr's address for a msghdr's msg_name.
+func ptrOf(sa *unix.RawSockaddrLinklayer) unsafe.Pointer { return unsafe.Pointer(sa) }

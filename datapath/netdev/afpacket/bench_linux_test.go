@@ -19,14 +19,14 @@ type fwdRig struct {
 	frames      packet.Batch
 }
 
-func newFwdRig(tb testing.TB, frameSize int) *fwdRig {
+func newFwdRig(tb testing.TB, frameSize int, mode afpacket.RxMode) *fwdRig {
 	tb.Helper()
 	sw := nettest.NewNS(tb)
 	in := &rig{sw: sw, host: nettest.NewNS(tb), portName: "p" + nettest.Suffix()}
 	nettest.Veth(tb, sw, in.portName, in.host, "eth0")
 	out := &rig{sw: sw, host: nettest.NewNS(tb), portName: "p" + nettest.Suffix()}
 	nettest.Veth(tb, sw, out.portName, out.host, "eth0")
-	f := &fwdRig{p0: in.open(tb, afpacket.Options{}), p1: out.open(tb, afpacket.Options{})}
+	f := &fwdRig{p0: in.open(tb, afpacket.Options{RxMode: mode}), p1: out.open(tb, afpacket.Options{RxMode: mode})}
 	in.host.Do(tb, func() (err error) {
 		f.gen, err = afpacket.Open("eth0", afpacket.Options{NoPromisc: true})
 		return err
@@ -44,51 +44,62 @@ func newFwdRig(tb testing.TB, frameSize int) *fwdRig {
 // 2-vCPU VM the generator and the forwarder share the CPUs with the
 // kernel's veth work, so the figure is a floor.
 func BenchmarkAfpacketForward(b *testing.B) {
-	for _, size := range []int{60, 1514} {
-		b.Run(map[int]string{60: "64B", 1514: "1518B"}[size], func(b *testing.B) {
-			f := newFwdRig(b, size)
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if err := f.gen.Send(&f.frames); err != nil {
-						return
-					}
-				}
-			}()
-			defer func() { close(stop); wg.Wait() }()
-			var batch packet.Batch
-			b.ReportAllocs()
-			b.SetBytes(int64(size))
-			b.ResetTimer()
-			start := time.Now()
-			for n := 0; n < b.N; {
-				if err := f.p0.Recv(&batch); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.p1.Send(&batch); err != nil {
-					b.Fatal(err)
-				}
-				n += batch.N
-			}
-			el := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/el.Seconds(), "pps")
-			st := f.p0.Stats()
-			b.ReportMetric(float64(st.RxDropped), "ringdrops")
-		})
+	for _, mode := range modes {
+		for _, size := range []int{60, 1514} {
+			b.Run(mode.String()+"/"+map[int]string{60: "64B", 1514: "1518B"}[size], func(b *testing.B) {
+				benchForward(b, mode, size)
+			})
+		}
 	}
 }
 
+func benchForward(b *testing.B, mode afpacket.RxMode, size int) {
+	f := newFwdRig(b, size, mode)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := f.gen.Send(&f.frames); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	var batch packet.Batch
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	start := time.Now()
+	for n := 0; n < b.N; {
+		if err := f.p0.Recv(&batch); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.p1.Send(&batch); err != nil {
+			b.Fatal(err)
+		}
+		n += batch.N
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "pps")
+	b.ReportMetric(float64(f.p0.Stats().RxDropped), "rxdrops")
+}
+
 func TestRecvSendNoAllocs(t *testing.T) {
-	f := newFwdRig(t, 60)
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testNoAllocs(t, m) })
+	}
+}
+
+func testNoAllocs(t *testing.T, mode afpacket.RxMode) {
+	f := newFwdRig(t, 60, mode)
 	var batch packet.Batch
 	// Warm up: first calls may grow the goroutine stack.
 	for range 3 {
@@ -119,7 +130,13 @@ func TestRecvSendNoAllocs(t *testing.T) {
 // ports with default offloads, and logs the rate.
 func TestIperf3(t *testing.T) {
 	nettest.RequireBinary(t, "iperf3")
-	hostA, hostB, gso := bridge(t, afpacket.Options{})
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testIperf3(t, m) })
+	}
+}
+
+func testIperf3(t *testing.T, mode afpacket.RxMode) {
+	hostA, hostB, gso := bridge(t, afpacket.Options{RxMode: mode})
 	srv := make(chan error, 1)
 	go func() {
 		_, err := hostB.Exec(20*time.Second, "iperf3", "-s", "-1", "-B", "10.77.0.2")
@@ -154,7 +171,7 @@ func TestIperf3(t *testing.T) {
 	}
 	<-srv
 	bps := res.End.SumReceived.BitsPerSecond
-	t.Logf("iperf3 TCP through two afpacket ports: %.2f Gb/s, %d GSO frames", bps/1e9, gso.Load())
+	t.Logf("iperf3 TCP through two afpacket ports (%v): %.2f Gb/s, %d GSO frames", mode, bps/1e9, gso.Load())
 	if bps == 0 {
 		t.Fatalf("iperf3 moved no data:\n%s", out)
 	}

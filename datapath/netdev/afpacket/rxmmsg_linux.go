@@ -1,0 +1,130 @@
+package afpacket
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvswitch/gvswitch/datapath/offload"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+const (
+	// auxdataSize is sizeof(struct tpacket_auxdata); cmsgSize its control
+	// message with header and padding (CMSG_SPACE).
+	auxdataSize = 20
+	cmsgHdrSize = 16
+	cmsgSize    = cmsgHdrSize + (auxdataSize+7)&^7
+	// rcvBuf is the socket buffer asked for in RxMmsg mode: room for a
+	// burst of 64 KiB GSO frames while the poll goroutine is busy.
+	rcvBuf = 4 << 20
+)
+
+// rxMmsg is the recvmmsg receive state: one message per batch slot, each
+// scattering into a virtio-net header and a slab slot, with a
+// PACKET_AUXDATA control message and the sender's link-layer address.
+type rxMmsg struct {
+	msgs  [packet.BatchSize]unix.Mmsghdr
+	iovs  [packet.BatchSize][2]unix.Iovec
+	hdrs  [packet.BatchSize][offload.VnetHdrSize]byte
+	names [packet.BatchSize]unix.RawSockaddrLinklayer
+	cmsgs [packet.BatchSize][cmsgSize]byte
+	slot  int
+}
+
+// setupMmsg asks for PACKET_AUXDATA and a larger socket buffer, and points
+// every message at its buffers once; recvmmsg leaves iovecs alone.
+func (p *Port) setupMmsg() error {
+	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fmt.Errorf("packet auxdata: %w", err)
+	}
+	if err := unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf); err != nil {
+		_ = unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
+	}
+	m := &rxMmsg{slot: alignSlot(packet.Headroom + vlanTagSize + maxFrame)}
+	p.slab = make([]byte, packet.BatchSize*m.slot)
+	for i := range m.msgs {
+		iov := &m.iovs[i]
+		n := 0
+		if p.caps != 0 {
+			iov[0].Base = &m.hdrs[i][0]
+			iov[0].SetLen(offload.VnetHdrSize)
+			n = 1
+		}
+		frame := p.slab[i*m.slot+packet.Headroom+vlanTagSize : (i+1)*m.slot]
+		iov[n].Base = &frame[0]
+		iov[n].SetLen(len(frame))
+		h := &m.msgs[i].Hdr
+		h.Iov = &iov[0]
+		h.SetIovlen(n + 1)
+		h.Name = (*byte)(ptrOf(&m.names[i]))
+		h.Control = &m.cmsgs[i][0]
+	}
+	p.mm = m
+	p.fill = p.fillMmsg
+	return nil
+}
+
+// fillMmsg receives up to a batch with one non-blocking recvmmsg. Frames
+// land in place behind Headroom plus four bytes, so a stripped VLAN tag is
+// put back by moving only the two MAC addresses.
+func (p *Port) fillMmsg(b *packet.Batch) {
+	m := p.mm
+	for i := range m.msgs {
+		h := &m.msgs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrLinklayer
+		h.SetControllen(cmsgSize)
+		h.Flags = 0
+	}
+	n, err := recvmmsg(p.fd, m.msgs[:], unix.MSG_DONTWAIT)
+	if err != nil {
+		if err != unix.EAGAIN && err != unix.EINTR {
+			p.rxErrors.Add(1)
+		}
+		return
+	}
+	var nbytes, ndrop, nerr uint64
+	vsz := 0
+	if p.caps != 0 {
+		vsz = offload.VnetHdrSize
+	}
+	for i := range n {
+		msg := &m.msgs[i]
+		if m.names[i].Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		if msg.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			ndrop++
+			continue
+		}
+		flen := int(msg.Len) - vsz
+		var vnet []byte
+		if vsz != 0 {
+			vnet = m.hdrs[i][:]
+		}
+		status, tci, tpid := auxdata(m.cmsgs[i][:min(int(msg.Hdr.Controllen), cmsgSize)])
+		pkt := &p.pkts[b.N]
+		fl, ok := p.finish(pkt, p.slab[i*m.slot:(i+1)*m.slot], packet.Headroom, flen, vnet, status, tci, tpid)
+		if !ok {
+			nerr++
+			continue
+		}
+		b.Pkts[b.N] = pkt
+		b.N++
+		nbytes += uint64(fl)
+	}
+	p.countRx(b.N, nbytes, ndrop, nerr)
+}
+
+// auxdata extracts status and VLAN fields from a PACKET_AUXDATA control
+// message (struct tpacket_auxdata), or zeros when there is none.
+func auxdata(c []byte) (status uint32, tci, tpid uint16) {
+	if len(c) < cmsgHdrSize+auxdataSize {
+		return 0, 0, 0
+	}
+	if int32(ne.Uint32(c[8:])) != unix.SOL_PACKET || int32(ne.Uint32(c[12:])) != unix.PACKET_AUXDATA {
+		return 0, 0, 0
+	}
+	d := c[cmsgHdrSize:]
+	return ne.Uint32(d[0:]), ne.Uint16(d[16:]), ne.Uint16(d[18:])
+}
