@@ -305,6 +305,13 @@ func (s Stats) LookupsLine() string {
 // FlowsLine returns dpif/show's "flows: N" line without indentation.
 func (s Stats) FlowsLine() string { return fmt.Sprintf("flows: %d", s.Flows) }
 
+// DpifShowHeader returns the first line of ovs-appctl dpif/show:
+// "netdev@ovs-netdev: hit:N missed:N".
+func (dp *Datapath) DpifShowHeader() string {
+	s := dp.Stats()
+	return fmt.Sprintf("netdev@%s: hit:%d missed:%d", dp.opts.Name, s.Hit, s.Missed)
+}
+
 // Name returns the datapath's name ("ovs-netdev" by default), as dpif/show
 // prints it after "netdev@".
 func (dp *Datapath) Name() string { return dp.opts.Name }
@@ -314,13 +321,21 @@ func (dp *Datapath) Name() string { return dp.opts.Name }
 //	netdev@ovs-netdev:
 //	  lookups: hit:0 missed:0 lost:0
 //	  flows: 0
-//	  port 1: p1
+//	  port 1: p1 (dummy)
+//
+// A port whose netdev.Port has a Type() string method other than "system"
+// gets its type in parentheses, as dpctl prints it. (Open vSwitch also
+// lists its own port 0, "ovs-netdev (tap)"; gvswitch has no such port.)
 func (dp *Datapath) WriteShow(w io.Writer) error {
 	s := dp.Stats()
 	var b strings.Builder
 	fmt.Fprintf(&b, "netdev@%s:\n  %s\n  %s\n", dp.opts.Name, s.LookupsLine(), s.FlowsLine())
 	for _, p := range dp.Ports() {
-		fmt.Fprintf(&b, "  port %d: %s\n", p.No, p.Name)
+		fmt.Fprintf(&b, "  port %d: %s", p.No, p.Name)
+		if t, ok := p.Port.(interface{ Type() string }); ok && t.Type() != "" && t.Type() != "system" {
+			fmt.Fprintf(&b, " (%s)", t.Type())
+		}
+		b.WriteByte('\n')
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("show: %w", err)

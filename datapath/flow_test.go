@@ -86,9 +86,12 @@ func TestShow(t *testing.T) {
 	if err := dp.WriteShow(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := "netdev@ovs-netdev:\n  lookups: hit:0 missed:0 lost:0\n  flows: 0\n  port 1: p1\n  port 2: p2\n"
+	want := "netdev@ovs-netdev:\n  lookups: hit:0 missed:0 lost:0\n  flows: 0\n  port 1: p1 (dummy)\n  port 2: p2 (dummy)\n"
 	if b.String() != want {
 		t.Errorf("got %q", b.String())
+	}
+	if h := dp.DpifShowHeader(); h != "netdev@ovs-netdev: hit:0 missed:0" {
+		t.Errorf("header %q", h)
 	}
 }
 

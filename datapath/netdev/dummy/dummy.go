@@ -133,6 +133,9 @@ func (p *Port) WaitDrained(timeout time.Duration) bool {
 	return true
 }
 
+// Type returns "dummy", the type dpctl/show prints for the port.
+func (p *Port) Type() string { return "dummy" }
+
 // Name implements netdev.Port.
 func (p *Port) Name() string { return p.name }
 
