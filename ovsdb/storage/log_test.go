@@ -514,3 +514,45 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("ReadFile(missing) = %v", err)
 	}
 }
+
+func TestWriteErrorBreaksLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	l := mustCreate(t, path)
+	if err := l.AppendTxn(row(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Swap in a read-only descriptor so that the next write fails.
+	ro, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.ioMu.Lock()
+	rw := l.f
+	l.f = ro
+	l.ioMu.Unlock()
+	rw.Close()
+	l.AppendTxn(row(2))
+	if err := l.Commit(); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Commit with a failing write = %v, want ErrBroken", err)
+	}
+	if err := l.AppendTxn(row(3)); !errors.Is(err, ErrBroken) {
+		t.Fatalf("AppendTxn after a failed write = %v, want ErrBroken", err)
+	}
+	if l.ShouldCompact(time.Now().Add(48 * time.Hour)) {
+		t.Error("ShouldCompact on a broken log")
+	}
+	if err := l.Close(); !errors.Is(err, ErrBroken) {
+		t.Errorf("Close of a broken log = %v, want ErrBroken", err)
+	}
+	l, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n := len(l.Records()); n != 1 {
+		t.Fatalf("%d records after reopen, want 1", n)
+	}
+}
