@@ -247,7 +247,10 @@ func (c *ctx) output(p *xport, l stack) {
 		c.failed = true
 		return
 	}
-	d := outputVLAN(p, l)
+	d, readPCP := outputVLAN(p, l)
+	if readPCP {
+		c.mask.VLAN[0].TCI |= 0xe000
+	}
 	if p.cfg.Patch != "" {
 		if p.peer == nil {
 			if c.tr != nil {

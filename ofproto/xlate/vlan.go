@@ -149,10 +149,17 @@ func replaceOuter(s stack, vid uint16) (stack, bool, vlanVerdict) {
 }
 
 // outputVLAN returns the tags a frame with logical stack l carries when it
-// leaves by port p. VLAN 0 leaves untagged (priority tags are not kept).
-func outputVLAN(p *xport, l stack) stack {
+// leaves by port p (OVS's xvlan_output_translate and xvlan_put): access
+// ports send it untagged, dot1q-tunnel ports pop the service tag,
+// native-untagged ports pop their native VLAN's tag, and an outer tag with
+// VID 0 and PCP 0 is not sent (VLAN 0 leaves untagged; a priority tag
+// survives). readPCP reports that the decision read the PCP of the
+// frame's own tag.
+func outputVLAN(p *xport, l stack) (out stack, readPCP bool) {
 	switch p.cfg.VLANMode {
-	case Access, Dot1qTunnel:
+	case Access:
+		return stack{}, false
+	case Dot1qTunnel:
 		l.popFront()
 	case NativeUntagged:
 		if l.n > 0 && l.t[0].vid() == p.cfg.Tag {
@@ -160,9 +167,12 @@ func outputVLAN(p *xport, l stack) stack {
 		}
 	}
 	if l.n > 0 && l.t[0].vid() == 0 {
-		l.popFront()
+		readPCP = l.t[0].orig
+		if l.t[0].tci&0xe000 == 0 {
+			l.popFront()
+		}
 	}
-	return l
+	return l, readPCP
 }
 
 // carries reports whether a frame with logical tags l may leave by port p:
