@@ -167,8 +167,13 @@ func TestEndToEndSwitching(t *testing.T) {
 	e.send(2, e2eFrame(b, a), 1)
 	// The frame is now a megaflow hit: same result without an upcall.
 	e.send(2, e2eFrame(b, a), 1)
-	if s := e.dp.Stats(); s.Hit == 0 {
-		t.Fatalf("no datapath hits: %+v", s)
+	// Counters are updated after the batch is sent: poll.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.dp.Stats().Hit == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no datapath hits: %+v", e.dp.Stats())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
