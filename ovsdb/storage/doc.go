@@ -25,6 +25,9 @@
 // byte for byte what ovsdb-server would write for the same members in the
 // same order.
 //
+// ReadFile reads a database without locking or changing it, as ovsdb-tool's
+// read-only commands do.
+//
 // Durability uses group commit: Append and AppendTxn only queue a record in
 // memory; Commit writes everything queued so far and syncs the file once, and
 // concurrent Commit calls share one fdatasync. A Log is safe for use by
