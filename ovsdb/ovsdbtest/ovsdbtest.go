@@ -2,6 +2,7 @@ package ovsdbtest
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,9 @@ type Options struct {
 	Persistent bool
 	// Schema overrides the embedded Open_vSwitch schema.
 	Schema []byte
+	// Server sets further server options (DBPath and the unix remote are
+	// filled in).
+	Server server.Options
 }
 
 // Start starts an in-memory server with the Open_vSwitch schema and
@@ -37,7 +41,12 @@ func StartWith(t testing.TB, o Options) (string, *server.Server) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "db.sock")
-	opts := server.Options{Schema: o.Schema, Remotes: []string{"punix:" + sock}}
+	opts := o.Server
+	opts.Schema = o.Schema
+	opts.Remotes = append([]string{"punix:" + sock}, opts.Remotes...)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if o.Persistent {
 		opts.DBPath = filepath.Join(dir, "conf.db")
 	}

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,4 +18,18 @@ func vswitchSchema() []byte { return vswitch.SchemaJSON }
 func ovsVsctl(t testing.TB, sock string, args ...string) string {
 	t.Helper()
 	return strings.TrimSpace(ovstest.Vsctl(t, sock, args...).Check(t))
+}
+
+func dialUnix(path string) (*net.UnixConn, error) {
+	return net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+}
+
+// shortSock returns a unix socket path short enough for sun_path.
+func shortSock(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "ovsdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "db.sock")
 }

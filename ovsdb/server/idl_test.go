@@ -100,4 +100,3 @@ func TestPythonIDL(t *testing.T) {
 		t.Fatalf("external_ids = %s", got)
 	}
 }
-

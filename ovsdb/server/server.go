@@ -33,6 +33,9 @@ type Options struct {
 	// MaxBacklog bounds the bytes queued to one client; a client that falls
 	// further behind is disconnected. Zero means 64 MiB.
 	MaxBacklog int
+	// MaxMessageSize bounds one incoming JSON-RPC message; a client that
+	// sends a larger one is disconnected. Zero means jsonrpc's default.
+	MaxMessageSize int
 	// ProbeInterval is the inactivity probe for TCP and SSL sessions; zero
 	// means 5 s, negative disables probes.
 	ProbeInterval time.Duration

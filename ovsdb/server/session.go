@@ -40,6 +40,7 @@ type session struct {
 func (s *Server) startSession(c net.Conn, probe bool) {
 	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
+	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
 	sess.outCond = sync.NewCond(&sess.outMu)
 	sess.lastRead.Store(time.Now().UnixNano())
 	s.mu.Lock()
