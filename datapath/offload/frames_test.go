@@ -25,8 +25,15 @@ var (
 	testMAC2 = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
 )
 
+// build serialises s; t may be nil (examples), then errors panic.
 func build(t testing.TB, s frameSpec) []byte {
-	t.Helper()
+	fatal := func(err error) {
+		if t == nil {
+			panic(err)
+		}
+		t.Helper()
+		t.Fatal(err)
+	}
 	eth := &layers.Ethernet{SrcMAC: testMAC1, DstMAC: testMAC2}
 	var ls []gopacket.SerializableLayer
 	ls = append(ls, eth)
@@ -57,7 +64,7 @@ func build(t testing.TB, s frameSpec) []byte {
 	if s.udp {
 		udp := &layers.UDP{SrcPort: 4000, DstPort: 5000}
 		if err := udp.SetNetworkLayerForChecksum(nl); err != nil {
-			t.Fatal(err)
+			fatal(err)
 		}
 		ls = append(ls, udp)
 	} else {
@@ -85,14 +92,14 @@ func build(t testing.TB, s frameSpec) []byte {
 			}
 		}
 		if err := tcp.SetNetworkLayerForChecksum(nl); err != nil {
-			t.Fatal(err)
+			fatal(err)
 		}
 		ls = append(ls, tcp)
 	}
 	ls = append(ls, gopacket.Payload(s.payload))
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	return append([]byte(nil), buf.Bytes()...)
 }
