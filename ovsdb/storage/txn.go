@@ -179,7 +179,10 @@ func (t *Txn) AppendJSON(dst []byte) ([]byte, error) {
 	if t.IsDiff {
 		dst = append(dst, `"_is_diff":true,`...)
 	}
-	for _, table := range sortedKeys(t.Tables) {
+	// Small stack arrays keep the key sorting free of allocations for
+	// typical transactions (a few tables, a few rows each).
+	var tableArr, rowArr [16]string
+	for _, table := range appendSortedKeys(tableArr[:0], t.Tables) {
 		if table == "" || table[0] == '_' {
 			return fail(fmt.Errorf("bad table name %q", table))
 		}
@@ -189,7 +192,7 @@ func (t *Txn) AppendJSON(dst []byte) ([]byte, error) {
 		}
 		dst = append(dst, ':', '{')
 		rows := t.Tables[table]
-		for i, id := range sortedKeys(rows) {
+		for i, id := range appendSortedKeys(rowArr[:0], rows) {
 			if !isUUID(id) {
 				return fail(fmt.Errorf("table %s: row key %q is not a uuid", table, id))
 			}
@@ -224,8 +227,7 @@ func appendRow(dst []byte, row json.RawMessage) ([]byte, error) {
 	return AppendCompact(dst, trimmed)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
