@@ -26,13 +26,31 @@ var errBadFlow = errors.New("invalid flow")
 // with NORMAL's reasoning ("     -> " lines), "Final flow:", "Megaflow:"
 // (the match the datapath would install, printed with OpenFlow port
 // numbers) and "Datapath actions:".
+//
+// FLOW may also be a datapath flow as dpctl/dump-flows prints it
+// ("in_port(1),eth(src=..,dst=..),eth_type(0x8100),vlan(vid=10),encap(..)");
+// its in_port is a datapath port number and picks the bridge, so bridge may
+// then be a datapath name, or the flow may come alone as the first argument
+// (Trace(flow, "")), as with OVS's "ofproto/trace [dp] odp_flow".
 func (x *Xlate) Trace(bridge, flowSpec string) (string, error) {
 	s := x.snap.Load()
-	br := s.bridges[bridge]
-	if br == nil {
-		return "", ErrNoSuchBridge
+	if strings.TrimSpace(flowSpec) == "" && isODPFlow(bridge) {
+		bridge, flowSpec = "", bridge
 	}
-	key, in, err := parseFlow(br, flowSpec)
+	var (
+		key datapath.FlowKey
+		in  *xport
+		err error
+	)
+	if isODPFlow(flowSpec) {
+		key, in, err = parseODP(s, flowSpec)
+	} else {
+		br := s.bridges[bridge]
+		if br == nil {
+			return "", ErrNoSuchBridge
+		}
+		key, in, err = parseFlow(br, flowSpec)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -49,6 +49,9 @@ func TestTraceGolden(t *testing.T) {
 		{"dot1q_tunnel", "br0", "in_port=5,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07,dl_vlan=7"},
 		{"tcp_from_br1", "br1", "tcp,in_port=1,dl_src=50:54:00:00:00:11,dl_dst=50:54:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=1234,tp_dst=80"},
 		{"bpdu", "br0", "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=01:80:c2:00:00:00"},
+		{"odp_qinq", "ovs-netdev", "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:0a)," +
+			"eth_type(0x88a8),vlan(vid=10,pcp=2),encap(eth_type(0x8100),vlan(vid=7,pcp=0),encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,frag=no),udp(src=53,dst=53)))"},
+		{"odp_alone", "in_port(3),eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:02),eth_type(0x0806),arp(sip=10.0.0.1,tip=10.0.0.2,op=1)", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +91,11 @@ func TestTraceErrors(t *testing.T) {
 		{"br0", "in_port=1,dl_vlan=4096", "out of range"},
 		{"br0", "in_port=1,bogus=1", "unknown field bogus"},
 		{"br0", "in_port=1,frobnicate", "unknown keyword"},
+		{"br0", "in_port(99),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)", "no port with datapath port number 99"},
+		{"br0", "in_port(1),eth(src=zz,dst=00:00:00:00:00:02)", "eth src"},
+		{"br0", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02", "unbalanced"},
+		{"br0", "eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)", "in_port is required"},
+		{"br0", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x8100),vlan(vid=5000)", "out of range"},
 	} {
 		_, err := x.Trace(tt.bridge, tt.flow)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -103,6 +111,7 @@ func FuzzTrace(f *testing.F) {
 		"in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02",
 		"tcp,in_port=p3,dl_vlan=10,dl_vlan_pcp=7,vlan_tci1=0x1005,nw_src=10.0.0.1,tp_dst=80",
 		"in_port=LOCAL,vlan_tci=0x1fff/0x1fff,ipv6_src=::1",
+		"in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x86dd),ipv6(src=::1,dst=::2,proto=6),tcp(src=1,dst=2))",
 		",,=,in_port=,dl_vlan=-1",
 	} {
 		f.Add(s)
