@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/vlan"
@@ -152,25 +153,77 @@ func isEdit(k ActionKind) bool {
 // must send a private copy (the original goes on being edited). Outputs
 // after the last edit send the packet itself, shared between their tx
 // batches, which is safe because Send does not keep or change packets.
+// Programs are immutable and shared between flows with equal actions (see
+// programCache), so that the hit path finds them in cache.
 type program struct {
-	acts     Actions
-	copyOut  []bool
-	hasEdits bool
+	acts Actions
+	// copyOut has bit i set when output action i must send a copy; lists
+	// longer than 64 actions copy at every output from the 64th on.
+	copyOut uint64
+}
+
+func (p *program) mustCopy(i int) bool {
+	if i >= 64 {
+		return true
+	}
+	return p.copyOut&(1<<i) != 0
 }
 
 func compile(acts Actions) *program {
-	p := &program{acts: acts, copyOut: make([]bool, len(acts))}
+	p := &program{acts: acts}
 	editLater := false
 	for i := len(acts) - 1; i >= 0; i-- {
 		switch k := acts[i].Kind; {
 		case k == ActOutput || k == ActMirror:
-			p.copyOut[i] = editLater
+			if editLater && i < 64 {
+				p.copyOut |= 1 << i
+			}
 		case isEdit(k):
 			editLater = true
-			p.hasEdits = true
 		}
 	}
 	return p
+}
+
+// programCacheMax bounds the number of distinct action lists programCache
+// remembers; past it the cache starts over (programs stay valid, they are
+// only no longer shared with new flows).
+const programCacheMax = 4096
+
+// programCache interns programs by their action list, so the thousands of
+// megaflows that NORMAL switching produces with a handful of distinct
+// action lists share a few program objects instead of each pointing at its
+// own cold copy.
+type programCache struct {
+	mu sync.Mutex
+	m  map[string]*program
+}
+
+func (c *programCache) get(acts Actions) *program {
+	key := actionsKey(acts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.m[key]; p != nil {
+		return p
+	}
+	if c.m == nil || len(c.m) >= programCacheMax {
+		c.m = make(map[string]*program)
+	}
+	p := compile(acts)
+	c.m[key] = p
+	return p
+}
+
+// actionsKey encodes an action list as a map key.
+func actionsKey(acts Actions) string {
+	b := make([]byte, 0, len(acts)*12)
+	for _, a := range acts {
+		b = append(b, byte(a.Kind), byte(a.TPID>>8), byte(a.TPID), byte(a.TCI>>8), byte(a.TCI),
+			byte(a.TCIMask>>8), byte(a.TCIMask), byte(a.Port>>24), byte(a.Port>>16), byte(a.Port>>8), byte(a.Port),
+			byte(len(a.Data)>>8), byte(len(a.Data)))
+		b = append(b, a.Data...)
+	}
+	return string(b)
 }
 
 // copyBufSize is the buffer of a pooled packet copy: a full-size Ethernet
@@ -204,7 +257,7 @@ func (x *executor) run(prog *program, pkts []*packet.Packet) {
 		a := &prog.acts[i]
 		switch a.Kind {
 		case ActOutput, ActMirror:
-			cp := prog.copyOut[i]
+			cp := prog.mustCopy(i)
 			for _, p := range pkts {
 				if p == nil {
 					continue

@@ -83,6 +83,13 @@ func TestFlowPutDelInvalidatesEMC(t *testing.T) {
 	if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
 		t.Fatal(err)
 	}
+	// A second mask: with a single subtable the EMC stays off (emcPolicy).
+	var other FlowKey
+	ExtractFrame(udpFrame(7, 8, 5, 6), 1, &other)
+	om := ExactMask()
+	if err := dp.FlowPut(&other, &om, nil); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 3; i++ {
 		ports[0].Inject(f)
 		ports[1].WaitSent(i+1, 5*time.Second)
@@ -109,7 +116,7 @@ func TestFlowPutDelInvalidatesEMC(t *testing.T) {
 	}
 	ports[0].Inject(f)
 	s = waitStats(t, dp, "miss after delete", func(s Stats) bool { return s.Missed == 1 })
-	if s.Hit != 4 || s.Lost != 1 || s.Flows != 0 || s.Masks != 0 {
+	if s.Hit != 4 || s.Lost != 1 || s.Flows != 1 || s.Masks != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }

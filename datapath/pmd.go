@@ -71,6 +71,12 @@ type pmd struct {
 	bc       batchCounters
 	lastRank int64
 
+	// EMC policy state; see emcPolicy.
+	useEMC  bool
+	emcOn   bool
+	batches uint32
+	emcWin  struct{ lookups, hits uint32 }
+
 	// Per-flow groups of the current batch, in order of first packet.
 	ngroups int
 	gflow   [packet.BatchSize]*flow
@@ -81,13 +87,14 @@ type pmd struct {
 
 func newPMD(dp *Datapath, p *dpPort, c *classifier) *pmd {
 	return &pmd{
-		dp:   dp,
-		no:   p.no,
-		port: p.port,
-		cls:  c,
-		emc:  newEMC(dp.opts.EMCEntries, dp.opts.EMCInsertInvProb),
-		x:    newExecutor(),
-		done: make(chan struct{}),
+		dp:    dp,
+		no:    p.no,
+		port:  p.port,
+		cls:   c,
+		emc:   newEMC(dp.opts.EMCEntries, dp.opts.EMCInsertInvProb),
+		emcOn: true,
+		x:     newExecutor(),
+		done:  make(chan struct{}),
 	}
 }
 
@@ -119,6 +126,38 @@ func (p *pmd) run() {
 	}
 }
 
+// EMC policy constants. The EMC only pays when a classifier lookup costs
+// more than an EMC probe and the EMC actually hits: with one subtable a
+// megaflow lookup reads the same two cache lines an EMC hit does, and with
+// more flows than the EMC holds (OVS's documentation advises turning it off
+// then) every miss pays for a useless probe. So lookups run only while the
+// classifier has at least emcMinSubtables masks and the last window of
+// emcWindow batches hit at least 1/emcMinHitInv of the time; while lookups
+// are off, one batch in emcSampleEvery still probes, to notice when the
+// traffic changes. Insertions continue (with their 1/N probability) either
+// way, so a cache that could start hitting again is warm when it does.
+const (
+	emcMinSubtables = 2
+	emcWindow       = 256
+	emcMinHitInv    = 4
+	emcSampleEvery  = 16
+)
+
+// emcPolicy decides, once per batch, whether the EMC is in use (keys are
+// hashed and inserted) and whether this batch looks keys up in it.
+func (p *pmd) emcPolicy() (use, lookup bool) {
+	if p.emc.invProb == 0 || p.cls.masks() < emcMinSubtables {
+		return false, false
+	}
+	p.batches++
+	if p.batches%emcWindow == 0 {
+		w := &p.emcWin
+		p.emcOn = w.lookups == 0 || w.hits*emcMinHitInv >= w.lookups
+		*w = struct{ lookups, hits uint32 }{}
+	}
+	return true, p.emcOn || p.batches%emcSampleEvery == 0
+}
+
 // addToGroup appends pkt to f's group in this batch. Groups are searched
 // from the newest, since consecutive packets usually share a flow.
 func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
@@ -140,7 +179,8 @@ func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
 // and the actions, then sends the outputs: one Send per output port.
 func (p *pmd) process(b *packet.Batch, now int64) {
 	p.x.ports = p.dp.ports.Load()
-	useEMC := p.emc.invProb != 0
+	var lookupEMC bool
+	p.useEMC, lookupEMC = p.emcPolicy()
 	// Pass 1: extract and look up the EMC; collect the rest in todo.
 	var todo uint32
 	for i := 0; i < b.N; i++ {
@@ -148,13 +188,17 @@ func (p *pmd) process(b *packet.Batch, now int64) {
 		pkt.InPort = p.no
 		k := &p.keys[i]
 		Extract(pkt, p.no, k)
-		if useEMC {
+		if p.useEMC {
 			h := k.Hash()
 			p.hashes[i] = h
-			if f := p.emc.lookup(k, h); f != nil {
-				p.bc.emcHits++
-				p.addToGroup(f, pkt, k.TCPFlags)
-				continue
+			if lookupEMC {
+				p.emcWin.lookups++
+				if f := p.emc.lookup(k, h); f != nil {
+					p.emcWin.hits++
+					p.bc.emcHits++
+					p.addToGroup(f, pkt, k.TCPFlags)
+					continue
+				}
 			}
 		}
 		todo |= 1 << i
@@ -203,7 +247,7 @@ func (p *pmd) process(b *packet.Batch, now int64) {
 
 func (p *pmd) hitMegaflow(f *flow, i int, pkt *packet.Packet) {
 	p.bc.mfHits++
-	if p.emc.invProb != 0 {
+	if p.useEMC {
 		p.emc.insert(&p.keys[i], p.hashes[i], f)
 	}
 	p.addToGroup(f, pkt, p.keys[i].TCPFlags)
@@ -228,14 +272,14 @@ func (p *pmd) upcall(pkt *packet.Packet, i int) {
 		p.bc.lost++
 		return
 	}
-	prog := compile(acts)
+	prog := p.dp.progs.get(acts)
 	f, err := p.dp.install(p.cls, k, &mask, prog, false)
 	if err != nil {
 		p.bc.limitHits++
 		p.runOne(prog, pkt)
 		return
 	}
-	if p.emc.invProb != 0 {
+	if p.useEMC {
 		p.emc.insert(k, p.hashes[i], f)
 	}
 	p.addToGroup(f, pkt, k.TCPFlags)

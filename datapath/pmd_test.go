@@ -42,9 +42,14 @@ func newRig(tb testing.TB, opts Options, flows, subtables int) *rig {
 	r := &rig{dp: dp, pmd: newPMD(dp, &dpPort{no: 1, port: dummy.New("bench")}, c), flows: flows}
 	r.pmd.x.ports = dp.ports.Load()
 	acts := Actions{Output(2)}
-	for i := 0; i < flows; i++ {
+	// With fewer flows than subtables, idle flows (MACs the traffic never
+	// uses) fill the remaining masks.
+	for i := 0; i < max(flows, subtables); i++ {
 		var k FlowKey
 		ExtractFrame(flowFrame(i), 1, &k)
+		if i >= flows {
+			ExtractFrame(flowFrame(0x4000+i), 1, &k)
+		}
 		m := l2Mask()
 		// Subtable j gets a distinct mask by also matching j bits of TpSrc.
 		if j := i % subtables; j > 0 {
@@ -105,7 +110,7 @@ func flowName(n int) string {
 
 // BenchmarkEMCHit measures the whole hit path (extract, EMC, grouping,
 // stats, output batching, one Send per batch) with the EMC inserting
-// always. At 100k flows the 8k-entry EMC cannot hold the flows; it then
+// always, and flows split over two masks so that the EMC is in use. At 100k flows the 8k-entry EMC cannot hold the flows; it then
 // inserts with OVS's default 1/100 probability and the emc-hit% metric
 // shows how much it still catches.
 func BenchmarkEMCHit(b *testing.B) {
@@ -115,7 +120,7 @@ func BenchmarkEMCHit(b *testing.B) {
 			if n > DefaultEMCEntries {
 				opts.EMCInsertInvProb = 0 // OVS's 1/100 default once the EMC cannot hold every flow
 			}
-			r := newRig(b, opts, n, 1)
+			r := newRig(b, opts, n, 2) // two masks: see emcPolicy
 			for range 2*n/packet.BatchSize + 1 {
 				r.run() // warm the EMC
 			}
@@ -191,7 +196,7 @@ func TestHitPathAllocs(t *testing.T) {
 		opts Options
 		subs int
 	}{
-		{"emc", Options{EMCInsertInvProb: 1}, 1},
+		{"emc", Options{EMCInsertInvProb: 1}, 2},
 		{"megaflow", Options{EMCInsertInvProb: -1}, 4},
 		{"megaflow+probabilistic emc", Options{}, 4},
 	} {
