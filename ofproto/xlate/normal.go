@@ -171,28 +171,21 @@ func (c *ctx) translate(in *xport, s stack) {
 }
 
 func (c *ctx) reportVLAN(in *xport, s stack, v vlanVerdict) {
+	if c.tr == nil {
+		return
+	}
 	vid := s.vlan()
 	switch v {
 	case vlanTaggedOnAccess:
-		if c.tr != nil {
-			c.noteErr("dropping VLAN %d tagged packet received on port %s configured as VLAN %d access port", vid, in.name(), in.cfg.Tag)
-		}
+		c.noteErr("dropping VLAN %d tagged packet received on port %s configured as VLAN %d access port", vid, in.name(), in.cfg.Tag)
 	case vlanDoubleTaggedOnAccess:
-		if c.tr != nil {
-			c.noteErr("dropping double-tagged packet received on port %s configured as VLAN %d access port", in.name(), in.cfg.Tag)
-		}
+		c.noteErr("dropping double-tagged packet received on port %s configured as VLAN %d access port", in.name(), in.cfg.Tag)
 	case vlanNotTrunked:
-		if c.tr != nil {
-			c.noteErr("dropping VLAN %d packet received on port %s not configured for trunking VLAN %d", vid, in.name(), vid)
-		}
+		c.noteErr("dropping VLAN %d packet received on port %s not configured for trunking VLAN %d", vid, in.name(), vid)
 	case vlanCVLANExcluded:
-		if c.tr != nil {
-			c.noteErr("dropping VLAN %d packet received on dot1q-tunnel port %s that excludes this VLAN", vid, in.name())
-		}
+		c.noteErr("dropping VLAN %d packet received on dot1q-tunnel port %s that excludes this VLAN", vid, in.name())
 	}
-	if c.tr != nil {
-		c.tr.WriteString("     >> disallowed VLAN VID for this input port, dropping\n")
-	}
+	c.tr.WriteString("     >> disallowed VLAN VID for this input port, dropping\n")
 }
 
 // hasInner reports whether the frame has a second tag after its original

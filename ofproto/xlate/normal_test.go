@@ -2,6 +2,7 @@ package xlate
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gvswitch/gvswitch/datapath"
@@ -414,5 +415,66 @@ func TestMegaflowMask(t *testing.T) {
 	acts, m3 := upcall(t, x, k3)
 	if acts.String() != "pop_vlan,2,push_vlan(vid=10,pcp=2),3" || m3.VLAN[0].TCI != 0xffff {
 		t.Fatalf("actions %s, TCI mask %#x", acts, m3.VLAN[0].TCI)
+	}
+}
+
+// TestNoVLANCrossingRandom repeats TestNoVLANCrossing's check on random
+// bridges: random modes, tags and trunk lists over a few VLANs, random
+// learned state (unicast and flooded frames), random frames.
+func TestNoVLANCrossingRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vids := []int{0, 1, 2, 3}
+	pick := func() []int {
+		var out []int
+		for _, v := range vids {
+			if rng.IntN(3) == 0 {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	modes := []VLANMode{Trunk, Access, NativeTagged, NativeUntagged}
+	frames := []string{"-", "0p2", "1", "2", "3", "s1", "s2"}
+	for iter := 0; iter < 300; iter++ {
+		var ports []ps
+		n := 2 + rng.IntN(5)
+		for i := 1; i <= n; i++ {
+			p := ps{name: fmt.Sprintf("p%d", i), of: uint32(i), mode: modes[rng.IntN(len(modes))]}
+			if p.mode != Trunk || rng.IntN(2) == 0 {
+				p.tag = uint16(vids[rng.IntN(len(vids))])
+			}
+			if p.mode != Access && rng.IntN(2) == 0 {
+				p.trunks = pick()
+			}
+			ports = append(ports, p)
+		}
+		x := newX(t, nil, config(bridge("br0", ports...)))
+		for round := 0; round < 20; round++ {
+			in := ports[rng.IntN(len(ports))]
+			frame := frames[rng.IntN(len(frames))]
+			dst := bcast
+			if rng.IntN(2) == 0 {
+				dst = mac(1 + rng.IntN(4))
+			}
+			src := mac(1 + rng.IntN(4))
+			vlan, ok := classify(in, frame)
+			acts, _ := upcall(t, x, key(in.of, src, dst, frame))
+			outs := simulate(t, frame, acts)
+			if !ok && len(outs) > 0 {
+				t.Fatalf("iter %d: %+v dropped frame %s forwarded: %v", iter, in, frame, outs)
+			}
+			for _, out := range ports {
+				wire, sent := outs[out.of]
+				if !sent {
+					continue
+				}
+				if out.of == in.of {
+					t.Fatalf("iter %d: frame sent back to its input port", iter)
+				}
+				if got, ok := classify(out, wire); !ok || got != vlan {
+					t.Fatalf("iter %d: %+v frame %s (VLAN %d) -> %+v as %q: VLAN %d ok=%v (%s)", iter, in, frame, vlan, out, wire, got, ok, acts)
+				}
+			}
+		}
 	}
 }
