@@ -88,7 +88,7 @@ func Open(ifname string, opts Options) (*Port, error) {
 func open(ifname string, o Options) (*Port, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", unix.ENODEV, err)
 	}
 	p := &Port{name: ifname, ifindex: ifi.Index, mtu: ifi.MTU, opts: o, fd: -1, efd: -1}
 	ok := false

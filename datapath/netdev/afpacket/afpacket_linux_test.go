@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gvswitch/gvswitch/datapath/netdev"
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
 	"github.com/gvswitch/gvswitch/datapath/netdev/internal/nettest"
@@ -222,8 +224,8 @@ func TestCloseUnblocksRecv(t *testing.T) {
 func TestOpenMissing(t *testing.T) {
 	nettest.RequireRoot(t)
 	_, err := afpacket.Open("gvt-missing0", afpacket.Options{})
-	if err == nil {
-		t.Fatal("Open of a missing device succeeded")
+	if !errors.Is(err, unix.ENODEV) {
+		t.Fatalf("Open of a missing device: %v, want ENODEV", err)
 	}
 }
 

@@ -99,6 +99,10 @@ func Open(name string, opts Options) (netdev.Port, error) {
 	o := opts.withDefaults()
 	l, err := netlink.LinkByName(name)
 	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("open tap %s: %w: %w", name, unix.ENODEV, err)
+		}
 		return nil, fmt.Errorf("open tap %s: %w", name, err)
 	}
 	if l.Type() != "tuntap" {
