@@ -56,58 +56,95 @@ type scanResult struct {
 // scanRecords splits data, the whole contents of a log file, into records,
 // verifying each header, length, SHA-1 and JSON body. It never panics.
 //
-// The tail after the last intact record counts as torn (not an error) when
-// it can be a prefix of one record as a crashed writer leaves it: a body is
-// compact JSON and holds exactly one line feed, its last byte, so a partial
-// write never contains a line feed after the header. A file that filesystem
-// recovery zero-filled has none either. A bad checksum on a complete record
-// that ends exactly at the end of the file is also a torn write. Anything
-// else wraps ErrCorrupt.
+// A damaged record with no intact record after it is a torn tail, not an
+// error: a crash in the middle of an append leaves a prefix of a record, and
+// filesystem recovery may leave zeros or stale blocks instead of some of its
+// bytes; either way nothing intact follows. It must be truncated away before
+// appending (Open vSwitch too drops a bad last record with a warning). A
+// damaged record followed by an intact one is corruption and wraps
+// ErrCorrupt: dropping it would silently lose committed transactions.
 func scanRecords(data []byte) (scanResult, error) {
 	var res scanResult
 	for off := 0; off < len(data); {
-		rest := data[off:]
 		idx := len(res.bodies)
-		nl := bytes.IndexByte(rest, '\n')
-		if nl < 0 {
-			res.torn = fmt.Sprintf("record %d at offset %d: incomplete header (%d bytes)", idx, off, len(rest))
+		n, body, reason, err := checkRecord(data[off:])
+		if err != nil {
+			return res, fmt.Errorf("record %d at offset %d: %w", idx, off, err)
+		}
+		if reason != "" {
+			if intactRecordAfter(data, off) {
+				return res, corruptf(idx, off, "%s", reason)
+			}
+			res.torn = fmt.Sprintf("record %d at offset %d: %s (%d bytes to the end)", idx, off, reason, len(data)-off)
 			return res, nil
 		}
-		if nl >= maxHeaderSize {
-			return res, corruptf(idx, off, "header line too long")
-		}
-		size, sum, err := parseHeader(rest[:nl])
-		if errors.Is(err, ErrClustered) {
-			return res, err
-		}
-		if err != nil {
-			return res, corruptf(idx, off, "%v", err)
-		}
-		start := nl + 1
-		if size > len(rest)-start {
-			if bytes.IndexByte(rest[start:], '\n') < 0 {
-				res.torn = fmt.Sprintf("record %d at offset %d: %d of %d body bytes", idx, off, len(rest)-start, size)
-				return res, nil
-			}
-			return res, corruptf(idx, off, "length %d exceeds the %d bytes left", size, len(rest)-start)
-		}
-		body := rest[start : start+size]
-		if sha1.Sum(body) != sum {
-			if start+size == len(rest) {
-				res.torn = fmt.Sprintf("record %d at offset %d: sha-1 mismatch in last record", idx, off)
-				return res, nil
-			}
-			return res, corruptf(idx, off, "sha-1 mismatch")
-		}
-		if !json.Valid(body) {
-			return res, corruptf(idx, off, "body is not valid json")
-		}
 		res.bodies = append(res.bodies, trimSpace(body))
-		off += start + size
+		off += n
 		res.end = off
 		res.ends = append(res.ends, off)
 	}
 	return res, nil
+}
+
+// checkRecord checks the record at the start of rest and returns its size
+// and body, or a reason why it is damaged, or ErrClustered.
+func checkRecord(rest []byte) (n int, body []byte, reason string, err error) {
+	nl := bytes.IndexByte(rest[:min(len(rest), maxHeaderSize)], '\n')
+	if nl < 0 {
+		if len(rest) < maxHeaderSize {
+			return 0, nil, "incomplete header", nil
+		}
+		return 0, nil, "header line too long", nil
+	}
+	size, sum, herr := parseHeader(rest[:nl])
+	if errors.Is(herr, ErrClustered) {
+		return 0, nil, "", herr
+	}
+	if herr != nil {
+		return 0, nil, herr.Error(), nil
+	}
+	start := nl + 1
+	if size > len(rest)-start {
+		return 0, nil, fmt.Sprintf("%d of %d body bytes", len(rest)-start, size), nil
+	}
+	body = rest[start : start+size]
+	if sha1.Sum(body) != sum {
+		return 0, nil, "sha-1 mismatch", nil
+	}
+	if !json.Valid(body) {
+		return 0, nil, "body is not valid json", nil
+	}
+	return start + size, body, "", nil
+}
+
+// intactRecordAfter reports whether a record with a valid header and
+// checksum starts at the beginning of a line somewhere after data[off].
+func intactRecordAfter(data []byte, off int) bool {
+	magic := []byte(magicJSON)
+	for i := off + 1; i < len(data); {
+		j := bytes.Index(data[i:], magic)
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		i = p + 1
+		if data[p-1] != '\n' {
+			continue
+		}
+		rest := data[p:]
+		nl := bytes.IndexByte(rest[:min(len(rest), maxHeaderSize)], '\n')
+		if nl < 0 {
+			continue
+		}
+		size, sum, err := parseHeader(rest[:nl])
+		if err != nil || size > len(rest)-nl-1 {
+			continue
+		}
+		if sha1.Sum(rest[nl+1:nl+1+size]) == sum {
+			return true
+		}
+	}
+	return false
 }
 
 func corruptf(idx, off int, format string, args ...any) error {

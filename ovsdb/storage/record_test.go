@@ -31,6 +31,9 @@ func TestScanRecords(t *testing.T) {
 	good := records(`{"name":"s"}`, `{"T":{}}`, `{"U":{}}`)
 	second := len(records(`{"name":"s"}`))
 	third := len(records(`{"name":"s"}`, `{"T":{}}`))
+	// A JSON string holding the text of a whole record (its line feeds
+	// escaped, so it never starts a line).
+	embedded := records(`{}`, `{"c":"x\nOVSDB JSON 3 5f36b2ea290645ee34d943220a14b54ee5ea5be5\n{}\n"}`)
 	flip := func(b []byte, i int) []byte {
 		c := bytes.Clone(b)
 		c[i] ^= 0x01
@@ -54,9 +57,14 @@ func TestScanRecords(t *testing.T) {
 		{name: "bad checksum middle", data: flip(good, third-4), bodies: 1, corrupt: true},
 		{name: "bad header middle", data: flip(good, second+2), bodies: 1, corrupt: true},
 		{name: "bad length middle", data: bytes.Replace(good, []byte("JSON 9 "), []byte("JSON 99 "), 1), bodies: 1, corrupt: true},
-		{name: "garbage after", data: append(bytes.Clone(good), "junk\n"...), bodies: 3, corrupt: true},
-		{name: "long header", data: []byte(strings.Repeat("x", 200) + "\n"), corrupt: true},
-		{name: "invalid json", data: records(`{"a":}`), corrupt: true},
+		{name: "garbage after", data: append(bytes.Clone(good), "junk\nmore junk\n"...), bodies: 3, torn: true},
+		{name: "zeroed header of last", data: append(append(bytes.Clone(good[:third]), make([]byte, 20)...), good[third+20:]...), bodies: 2, torn: true},
+		{name: "zeroed header middle", data: append(append(bytes.Clone(good[:second]), make([]byte, 20)...), good[second+20:]...), bodies: 1, corrupt: true},
+		{name: "long header", data: []byte(strings.Repeat("x", 200) + "\n"), torn: true},
+		{name: "long header middle", data: append([]byte(strings.Repeat("x", 200)+"\n"), good...), corrupt: true},
+		{name: "invalid json last", data: records(`{}`, `{"a":}`), bodies: 1, torn: true},
+		{name: "invalid json middle", data: records(`{}`, `{"a":}`, `{}`), bodies: 1, corrupt: true},
+		{name: "record-like text in torn body", data: embedded[:len(embedded)-3], bodies: 1, torn: true},
 		{name: "clustered", data: []byte("OVSDB CLUSTER 3 5f36b2ea290645ee34d943220a14b54ee5ea5be5\n{}\n"), clusterd: true},
 	}
 	for _, tt := range tests {
