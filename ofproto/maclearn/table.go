@@ -139,10 +139,12 @@ func (t *Table) Learn(vlan uint16, mac [6]byte, port uint32) bool {
 // make it older.
 func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) bool {
 	k := Key{vlan, mac}
-	if t.now().Sub(at) >= t.getAging() {
+	now := t.now()
+	t.mu.RLock()
+	if now.Sub(at) >= t.aging {
+		t.mu.RUnlock()
 		return false // already too old to be learned
 	}
-	t.mu.RLock()
 	e := t.entries[k]
 	fresh := e != nil && (e.static || (e.port == port && at.Sub(e.used) < refreshGranularity))
 	t.mu.RUnlock()
@@ -187,12 +189,6 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 		}
 		return false
 	}
-}
-
-func (t *Table) getAging() time.Duration {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.aging
 }
 
 // AddStatic adds (or turns an existing entry into) a static entry for mac in
