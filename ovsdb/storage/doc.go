@@ -7,10 +7,12 @@
 //   - The record framing: "OVSDB JSON <length> <sha1>\n" followed by exactly
 //     <length> bytes of compact JSON and a line feed, both counted by the
 //     length and covered by the SHA-1. Record 0 is the schema, every later
-//     record one committed transaction (see Txn). Open verifies every record;
-//     a torn last record (a crash in the middle of a write) is cut off with a
-//     warning, damage anywhere else is an error wrapping ErrCorrupt.
-//   - Locking: a Log holds a POSIX fcntl write lock on "<dir>/.<file>.~lock~",
+//     record one committed transaction (see Txn). Open verifies every record.
+//     A damaged tail with no intact record after it (a crash in the middle of
+//     an append) is cut off with a warning; a damaged record followed by an
+//     intact one is an error wrapping ErrCorrupt.
+//   - Locking: a Log holds a POSIX fcntl write lock (an open file description
+//     lock) on "<dir>/.<file>.~lock~",
 //     the lock file Open vSwitch uses, from Open or Create until Close, so
 //     ovsdb-tool and ovsdb-server refuse the file while gvswitch has it, and
 //     the other way round.
