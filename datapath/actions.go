@@ -282,6 +282,7 @@ func (x *executor) run(prog *program, pkts []*packet.Packet) {
 			for _, p := range pkts {
 				if p != nil && vlan.RemoveTag(p.Data()) {
 					p.Pull(vlan.TagSize)
+					shiftOffload(p, -vlan.TagSize)
 				}
 			}
 		case ActSetVLAN:
@@ -313,8 +314,29 @@ func pushVLAN(p *packet.Packet, tpid, tci uint16) bool {
 	if _, ok := p.Push(vlan.TagSize); !ok {
 		return false
 	}
-	return vlan.InsertTag(p.Data(), tpid, tci)
+	if !vlan.InsertTag(p.Data(), tpid, tci) {
+		return false
+	}
+	shiftOffload(p, vlan.TagSize)
+	return true
 }
+
+// shiftOffload moves a packet's virtio-net header offsets, which count from
+// the start of the frame, after d bytes were pushed (d > 0) or pulled
+// (d < 0) in front of the L3 header, so that checksum-partial and GSO frames
+// stay valid across VLAN push and pop.
+func shiftOffload(p *packet.Packet, d int) {
+	o := &p.Offload
+	if o.Flags&offloadNeedsCsum != 0 && int(o.CsumStart)+d >= 0 {
+		o.CsumStart = uint16(int(o.CsumStart) + d)
+	}
+	if o.GSOType != 0 && int(o.HdrLen)+d >= 0 {
+		o.HdrLen = uint16(int(o.HdrLen) + d)
+	}
+}
+
+// offloadNeedsCsum is VIRTIO_NET_HDR_F_NEEDS_CSUM.
+const offloadNeedsCsum = 1
 
 // copyPacket returns a pooled copy of p, valid until flush.
 func (x *executor) copyPacket(p *packet.Packet) *packet.Packet {

@@ -235,3 +235,30 @@ func TestHitPathAllocsWithCopies(t *testing.T) {
 		t.Fatalf("%v allocs per batch", n)
 	}
 }
+
+// TestEMCPolicy checks that EMC lookups stop when they rarely hit (more
+// flows than entries) and stay on when they do, and that one mask keeps
+// the EMC off altogether.
+func TestEMCPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		flows  int
+		subs   int
+		wantOn bool
+		wantIn bool // EMC in use at all
+	}{
+		{"fits", 32, 2, true, true},
+		{"thrashes", 4096, 2, false, true},
+		{"one mask", 32, 1, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, Options{EMCEntries: 64, EMCInsertInvProb: 1}, tc.flows, tc.subs)
+			for range 3 * emcWindow {
+				r.run()
+			}
+			if r.pmd.emcOn != tc.wantOn || r.pmd.useEMC != tc.wantIn {
+				t.Fatalf("emcOn %v useEMC %v, want %v %v", r.pmd.emcOn, r.pmd.useEMC, tc.wantOn, tc.wantIn)
+			}
+		})
+	}
+}

@@ -1,0 +1,109 @@
+package datapath
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/internal/pkttest"
+)
+
+// TestActionsTable runs action lists through the full pipeline (a flow
+// installed with FlowPut, a frame injected on port 1) and checks what each
+// port sends.
+func TestActionsTable(t *testing.T) {
+	plain := udpFrame(1, 2, 1, 1)
+	v10 := udpFrame(1, 2, 1, 1, pkttest.VLAN{VID: 10})
+	v10p5 := udpFrame(1, 2, 1, 1, pkttest.VLAN{VID: 10, PCP: 5})
+	v20 := udpFrame(1, 2, 1, 1, pkttest.VLAN{VID: 20})
+	s100v10 := udpFrame(1, 2, 1, 1, pkttest.VLAN{TPID: 0x88a8, VID: 100}, pkttest.VLAN{VID: 10})
+	for _, tt := range []struct {
+		name  string
+		in    []byte
+		acts  Actions
+		want  map[int][][]byte // port index (0-based) -> frames
+		drops uint64
+	}{
+		{"output", plain, Actions{Output(2)}, map[int][][]byte{1: {plain}}, 0},
+		{"flood", plain, Actions{Output(2), Output(3), Output(4)},
+			map[int][][]byte{1: {plain}, 2: {plain}, 3: {plain}}, 0},
+		{"drop", plain, nil, nil, 0},
+		{"explicit drop stops", plain, Actions{Drop(), Output(2)}, nil, 0},
+		{"push", plain, Actions{PushVLAN(0x8100, 10), Output(2)}, map[int][][]byte{1: {v10}}, 0},
+		{"push default tpid", plain, Actions{PushVLAN(0, 10), Output(2)}, map[int][][]byte{1: {v10}}, 0},
+		{"pop", v10, Actions{PopVLAN(), Output(2)}, map[int][][]byte{1: {plain}}, 0},
+		{"pop untagged is a no-op", plain, Actions{PopVLAN(), Output(2)}, map[int][][]byte{1: {plain}}, 0},
+		{"set vid keeps pcp", v10p5, Actions{SetVLAN(20, 0x0fff), Output(2)},
+			map[int][][]byte{1: {udpFrame(1, 2, 1, 1, pkttest.VLAN{VID: 20, PCP: 5})}}, 0},
+		{"set whole tci", v10p5, Actions{SetVLAN(20, 0), Output(2)}, map[int][][]byte{1: {v20}}, 0},
+		{"qinq push", v10, Actions{PushVLAN(0x88a8, 100), Output(2)}, map[int][][]byte{1: {s100v10}}, 0},
+		{"per-output edits", v10, Actions{Output(2), PopVLAN(), Output(3), PushVLAN(0x8100, 20), Output(4)},
+			map[int][][]byte{1: {v10}, 2: {plain}, 3: {v20}}, 0},
+		{"missing port", plain, Actions{Output(9), Output(2)}, map[int][][]byte{1: {plain}}, 1},
+		{"unknown kind drops", plain, Actions{{Kind: ActSetField}, Output(2)}, nil, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dp, ports := testDP(t, 4, Options{})
+			var k FlowKey
+			ExtractFrame(tt.in, 1, &k)
+			m := l2Mask()
+			if err := dp.FlowPut(&k, &m, tt.acts); err != nil {
+				t.Fatal(err)
+			}
+			ports[0].Inject(tt.in)
+			waitStats(t, dp, "hit", func(s Stats) bool { return s.Hit == 1 })
+			for pi, p := range ports {
+				want := tt.want[pi]
+				got := p.Sent()
+				if len(want) > 0 {
+					got = p.WaitSent(len(want), 5*time.Second)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("port %d: got %d frames, want %d", pi+1, len(got), len(want))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Errorf("port %d frame %d:\ngot  %x\nwant %x", pi+1, i, got[i], want[i])
+					}
+				}
+			}
+			if d := dp.Stats().ActionDrops; d != tt.drops {
+				t.Errorf("action drops %d, want %d", d, tt.drops)
+			}
+		})
+	}
+}
+
+func TestVLANKeepsOffloadOffsets(t *testing.T) {
+	p := packet.FromFrame(udpFrame(1, 2, 1, 1))
+	p.Offload = packet.Offload{Flags: 1, CsumStart: 34, CsumOffset: 6, GSOType: 3, HdrLen: 42, GSOSize: 1400}
+	x := newExecutor()
+	x.ports = &portTable{}
+	x.run(compile(Actions{PushVLAN(0x8100, 10)}), []*packet.Packet{p})
+	if p.Offload.CsumStart != 38 || p.Offload.HdrLen != 46 {
+		t.Fatalf("after push: %+v", p.Offload)
+	}
+	x.run(compile(Actions{PopVLAN()}), []*packet.Packet{p})
+	if p.Offload.CsumStart != 34 || p.Offload.HdrLen != 42 {
+		t.Fatalf("after pop: %+v", p.Offload)
+	}
+}
+
+func TestProgramCache(t *testing.T) {
+	var c programCache
+	a := c.get(Actions{Output(1), PushVLAN(0x8100, 5), Output(2)})
+	b := c.get(Actions{Output(1), PushVLAN(0x8100, 5), Output(2)})
+	if a != b {
+		t.Fatal("equal action lists not shared")
+	}
+	if c.get(Actions{Output(1)}) == a {
+		t.Fatal("different action lists shared")
+	}
+	if !a.mustCopy(0) || a.mustCopy(2) {
+		t.Fatalf("copy bits %b", a.copyOut)
+	}
+	if got := (Actions{Output(1), PushVLAN(0x88a8, 5), PopVLAN(), SetVLAN(7, 0x0fff)}).String(); got != "1,push_vlan(tpid=0x88a8,vid=5,pcp=0),pop_vlan,set(vlan(tci=0x0007/0x0fff))" {
+		t.Fatalf("String: %s", got)
+	}
+}
