@@ -12,10 +12,9 @@
 //     an append) is cut off with a warning; a damaged record followed by an
 //     intact one is an error wrapping ErrCorrupt.
 //   - Locking: a Log holds a POSIX fcntl write lock (an open file description
-//     lock) on "<dir>/.<file>.~lock~",
-//     the lock file Open vSwitch uses, from Open or Create until Close, so
-//     ovsdb-tool and ovsdb-server refuse the file while gvswitch has it, and
-//     the other way round.
+//     lock) on "<dir>/.<file>.~lock~", the lock file Open vSwitch uses, from
+//     Open or Create until Close, so ovsdb-tool and ovsdb-server refuse the
+//     file while gvswitch has it, and the other way round.
 //   - Compaction: Compact replaces the file with the schema and one snapshot
 //     record through "<file>.tmp" and a rename; ShouldCompact tells when Open
 //     vSwitch's automatic compaction rule says it is time.
