@@ -22,7 +22,7 @@ const maxSpareSize = 1 << 20
 
 // Options configure Open and Create. The zero value is ready to use.
 type Options struct {
-	// Logger receives warnings (a torn last record cut off at Open).
+	// Logger receives warnings (a torn tail cut off at Open).
 	// Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -47,7 +47,7 @@ type Log struct {
 	logger *slog.Logger
 
 	ioMu sync.Mutex
-	// Under ioMu (and read by ShouldCompact under mu):
+	// Under ioMu (Compact also holds mu while it swaps f):
 	f    *os.File // O_APPEND; replaced by Compact
 	lock *os.File // holds the fcntl lock until Close
 
@@ -68,8 +68,9 @@ type Log struct {
 // Open opens the standalone database file at path for reading and
 // appending. It takes the lock file "<dir>/.<name>.~lock~" (failing with
 // ErrLocked if another process, or another Log, holds it), reads and verifies
-// every record, and cuts off a torn last record with a warning. Damage
-// before the end wraps ErrCorrupt.
+// every record, and cuts off a damaged tail (a torn last record: nothing
+// intact after it) with a warning. A damaged record followed by an intact
+// one wraps ErrCorrupt, a clustered database ErrClustered.
 func Open(path string, opts Options) (*Log, error) {
 	l, err := open(path, opts)
 	if err != nil {
