@@ -24,14 +24,23 @@ type e2e struct {
 
 // newE2E attaches one dummy port per port of cfg's bridges (by DPPort),
 // registers the translator and runs its revalidator.
-func newE2E(t *testing.T, cfg *Config) *e2e {
+func newE2E(t *testing.T, cfg *Config) *e2e { return newE2EClock(t, cfg, nil) }
+
+// newE2EClock is newE2E with the datapath and the MAC tables on clk.
+func newE2EClock(t *testing.T, cfg *Config, clk *fakeClock) *e2e {
 	t.Helper()
-	dp, err := datapath.New(datapath.Options{SweepInterval: -1})
+	opts := datapath.Options{SweepInterval: -1}
+	x := New()
+	if clk != nil {
+		opts.Now = clk.Now
+		x = New(WithClock(clk.Now))
+	}
+	dp, err := datapath.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dp.Close() })
-	e := &e2e{t: t, dp: dp, x: New(), ports: make(map[uint32]*dummy.Port)}
+	e := &e2e{t: t, dp: dp, x: x, ports: make(map[uint32]*dummy.Port)}
 	for _, b := range cfg.Bridges {
 		for _, p := range b.Ports {
 			if p.Patch != "" {
@@ -246,4 +255,28 @@ func TestEndToEndPatch(t *testing.T) {
 	}
 	// Other VLANs do not cross into the access port.
 	e.send(2, e2eFrame(b, a, 8))
+}
+
+func TestEndToEndAging(t *testing.T) {
+	clk := newClock()
+	e := newE2EClock(t, config(bridge("br0",
+		ps{name: "g1", of: 1, dp: 1}, ps{name: "g2", of: 2, dp: 2}, ps{name: "g3", of: 3, dp: 3},
+	)), clk)
+	a, b := mac(0xa), mac(0xb)
+	e.send(1, e2eFrame(a, bcast), 2, 3)
+	e.send(2, e2eFrame(b, a), 1)
+	e.waitFlow(2, a, "1")
+	// b keeps talking (its flow is used), a falls silent past the aging
+	// time: a's entry expires, b's is refreshed from flow statistics, and
+	// the b->a flow turns back into a flood.
+	for i := 0; i < 2; i++ {
+		clk.Advance(100 * time.Second)
+		e.send(2, e2eFrame(b, a), 1) // t=100 s, 200 s: a is still known
+	}
+	clk.Advance(150 * time.Second) // t=350 s: a expires at the next tick
+	e.waitFlow(2, a, "1,3")
+	e.send(2, e2eFrame(b, a), 1, 3)
+	if _, ok := e.x.MACTable("br0").Lookup(0, b); !ok {
+		t.Fatal("b aged out although its flow was in use")
+	}
 }
