@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
@@ -111,12 +112,13 @@ func (r *reconciler) Reconcile(s *Spec) []ifaceResult {
 	for _, i := range all {
 		want[i.Name] = i
 	}
+	var gone []*liveIface
 	for _, name := range sortedKeys(r.ifaces) {
-		l := r.ifaces[name]
-		if needsDetach(l, want[name]) {
-			r.detach(l)
+		if l := r.ifaces[name]; needsDetach(l, want[name]) {
+			gone = append(gone, l)
 		}
 	}
+	r.detachAll(gone)
 	for name := range r.bridges {
 		if s.Bridges[name] == nil {
 			delete(r.bridges, name)
@@ -146,11 +148,15 @@ func (r *reconciler) Reconcile(s *Spec) []ifaceResult {
 			}
 		}
 	}
+	var pending []*liveIface
 	for _, i := range order {
 		if l := r.ifaces[i.Name]; l == nil || !l.attached() {
-			r.attach(i)
+			if l := r.plan(i); l != nil {
+				pending = append(pending, l)
+			}
 		}
 	}
+	r.openAll(pending)
 	res := make([]ifaceResult, 0, len(all))
 	for _, i := range all {
 		l := r.ifaces[i.Name]
@@ -159,15 +165,52 @@ func (r *reconciler) Reconcile(s *Spec) []ifaceResult {
 	return res
 }
 
-// detach removes l from the datapath and its bridge's port table. A failed
-// interface is forgotten too, so that the next attach retries it.
-func (r *reconciler) detach(l *liveIface) {
-	if l.dev != nil {
-		if err := r.dp.DelPort(l.dpNo); err != nil && r.log != nil {
-			r.log.Warn("delete datapath port", "port", l.name, "error", err)
+// parallelism bounds concurrent device opens and datapath port changes:
+// creating or deleting a device is a few system calls plus a poll goroutine
+// start or stop, and doing a thousand of them one by one dominates a bulk
+// ovs-vsctl run.
+const parallelism = 16
+
+// forEachParallel runs fn on every element with at most parallelism
+// goroutines.
+func forEachParallel[T any](items []T, fn func(T)) {
+	if len(items) <= 1 {
+		for _, it := range items {
+			fn(it)
 		}
-		l.dev = nil
+		return
 	}
+	sem := make(chan struct{}, parallelism)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(it)
+		}()
+	}
+	wg.Wait()
+}
+
+// detachAll removes ls from the datapath (concurrently) and from their
+// bridges' port tables. Failed interfaces are forgotten too, so that the next
+// attach retries them.
+func (r *reconciler) detachAll(ls []*liveIface) {
+	forEachParallel(ls, func(l *liveIface) {
+		if l.dev != nil {
+			if err := r.dp.DelPort(l.dpNo); err != nil && r.log != nil {
+				r.log.Warn("delete datapath port", "port", l.name, "error", err)
+			}
+		}
+	})
+	for _, l := range ls {
+		l.dev = nil
+		r.forget(l)
+	}
+}
+
+func (r *reconciler) forget(l *liveIface) {
 	if b := r.bridges[l.bridge]; b != nil && l.ofport > 0 && b.ofports[l.ofport] == l.name {
 		delete(b.ofports, l.ofport)
 	}
@@ -203,8 +246,10 @@ func (r *reconciler) pickOFPort(b *liveBridge, i *IfaceSpec, last int64) (int64,
 	return 0, errors.New("no free OpenFlow port number")
 }
 
-// attach opens and attaches i, recording failures as the interface's error.
-func (r *reconciler) attach(i *IfaceSpec) {
+// plan records i as live, reserves its OpenFlow port number and returns it
+// when a device must still be opened (nil when it failed already or needs
+// no device, like patch ports).
+func (r *reconciler) plan(i *IfaceSpec) *liveIface {
 	var last int64
 	if old := r.ifaces[i.Name]; old != nil {
 		last = old.lastOFPort
@@ -214,38 +259,59 @@ func (r *reconciler) attach(i *IfaceSpec) {
 	b := r.bridges[i.Bridge]
 	if !supportedTypes[i.Type] {
 		l.err = fmt.Sprintf("unsupported interface type %q", i.Type)
-		return
+		return nil
 	}
 	ofport, err := r.pickOFPort(b, i, last)
 	if err != nil {
 		l.err = err.Error()
-		return
+		return nil
 	}
 	if l.typ == "patch" {
-		if i.Options["peer"] == "" {
+		switch i.Options["peer"] {
+		case "":
 			l.err = fmt.Sprintf("%s: patch type requires valid 'peer' argument", i.Name)
-			return
-		}
-		if i.Options["peer"] == i.Name {
+			return nil
+		case i.Name:
 			l.err = fmt.Sprintf("%s: patch peer must not be the interface itself", i.Name)
-			return
+			return nil
 		}
-	} else {
-		dev, err := r.open.Open(i.Name, l.typ)
+		l.ofport, l.lastOFPort = ofport, ofport
+		b.ofports[ofport] = i.Name
+		return nil
+	}
+	// Reserve the number now; openAll releases it on failure.
+	l.ofport = ofport
+	b.ofports[ofport] = i.Name
+	return l
+}
+
+// openAll opens the devices of planned interfaces concurrently and attaches
+// them to the datapath; failures become the interface's error.
+func (r *reconciler) openAll(ls []*liveIface) {
+	forEachParallel(ls, func(l *liveIface) {
+		dev, err := r.open.Open(l.name, l.typ)
 		if err != nil {
-			l.err = fmt.Sprintf("could not open network device %s (%s)", i.Name, strerror(err))
+			l.err = fmt.Sprintf("could not open network device %s (%s)", l.name, strerror(err))
 			return
 		}
-		no, err := r.dp.AddPort(i.Name, dev, 0)
+		no, err := r.dp.AddPort(l.name, dev, 0)
 		if err != nil {
 			_ = dev.Close()
-			l.err = fmt.Sprintf("could not add network device %s to datapath (%s)", i.Name, strerror(err))
+			l.err = fmt.Sprintf("could not add network device %s to datapath (%s)", l.name, strerror(err))
 			return
 		}
 		l.dev, l.dpNo = dev, no
+	})
+	for _, l := range ls {
+		if l.dev == nil {
+			if b := r.bridges[l.bridge]; b != nil && b.ofports[l.ofport] == l.name {
+				delete(b.ofports, l.ofport)
+			}
+			l.ofport = -1
+			continue
+		}
+		l.lastOFPort = l.ofport
 	}
-	l.ofport, l.lastOFPort = ofport, ofport
-	b.ofports[ofport] = i.Name
 }
 
 // strerror renders err like C's strerror for errno values ("No such
@@ -291,7 +357,9 @@ func (r *reconciler) sortedIfaces(bridge string) []*liveIface {
 
 // closeAll detaches everything (shutdown).
 func (r *reconciler) closeAll() {
+	ls := make([]*liveIface, 0, len(r.ifaces))
 	for _, name := range sortedKeys(r.ifaces) {
-		r.detach(r.ifaces[name])
+		ls = append(ls, r.ifaces[name])
 	}
+	r.detachAll(ls)
 }

@@ -170,6 +170,7 @@ func (v *Vswitch) onLink(name string, info LinkInfo, deleted bool) {
 // reconfigure is one bridge_reconfigure pass: reconcile, publish, write
 // ofport/error/cur_cfg in one transaction, then status.
 func (v *Vswitch) reconfigure() {
+	t0 := time.Now()
 	spec := BuildSpec(v.opts.DB.Snapshot())
 	if spec.RootUUID == "" {
 		v.ensureRoot()
@@ -182,6 +183,7 @@ func (v *Vswitch) reconfigure() {
 	cfg := v.xlateConfigLocked(spec)
 	v.mu.Unlock()
 
+	t1 := time.Now()
 	if v.opts.Xlate != nil {
 		v.opts.Xlate.Publish(cfg)
 	}
@@ -210,13 +212,17 @@ func (v *Vswitch) reconfigure() {
 			"row":   map[string]any{"cur_cfg": spec.NextCfg},
 		})
 	}
+	t2 := time.Now()
 	if len(ops) > 0 {
 		if _, err := v.opts.DB.Transact(ops...); err != nil {
 			v.log.Warn("database transaction failed", "error", err)
 			return
 		}
 	}
+	t3 := time.Now()
 	v.writeStatus(spec)
+	v.log.Debug("reconfigured", "cfg", spec.NextCfg, "ops", len(ops), "reconcile", t1.Sub(t0),
+		"publish", t2.Sub(t1), "txn", t3.Sub(t2), "status", time.Since(t3))
 }
 
 // ensureRoot inserts the Open_vSwitch row into an empty database (what

@@ -63,7 +63,7 @@ func env(dir string) []string {
 
 // startDaemon runs gvswitchd with OVS_* dirs at dir and waits until its
 // vswitchd pidfile is valid (locked by it).
-func startDaemon(t *testing.T, dir string, args ...string) *proc {
+func startDaemon(t testing.TB, dir string, args ...string) *proc {
 	t.Helper()
 	testutil.RequireRoot(t)
 	p := &proc{dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -117,19 +117,19 @@ type dbClient struct {
 	sock, dir string
 }
 
-func (c *dbClient) Vsctl(t *testing.T, args ...string) ovstest.Result {
+func (c *dbClient) Vsctl(t testing.TB, args ...string) ovstest.Result {
 	t.Helper()
 	b := ovstest.FindBinaries(t)
 	return ovstest.RunCmd(t, ovstest.Cmd{Bin: b.Vsctl, Args: append([]string{"--db=" + c.sock}, args...), Env: env(c.dir)})
 }
 
-func (c *dbClient) Get(t *testing.T, table, record, column string) string {
+func (c *dbClient) Get(t testing.TB, table, record, column string) string {
 	t.Helper()
 	return strings.TrimSpace(c.Vsctl(t, "--no-wait", "get", table, record, column).Check(t))
 }
 
 // vsctl runs ovs-vsctl with libvirt's 5 s timeout and WITHOUT --no-wait.
-func vsctl(t *testing.T, s *dbClient, args ...string) ovstest.Result {
+func vsctl(t testing.TB, s *dbClient, args ...string) ovstest.Result {
 	t.Helper()
 	r := s.Vsctl(t, append([]string{"--timeout=5"}, args...)...)
 	if !r.OK() {
@@ -142,13 +142,13 @@ func vsctl(t *testing.T, s *dbClient, args ...string) ovstest.Result {
 // ovsdb-server (--db=unix:...).
 var modes = []struct {
 	name  string
-	start func(t *testing.T) (*dbClient, *proc)
+	start func(t testing.TB) (*dbClient, *proc)
 }{
 	{"embedded", startEmbeddedMode},
 	{"debian-ovsdb-server", startWithDebianServer},
 }
 
-func startEmbeddedMode(t *testing.T) (*dbClient, *proc) {
+func startEmbeddedMode(t testing.TB) (*dbClient, *proc) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	dir, err := os.MkdirTemp("", "gvsd-")
@@ -160,7 +160,7 @@ func startEmbeddedMode(t *testing.T) (*dbClient, *proc) {
 	return &dbClient{sock: "unix:" + filepath.Join(dir, "db.sock"), dir: dir}, p
 }
 
-func startWithDebianServer(t *testing.T) (*dbClient, *proc) {
+func startWithDebianServer(t testing.TB) (*dbClient, *proc) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	s := ovstest.StartOVSDBServer(t, &ovstest.Options{SchemaJSON: vswitch.SchemaJSON})
@@ -173,7 +173,7 @@ func TestAddBrAddPort(t *testing.T) {
 	}
 }
 
-func testAddBrAddPort(t *testing.T, startFn func(t *testing.T) (*dbClient, *proc)) {
+func testAddBrAddPort(t *testing.T, startFn func(t testing.TB) (*dbClient, *proc)) {
 	s, p := startFn(t)
 	br := testutil.UniqueLinkName("gvb", "")
 	v1 := testutil.NewVethPair(t, testutil.Veth{})
@@ -258,7 +258,7 @@ func TestBadConfigAndRestart(t *testing.T) {
 	}
 }
 
-func testBadConfigAndRestart(t *testing.T, startFn func(t *testing.T) (*dbClient, *proc)) {
+func testBadConfigAndRestart(t *testing.T, startFn func(t testing.TB) (*dbClient, *proc)) {
 	s, p := startFn(t)
 	br := testutil.UniqueLinkName("gvb", "")
 	v1 := testutil.NewVethPair(t, testutil.Veth{})

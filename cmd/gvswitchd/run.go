@@ -128,11 +128,12 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 	}
 	down.add(func() { _ = db.Close() })
 	opts := ofproto.Options{
-		DB:       db,
-		Datapath: dp,
-		Opener:   opener{},
-		Log:      log.Logger("bridge"),
-		Version:  Version,
+		DB:         db,
+		Datapath:   dp,
+		Opener:     opener{},
+		Log:        log.Logger("bridge"),
+		FormatFlow: datapath.FormatFlow,
+		Version:    Version,
 	}
 	wireXlate(ctx, &opts, dp, down)
 	v := ofproto.New(opts)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
@@ -20,7 +22,7 @@ import (
 type tapPort struct {
 	name string
 	f    *os.File
-	fd   int
+	rc   syscall.RawConn
 	pkts [packet.BatchSize]*packet.Packet
 
 	closed                                 atomic.Bool
@@ -51,7 +53,13 @@ func openTap(name string) (*tapPort, error) {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("create tap %s: %w", name, errno)
 	}
-	p := &tapPort{name: name, fd: fd, f: os.NewFile(uintptr(fd), name)}
+	p := &tapPort{name: name, f: os.NewFile(uintptr(fd), name)}
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		_ = p.f.Close()
+		return nil, fmt.Errorf("tap %s: %w", name, err)
+	}
+	p.rc = rc
 	for i := range p.pkts {
 		p.pkts[i] = packet.New(make([]byte, packet.Headroom+maxFrame), 0)
 	}
@@ -64,33 +72,43 @@ func (p *tapPort) Name() string { return p.name }
 // BatchSize implements netdev.Port.
 func (p *tapPort) BatchSize() int { return packet.BatchSize }
 
-// Recv implements netdev.Port: waits up to 100 ms for frames.
+// Recv implements netdev.Port: waits up to 100 ms for frames through the
+// Go netpoller, so that Close wakes it at once.
 func (p *tapPort) Recv(b *packet.Batch) error {
 	b.Reset()
 	if p.closed.Load() {
 		return netdev.ErrClosed
 	}
-	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
-	if _, err := unix.Poll(fds, 100); err != nil && !errors.Is(err, unix.EINTR) {
-		if p.closed.Load() {
-			return netdev.ErrClosed
+	_ = p.f.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	var rerr error
+	err := p.rc.Read(func(fd uintptr) bool {
+		for b.N < packet.BatchSize {
+			pkt := p.pkts[b.N]
+			buf, _, _ := pkt.Buffer()
+			n, err := unix.Read(int(fd), buf[packet.Headroom:])
+			if err != nil || n <= 0 {
+				if errors.Is(err, unix.EAGAIN) {
+					return b.N > 0 // nothing yet: wait in the poller
+				}
+				rerr = err
+				return true
+			}
+			pkt.Reset(buf, packet.Headroom, packet.Headroom+n)
+			b.Add(pkt)
+			p.rxPackets.Add(1)
+			p.rxBytes.Add(uint64(n))
 		}
-		return fmt.Errorf("poll tap %s: %w", p.name, err)
-	}
-	for b.N < packet.BatchSize {
-		pkt := p.pkts[b.N]
-		buf, _, _ := pkt.Buffer()
-		n, err := unix.Read(p.fd, buf[packet.Headroom:])
-		if err != nil || n <= 0 {
-			break
-		}
-		pkt.Reset(buf, packet.Headroom, packet.Headroom+n)
-		b.Add(pkt)
-		p.rxPackets.Add(1)
-		p.rxBytes.Add(uint64(n))
-	}
-	if p.closed.Load() {
+		return true
+	})
+	switch {
+	case p.closed.Load():
 		return netdev.ErrClosed
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read tap %s: %w", p.name, err)
+	case rerr != nil && b.N == 0 && !errors.Is(rerr, unix.EIO):
+		return fmt.Errorf("read tap %s: %w", p.name, rerr)
 	}
 	return nil
 }
@@ -100,13 +118,19 @@ func (p *tapPort) Send(b *packet.Batch) error {
 	if p.closed.Load() {
 		return netdev.ErrClosed
 	}
-	for _, pkt := range b.Packets() {
-		if _, err := unix.Write(p.fd, pkt.Data()); err != nil {
-			p.txDropped.Add(1)
-			continue
+	err := p.rc.Write(func(fd uintptr) bool {
+		for _, pkt := range b.Packets() {
+			if _, err := unix.Write(int(fd), pkt.Data()); err != nil {
+				p.txDropped.Add(1)
+				continue
+			}
+			p.txPackets.Add(1)
+			p.txBytes.Add(uint64(pkt.Len()))
 		}
-		p.txPackets.Add(1)
-		p.txBytes.Add(uint64(pkt.Len()))
+		return true
+	})
+	if err != nil && p.closed.Load() {
+		return netdev.ErrClosed
 	}
 	return nil
 }
