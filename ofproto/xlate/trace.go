@@ -37,6 +37,19 @@ func (x *Xlate) Trace(bridge, flowSpec string) (string, error) {
 	if strings.TrimSpace(flowSpec) == "" && isODPFlow(bridge) {
 		bridge, flowSpec = "", bridge
 	}
+	// "-generate" (OVS: build a packet from the flow) is what Trace does
+	// anyway; a packet given in hex is not supported.
+	var spec []string
+	for _, f := range strings.Fields(flowSpec) {
+		if f == "-generate" || f == "--generate" {
+			continue
+		}
+		spec = append(spec, f)
+	}
+	if len(spec) > 1 {
+		return "", fmt.Errorf("%w: tracing a given packet (%s) is not supported", errBadFlow, spec[1])
+	}
+	flowSpec = strings.Join(spec, "")
 	var (
 		key datapath.FlowKey
 		in  *xport

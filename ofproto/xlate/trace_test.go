@@ -75,6 +75,12 @@ func TestTraceGolden(t *testing.T) {
 			}
 		})
 	}
+	// "-generate" is accepted and changes nothing.
+	a, _ := x.Trace("br0", tests[0].flow)
+	b, err := x.Trace("br0", tests[0].flow+" -generate")
+	if err != nil || a != b {
+		t.Fatalf("-generate: %v\n%s", err, b)
+	}
 	// Tracing learns nothing.
 	if _, ok := x.MACTable("br0").Lookup(0, mac(1)); ok {
 		t.Fatal("trace learned a MAC")
@@ -91,6 +97,7 @@ func TestTraceErrors(t *testing.T) {
 		{"br0", "in_port=1,dl_vlan=4096", "out of range"},
 		{"br0", "in_port=1,bogus=1", "unknown field bogus"},
 		{"br0", "in_port=1,frobnicate", "unknown keyword"},
+		{"br0", "in_port=1 50540000000150540000000208004500", "not supported"},
 		{"br0", "in_port(99),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)", "no port with datapath port number 99"},
 		{"br0", "in_port(1),eth(src=zz,dst=00:00:00:00:00:02)", "eth src"},
 		{"br0", "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02", "unbalanced"},
