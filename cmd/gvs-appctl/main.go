@@ -148,13 +148,16 @@ func strerror(err error) string {
 // socketFor resolves a target as ovs-appctl does: a path starting with "/"
 // is the socket; anything else names <rundir>/<target>.pid, whose pid gives
 // <rundir>/<target>.<pid>.ctl.
-func socketFor(target string) (string, error) {
+func (w *warner) socketFor(target string) (string, error) {
 	if strings.HasPrefix(target, "/") {
 		return target, nil
 	}
 	pidfile := filepath.Join(daemon.RunDir(), target+".pid")
 	pid, err := daemon.ReadPidfile(pidfile)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			w.warn("daemon_unix", fmt.Sprintf("%s: open: %s", pidfile, strerror(err)))
+		}
 		return "", &exitError{1, fmt.Sprintf("%s: cannot read pidfile \"%s\" (%s)", program, pidfile, strerror(err))}
 	}
 	return unixctl.SocketPath(daemon.RunDir(), target, pid), nil
@@ -188,12 +191,14 @@ func call(o *options, stdout, stderr io.Writer) error {
 		})
 		defer t.Stop()
 	}
-	path, err := socketFor(o.target)
+	w := &warner{out: stderr}
+	path, err := w.socketFor(o.target)
 	if err != nil {
 		return err
 	}
 	c, err := unixctl.Dial(path, 0)
 	if err != nil {
+		w.warn("unixctl", "failed to connect to "+path)
 		return &exitError{1, fmt.Sprintf("%s: cannot connect to \"%s\" (%s)", program, path, strerror(err))}
 	}
 	defer c.Close()
@@ -208,4 +213,16 @@ func call(o *options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, out)
 	return nil
+}
+
+// warner prints OVS vlog-style warnings to stderr, as ovs-appctl's console
+// log does ("<time>|<seq>|<module>|WARN|<text>").
+type warner struct {
+	out io.Writer
+	seq int
+}
+
+func (w *warner) warn(module, text string) {
+	w.seq++
+	fmt.Fprintf(w.out, "%s|%05d|%s|WARN|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), w.seq, module, text)
 }
