@@ -41,15 +41,15 @@ func (x *Xlate) Trace(bridge, flowSpec string) (string, error) {
 	// anyway; a packet given in hex is not supported.
 	var spec []string
 	for _, f := range strings.Fields(flowSpec) {
-		if f == "-generate" || f == "--generate" {
-			continue
+		switch {
+		case f == "-generate" || f == "--generate":
+		case len(spec) > 0 && isHexPacket(f):
+			return "", fmt.Errorf("%w: tracing a given packet is not supported", errBadFlow)
+		default:
+			spec = append(spec, strings.Trim(f, ","))
 		}
-		spec = append(spec, f)
 	}
-	if len(spec) > 1 {
-		return "", fmt.Errorf("%w: tracing a given packet (%s) is not supported", errBadFlow, spec[1])
-	}
-	flowSpec = strings.Join(spec, "")
+	flowSpec = strings.Join(spec, ",")
 	var (
 		key datapath.FlowKey
 		in  *xport
@@ -362,4 +362,19 @@ func formatMegaflow(k *datapath.FlowKey, m *datapath.Mask, in *xport) string {
 		f = append(f, "dl_dst="+fmtMAC(k.EthDst))
 	}
 	return strings.Join(f, ",")
+}
+
+// isHexPacket reports whether s looks like a packet in hex (at least an
+// Ethernet header's 28 digits), as ofproto/trace's optional last argument.
+func isHexPacket(s string) bool {
+	if len(s) < 28 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -81,6 +81,11 @@ func TestTraceGolden(t *testing.T) {
 	if err != nil || a != b {
 		t.Fatalf("-generate: %v\n%s", err, b)
 	}
+	// Fields may also be separated by spaces.
+	b, err = x.Trace("br0", strings.ReplaceAll(tests[0].flow, ",", ", "))
+	if err != nil || a != b {
+		t.Fatalf("spaces: %v\n%s", err, b)
+	}
 	// Tracing learns nothing.
 	if _, ok := x.MACTable("br0").Lookup(0, mac(1)); ok {
 		t.Fatal("trace learned a MAC")
