@@ -129,10 +129,7 @@ func (m *Mutation) apply(r *Row) *Error {
 		}
 	}
 	if n := len(nd.Keys); n < t.Min || n > t.Max {
-		if n > t.Max {
-			return errorf(TagConstraint, "Attempted to store %d elements in %s with maximum of %d.", n, typeString(t), t.Max)
-		}
-		return errorf(TagConstraint, "Attempted to store %d elements in %s with minimum of %d.", n, typeString(t), t.Min)
+		return errorf(TagConstraint, "Attempted to store %d elements in %s.", n, typeString(t))
 	}
 	r.Data[c.Index] = nd
 	return nil
