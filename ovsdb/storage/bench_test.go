@@ -157,6 +157,9 @@ func BenchmarkOpen(b *testing.B) {
 // TestAppendCommitAllocs backs the zero-allocation steady state of the
 // durable append path (encode, queue, write, fdatasync).
 func TestAppendCommitAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("skipping: the race detector allocates; run without -race")
+	}
 	l := mustCreate(t, filepath.Join(t.TempDir(), "db"))
 	defer l.Close()
 	txn := benchTxn()

@@ -1,0 +1,6 @@
+//go:build !race
+
+package storage
+
+// raceEnabled is true when the race detector is on; it allocates.
+const raceEnabled = false
