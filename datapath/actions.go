@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/vlan"
 )
@@ -244,6 +246,13 @@ type executor struct {
 
 	drops  uint64 // packets dropped by actions
 	txErrs uint64 // Send errors
+
+	// Software GSO state, set up on first use.
+	segScratch []byte
+	segFn      func([]byte) // x.segmentOut, bound once
+	segNo      uint32
+	segPort    *dpPort
+	segIn      *packet.Packet
 }
 
 func newExecutor() *executor {
@@ -327,7 +336,7 @@ func pushVLAN(p *packet.Packet, tpid, tci uint16) bool {
 // stay valid across VLAN push and pop.
 func shiftOffload(p *packet.Packet, d int) {
 	o := &p.Offload
-	if o.Flags&offloadNeedsCsum != 0 && int(o.CsumStart)+d >= 0 {
+	if o.Flags&offload.FlagNeedsCsum != 0 && int(o.CsumStart)+d >= 0 {
 		o.CsumStart = uint16(int(o.CsumStart) + d)
 	}
 	if o.GSOType != 0 && int(o.HdrLen)+d >= 0 {
@@ -335,12 +344,30 @@ func shiftOffload(p *packet.Packet, d int) {
 	}
 }
 
-// offloadNeedsCsum is VIRTIO_NET_HDR_F_NEEDS_CSUM.
-const offloadNeedsCsum = 1
+// portCaps returns the offloads a port accepts on Send: its offload.Caps
+// when it reports them, everything when it only says it carries virtio-net
+// headers, nothing otherwise.
+func portCaps(p netdev.Port) offload.Caps {
+	if c, ok := p.(interface{ Caps() offload.Caps }); ok {
+		return c.Caps()
+	}
+	if v, ok := p.(netdev.OffloadCaps); ok && v.VnetHdr() {
+		return offload.CapsAll
+	}
+	return 0
+}
 
 // copyPacket returns a pooled copy of p, valid until flush.
 func (x *executor) copyPacket(p *packet.Packet) *packet.Packet {
-	n := p.Len()
+	c := x.copyFrame(p.Data())
+	c.InPort, c.Offload = p.InPort, p.Offload
+	return c
+}
+
+// copyFrame returns a pooled packet holding a copy of frame, with zero
+// metadata, valid until flush.
+func (x *executor) copyFrame(frame []byte) *packet.Packet {
+	n := len(frame)
 	var c *packet.Packet
 	var buf []byte
 	if k := len(x.free); k > 0 {
@@ -354,19 +381,28 @@ func (x *executor) copyPacket(p *packet.Packet) *packet.Packet {
 		buf = make([]byte, max(copyBufSize, packet.Headroom+n))
 	}
 	c.Reset(buf, packet.Headroom, packet.Headroom+n)
-	copy(c.Data(), p.Data())
-	c.InPort, c.Offload = p.InPort, p.Offload
+	copy(c.Data(), frame)
 	x.inUse = append(x.inUse, c)
 	return c
 }
 
 // enqueue adds p to port no's tx batch, sending the batch when it is full.
+// A checksum-partial or GSO frame that the port cannot take is finished in
+// software first.
 func (x *executor) enqueue(no uint32, p *packet.Packet) {
 	dp := x.ports.get(no)
 	if dp == nil {
 		x.drops++
 		return
 	}
+	if p.Offload != (packet.Offload{}) && !dp.caps.Accepts(p.Offload) {
+		x.finishOffload(no, dp, p)
+		return
+	}
+	x.enqueueTo(no, dp, p)
+}
+
+func (x *executor) enqueueTo(no uint32, dp *dpPort, p *packet.Packet) {
 	if int(no) >= len(x.tx) {
 		x.tx = append(x.tx, make([]*packet.Batch, int(no)+1-len(x.tx))...)
 	}
@@ -382,6 +418,43 @@ func (x *executor) enqueue(no uint32, p *packet.Packet) {
 	if b.Full() {
 		x.send(dp, b)
 	}
+}
+
+// segScratchSize holds the largest segment of a 64 KiB GSO frame.
+const segScratchSize = 65536 + packet.Headroom
+
+// finishOffload completes p for a port without the offload it needs: a
+// checksum-partial frame gets its checksum in place (harmless for other
+// outputs of the same packet, which then see a complete frame), a GSO frame
+// is split into pooled copies, one per segment.
+func (x *executor) finishOffload(no uint32, dp *dpPort, p *packet.Packet) {
+	off := p.Offload
+	if !offload.IsGSO(off) {
+		if !offload.Checksum(p.Data(), off) {
+			x.drops++
+			return
+		}
+		p.Offload.Flags &^= offload.FlagNeedsCsum
+		p.Offload.CsumStart, p.Offload.CsumOffset = 0, 0
+		x.enqueueTo(no, dp, p)
+		return
+	}
+	if x.segScratch == nil {
+		x.segScratch = make([]byte, segScratchSize)
+		x.segFn = x.segmentOut
+	}
+	x.segNo, x.segPort, x.segIn = no, dp, p
+	if _, ok := offload.Segment(p.Data(), off, x.segScratch, x.segFn); !ok {
+		x.drops++
+	}
+	x.segPort, x.segIn = nil, nil
+}
+
+// segmentOut queues one segment produced by offload.Segment.
+func (x *executor) segmentOut(seg []byte) {
+	c := x.copyFrame(seg)
+	c.InPort = x.segIn.InPort
+	x.enqueueTo(x.segNo, x.segPort, c)
 }
 
 func (x *executor) send(p *dpPort, b *packet.Batch) {

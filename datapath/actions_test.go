@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/internal/pkttest"
 )
@@ -105,5 +106,65 @@ func TestProgramCache(t *testing.T) {
 	}
 	if got := (Actions{Output(1), PushVLAN(0x88a8, 5), PopVLAN(), SetVLAN(7, 0x0fff)}).String(); got != "1,push_vlan(tpid=0x88a8,vid=5,pcp=0),pop_vlan,set(vlan(tci=0x0007/0x0fff))" {
 		t.Fatalf("String: %s", got)
+	}
+}
+
+// TestSoftwareOffloadFallback sends a TSO frame and a checksum-partial frame
+// to a port without offloads (dummy): the first comes out as MSS-sized
+// segments, the second with its checksum finished; both with valid TCP
+// checksums.
+func TestSoftwareOffloadFallback(t *testing.T) {
+	dp, ports := testDP(t, 2, Options{})
+	payload := bytes.Repeat([]byte("gvswitch"), 375) // 3000 bytes
+	frame := pkttest.TCP4(eth(), pkttest.IPv4{Src: ip4a, Dst: ip4b},
+		pkttest.TCP{Src: 1, Dst: 2, Seq: 100, Flags: pkttest.ACK | pkttest.PSH, Payload: payload})
+	const hdrs = 14 + 20 + 20
+	gso := packet.FromFrame(frame)
+	gso.Offload = packet.Offload{Flags: offload.FlagNeedsCsum, GSOType: offload.GSOTCPv4,
+		HdrLen: hdrs, GSOSize: 1000, CsumStart: 34, CsumOffset: 16}
+	if err := dp.Execute(gso, Actions{Output(2)}); err != nil {
+		t.Fatal(err)
+	}
+	got := ports[1].WaitSent(3, 5*time.Second)
+	if len(got) != 3 {
+		t.Fatalf("got %d segments", len(got))
+	}
+	for i, seg := range got {
+		if len(seg) != hdrs+1000 {
+			t.Errorf("segment %d is %d bytes", i, len(seg))
+		}
+		checkTCPv4Sum(t, seg)
+	}
+
+	small := pkttest.TCP4(eth(), pkttest.IPv4{Src: ip4a, Dst: ip4b}, pkttest.TCP{Src: 1, Dst: 2, Payload: []byte("hi")})
+	partial := packet.FromFrame(small)
+	d := partial.Data()
+	d[hdrs-20+16], d[hdrs-20+17] = 0x12, 0x34 // garbage where the checksum goes
+	// The kernel leaves the pseudo-header sum in the field; emulate that.
+	ipLen := int(d[16])<<8 | int(d[17]) // the frame is padded to 60 bytes
+	ps := offload.PseudoHeaderSum(d[26:30], d[30:34], 6, ipLen-20)
+	fold := offload.Fold(ps)
+	d[50], d[51] = byte(fold>>8), byte(fold)
+	partial.Offload = packet.Offload{Flags: offload.FlagNeedsCsum, CsumStart: 34, CsumOffset: 16}
+	ports[1].TakeSent()
+	if err := dp.Execute(partial, Actions{Output(2)}); err != nil {
+		t.Fatal(err)
+	}
+	got = ports[1].WaitSent(1, 5*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("got %d frames", len(got))
+	}
+	checkTCPv4Sum(t, got[0])
+}
+
+// checkTCPv4Sum verifies the TCP checksum of an untagged IPv4 frame with a
+// 20-byte IP header.
+func checkTCPv4Sum(t *testing.T, f []byte) {
+	t.Helper()
+	ipLen := int(f[16])<<8 | int(f[17])
+	l4 := f[34 : 14+ipLen]
+	acc := offload.PseudoHeaderSum(f[26:30], f[30:34], 6, len(l4))
+	if s := offload.Fold(offload.Sum(l4, acc)); s != 0xffff {
+		t.Errorf("bad TCP checksum (sum %#x)", s)
 	}
 }

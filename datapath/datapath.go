@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 )
 
@@ -109,6 +110,7 @@ type dpPort struct {
 	no   uint32
 	name string
 	port netdev.Port
+	caps offload.Caps // what Send accepts; see portCaps
 	pmd  *pmd
 }
 
@@ -259,7 +261,7 @@ func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint3
 	case old.get(no) != nil:
 		return 0, fmt.Errorf("add port %s: number %d: %w", name, no, ErrPortExists)
 	}
-	p := &dpPort{no: no, name: name, port: port}
+	p := &dpPort{no: no, name: name, port: port, caps: portCaps(port)}
 	nt := &portTable{byNo: make([]*dpPort, max(len(old.byNo), int(no)+1))}
 	copy(nt.byNo, old.byNo)
 	nt.byNo[no] = p
