@@ -1,0 +1,241 @@
+package vsctl
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed help.txt
+var helpText string
+
+const versionText = "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n"
+
+// logger prints OVS-style log lines to stderr with a shared sequence number.
+type logger struct {
+	w   io.Writer
+	seq int
+}
+
+func (l *logger) warn(moduleAndMsg string) {
+	l.seq++
+	fmt.Fprintf(l.w, "%s|%05d|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), l.seq, moduleAndMsg)
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// Main runs gvsctl with argv (without the program name) and returns the exit
+// status. A --timeout expiry does not return: the process dies by SIGALRM.
+func Main(argv []string, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "ovs-vsctl: %s\n", err.Error())
+		return 1
+	}
+	opts, cmds, err := parseArgs(argv)
+	if err != nil {
+		return fail(err)
+	}
+	if opts.help {
+		io.WriteString(stdout, helpText)
+		return 0
+	}
+	if opts.version {
+		io.WriteString(stdout, versionText)
+		return 0
+	}
+	specs, err := checkCommands(cmds)
+	if err != nil {
+		return fail(err)
+	}
+	lg := &logger{w: stderr}
+	for _, s := range specs {
+		if s.write {
+			lg.seq = 1 // "Called as ..." is logged at INFO for writers
+			break
+		}
+	}
+	timeout := opts.timeout
+	if timeout == 0 {
+		if n, err := strconv.Atoi(os.Getenv("OVS_CTL_TIMEOUT")); err == nil && n > 0 {
+			timeout = n
+		}
+	}
+	if timeout > 0 {
+		time.AfterFunc(time.Duration(timeout)*time.Second, func() {
+			lg.warn("fatal_signal|WARN|terminating with signal 14 (Alarm clock)")
+			dieBySignal(syscall.SIGALRM)
+		})
+	}
+	cl, err := dial(opts.db)
+	for err != nil && opts.retry {
+		time.Sleep(100 * time.Millisecond)
+		cl, err = dial(opts.db)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer cl.close()
+	if err := cl.start(); err != nil {
+		return fail(fmt.Errorf("%s: database connection failed (%w)", opts.db, err))
+	}
+	return run(cl, opts, cmds, specs, lg, stdout, stderr)
+}
+
+func (r *replica) reset() {
+	for _, td := range r.tables {
+		kept := td.order[:0]
+		for _, row := range td.order {
+			if row.Inserted {
+				delete(td.rows, row.UUID)
+				continue
+			}
+			row.Staged, row.Deleted = nil, false
+			kept = append(kept, row)
+		}
+		td.order = kept
+	}
+}
+
+func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logger, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "ovs-vsctl: %s\n", err.Error())
+		return 1
+	}
+	for {
+		cl.rep.reset()
+		c := &ctx{opts: opts, rep: cl.rep, schema: cl.schema, syms: map[string]*symbol{}}
+		if rows := cl.rep.rows("Open_vSwitch"); len(rows) > 0 {
+			c.ovs = rows[0]
+		} else {
+			c.ovs = c.insert("Open_vSwitch", "")
+		}
+		outs := make([]*bytes.Buffer, len(cmds))
+		var cmdErr error
+		for i, cmd := range cmds {
+			outs[i] = &bytes.Buffer{}
+			if cmdErr = specs[i].run(c, cmd, outs[i]); cmdErr != nil {
+				break
+			}
+		}
+		for _, w := range c.warns {
+			lg.warn(w)
+		}
+		if cmdErr != nil {
+			var ta tryAgainError
+			var ex *exitError
+			switch {
+			case errors.As(cmdErr, &ta):
+				if err := cl.waitUpdate(); err != nil {
+					return fail(err)
+				}
+				continue
+			case errors.As(cmdErr, &ex):
+				return ex.code
+			}
+			return fail(cmdErr)
+		}
+		for _, name := range c.symList {
+			s := c.syms[name]
+			if !s.created {
+				return fail(fatalf("row id \"%s\" is referenced but never created (e.g. with \"-- --id=%s create ...\")", name, name))
+			}
+		}
+		for _, cr := range c.created {
+			if cr.sym != nil && !cr.sym.strong && !cr.row.Table.IsRoot {
+				lg.warn(fmt.Sprintf("vsctl|WARN|row id \"%s\" was created but no reference to it was inserted, so it will not actually appear in the database", cr.symName))
+			}
+		}
+		plan := c.compose(txnComment(opts.args))
+		next := int64(-1)
+		real := map[string]string{}
+		if plan.changed {
+			outcome, n, rm, err := cl.commit(plan)
+			if err != nil {
+				var te *txnError
+				if errors.As(err, &te) {
+					lg.warn("ovsdb_idl|WARN|" + te.Error())
+				}
+				return fail(err)
+			}
+			if outcome == txnTryAgain {
+				if err := cl.waitUpdate(); err != nil {
+					return fail(err)
+				}
+				continue
+			}
+			next, real = n, rm
+		}
+		for _, cr := range c.created {
+			u := real[cr.row.UUID]
+			if u == "" {
+				u = cr.row.UUID
+			}
+			cr.out.WriteString(u + "\n")
+		}
+		var all bytes.Buffer
+		for _, o := range outs {
+			if opts.oneline {
+				s := strings.TrimSuffix(o.String(), "\n")
+				s = strings.ReplaceAll(s, "\\", "\\\\")
+				s = strings.ReplaceAll(s, "\n", "\\n")
+				all.WriteString(s + "\n")
+			} else {
+				all.Write(o.Bytes())
+			}
+		}
+		_, _ = stdout.Write(all.Bytes())
+		if plan.changed && !opts.noWait && !opts.dryRun && next >= 0 {
+			if err := waitCurCfg(cl, next); err != nil {
+				return fail(err)
+			}
+			postChecks(cl, c, real, stderr)
+		}
+		return 0
+	}
+}
+
+func waitCurCfg(cl *client, next int64) error {
+	for {
+		for _, r := range cl.rep.rows("Open_vSwitch") {
+			d := r.Get(r.Table.Columns["cur_cfg"])
+			if len(d.Keys) == 1 && d.Keys[0].I >= next {
+				return nil
+			}
+		}
+		if err := cl.waitUpdate(); err != nil {
+			return err
+		}
+	}
+}
+
+func postChecks(cl *client, c *ctx, real map[string]string, stderr io.Writer) {
+	any := false
+	for _, ni := range c.newIfaces {
+		u := real[ni.UUID]
+		row := cl.rep.row("Interface", u)
+		if row == nil {
+			continue
+		}
+		ofport := row.Get(row.Table.Columns["ofport"])
+		if len(ofport.Keys) == 1 && ofport.Keys[0].I != -1 {
+			continue
+		}
+		name := c.strCol(row, "name")
+		if e := row.Get(row.Table.Columns["error"]); len(e.Keys) == 1 {
+			fmt.Fprintf(stderr, "ovs-vsctl: Error detected while setting up '%s': %s.  See ovs-vswitchd log for details.\n", name, e.Keys[0].S)
+		} else {
+			fmt.Fprintf(stderr, "ovs-vsctl: Error detected while setting up '%s'.  See ovs-vswitchd log for details.\n", name)
+		}
+		any = true
+	}
+	if any {
+		fmt.Fprintf(stderr, "ovs-vsctl: The default log directory is \"/var/log/openvswitch\".\n")
+	}
+}
