@@ -1,0 +1,336 @@
+package datapath
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// This file holds the megaflow table operations: installation (from
+// upcalls and FlowPut), deletion, dumps, revalidation and idle expiry. The
+// lookup side is classifier.go (megaflows) and emc.go.
+
+// flow is an installed megaflow. Its first 64 bytes hold everything a
+// classifier lookup reads (hash, dead flag, the masked key words packed in
+// subtable order, the actions) and the next 64 bytes the counters a hit
+// updates. The struct is 384 bytes, a multiple of 128, so the allocator's
+// size class keeps those two lines an aligned 128-byte pair, which the
+// CPU's adjacent-line prefetcher fetches together: a hit costs one miss on
+// the flow, not two.
+type flow struct {
+	// Line 0: lookup.
+	hash   uint32 // key's hash under the subtable's mask
+	dead   atomic.Bool
+	packed [packedWords]uint64 // key words at sub.idx, when len(sub.idx) <= packedWords
+	prog   atomic.Pointer[program]
+
+	// Line 1: hit counters, then cold fields.
+	packets  atomic.Uint64
+	bytes    atomic.Uint64
+	used     atomic.Int64 // Unix ns of the last hit; 0 = never
+	tcpFlags atomic.Uint32
+	_        uint32
+	sub      *subtable
+	created  int64  // Unix ns
+	seq      uint64 // installation order, for dumps
+	_        [8]byte
+
+	key FlowKey // masked
+	_   [96]byte
+}
+
+// packedWords is how many masked key words a flow keeps in its first cache
+// line: 8 bytes of hash and flag, 6 words, 8 bytes of actions pointer.
+// NORMAL's L2 masks use 4 words (in_port, eth_type, MACs, VLAN).
+const packedWords = 6
+
+// install adds a megaflow to c, or finds the identical one (same masked key
+// and mask) and, when replace is set, gives it prog. It returns the flow,
+// or ErrFlowLimit.
+func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *program, replace bool) (*flow, error) {
+	m := *mask
+	normalizeMask(key, &m)
+	mk := key.Masked(&m)
+	kw := keyWords(&mk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.subtableLocked(&m, true)
+	h := st.hash(kw)
+	if f, _ := st.findLocked(kw, h); f != nil {
+		if replace {
+			f.prog.Store(prog)
+		}
+		return f, nil
+	}
+	if dp.nflows.Load() >= int64(dp.opts.FlowLimit) {
+		if st.n == 0 {
+			c.dropSubtableLocked(st)
+		}
+		return nil, ErrFlowLimit
+	}
+	f := &flow{hash: h, key: mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
+	if len(st.idx) <= packedWords {
+		for j, i := range st.idx {
+			f.packed[j] = kw[i]
+		}
+	}
+	f.prog.Store(prog)
+	st.insertLocked(f)
+	dp.nflows.Add(1)
+	return f, nil
+}
+
+// normalizeMask un-wildcards what every megaflow matches, as Open vSwitch
+// does (xlate_wc_init and dpif-netdev's upcall path): in_port, recirc_id and
+// eth_type always, the fragment state of IP packets, and the presence and
+// VID of the outer VLAN tag when the mask leaves the tag out entirely.
+func normalizeMask(k *FlowKey, m *Mask) {
+	m.InPort = ExactU32
+	m.RecircID = ExactU32
+	m.EthType = ExactU16
+	if k.EthType == EthTypeIPv4 || k.EthType == EthTypeIPv6 {
+		m.NwFrag = FragAny | FragLater
+	}
+	if m.VLAN[0] == (VLANTag{}) {
+		m.VLAN[0] = VLANTag{TPID: ExactU16, TCI: 0x0fff}
+	}
+}
+
+// removeLocked deletes f from c; c.mu is held.
+func (dp *Datapath) removeLocked(c *classifier, f *flow) {
+	st := f.sub
+	t := st.table.Load()
+	for i := f.hash & t.mask; ; i = (i + 1) & t.mask {
+		cur := t.slots[i].f.Load()
+		if cur == nil {
+			return // not in the table: already removed
+		}
+		if cur == f {
+			f.dead.Store(true)
+			st.removeLocked(i)
+			dp.nflows.Add(-1)
+			if st.n == 0 {
+				c.dropSubtableLocked(st)
+			}
+			return
+		}
+	}
+}
+
+// flushClassifier deletes every flow of c.
+func (dp *Datapath) flushClassifier(c *classifier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, st := range *c.subs.Load() {
+		st.forEachLocked(func(f *flow) {
+			f.dead.Store(true)
+			n++
+		})
+	}
+	c.subs.Store(new([]*subtable))
+	dp.nflows.Add(int64(-n))
+}
+
+// classifiers returns the current classifiers.
+func (dp *Datapath) classifiers() []*classifier {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	out := make([]*classifier, 0, len(dp.cls))
+	for _, c := range dp.cls {
+		out = append(out, c)
+	}
+	return out
+}
+
+// FlowPut installs a megaflow matching key under mask with actions (the
+// mask is first widened as normalizeMask says: in_port, recirc_id, eth_type,
+// IP fragment state and, when the mask omits VLANs, VLAN presence+VID are
+// always matched), or replaces the actions of an identical
+// megaflow (same masked key and mask), keeping its stats. The datapath keeps
+// actions; the caller must not modify them afterwards. Errors wrap
+// ErrFlowLimit.
+func (dp *Datapath) FlowPut(key *FlowKey, mask *Mask, actions Actions) error {
+	dp.mu.Lock()
+	if dp.closed {
+		dp.mu.Unlock()
+		return fmt.Errorf("flow put: %w", ErrDatapathClosed)
+	}
+	c := dp.classifierLocked(key.InPort)
+	dp.mu.Unlock()
+	if _, err := dp.install(c, key, mask, dp.progs.get(actions), true); err != nil {
+		return fmt.Errorf("flow put: %w", err)
+	}
+	return nil
+}
+
+// FlowDel deletes the megaflow with this key and mask and invalidates the
+// EMC entries that point at it. Errors wrap ErrNoSuchFlow.
+func (dp *Datapath) FlowDel(key *FlowKey, mask *Mask) error {
+	dp.mu.Lock()
+	c := dp.cls[key.InPort]
+	dp.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	m := *mask
+	normalizeMask(key, &m)
+	mk := key.Masked(&m)
+	kw := keyWords(&mk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.subtableLocked(&m, false)
+	if st == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	f, _ := st.findLocked(kw, st.hash(kw))
+	if f == nil {
+		return fmt.Errorf("flow del: %w", ErrNoSuchFlow)
+	}
+	dp.removeLocked(c, f)
+	return nil
+}
+
+// entry builds f's FlowEntry.
+func (f *flow) entry() FlowEntry {
+	e := FlowEntry{
+		Key:     f.key,
+		Mask:    f.sub.mask,
+		Actions: f.prog.Load().acts,
+		Stats: FlowStats{
+			Packets:  f.packets.Load(),
+			Bytes:    f.bytes.Load(),
+			TCPFlags: uint16(f.tcpFlags.Load()),
+		},
+		Created: time.Unix(0, f.created),
+	}
+	if u := f.used.Load(); u != 0 {
+		e.Stats.Used = time.Unix(0, u)
+	}
+	return e
+}
+
+// snapshot returns every live flow, sorted by in_port then installation.
+func (dp *Datapath) snapshot() []*flow {
+	var out []*flow
+	for _, c := range dp.classifiers() {
+		c.mu.Lock()
+		for _, st := range *c.subs.Load() {
+			st.forEachLocked(func(f *flow) { out = append(out, f) })
+		}
+		c.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b *flow) int {
+		if a.key.InPort != b.key.InPort {
+			return cmp.Compare(a.key.InPort, b.key.InPort)
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
+
+// FlowDump returns a snapshot of every installed megaflow with its stats,
+// sorted by in_port then installation order.
+func (dp *Datapath) FlowDump() []FlowEntry {
+	fs := dp.snapshot()
+	out := make([]FlowEntry, len(fs))
+	for i, f := range fs {
+		out[i] = f.entry()
+	}
+	return out
+}
+
+// FlowFlush deletes every megaflow.
+func (dp *Datapath) FlowFlush() {
+	for _, c := range dp.classifiers() {
+		dp.flushClassifier(c)
+	}
+}
+
+// RevalidateFunc decides the fate of one megaflow; see Revalidate.
+type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
+
+// Revalidate calls fn for every installed megaflow. fn returns the actions
+// the flow should have now and whether to keep it: a flow not kept is
+// deleted (and leaves every EMC), a kept flow whose actions differ gets the
+// new ones atomically, without losing its stats or EMC entries. It returns
+// how many flows were modified and deleted. fn runs without datapath locks
+// held but must not call Revalidate itself.
+func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) {
+	for _, f := range dp.snapshot() {
+		e := f.entry()
+		acts, keep := fn(&e)
+		if f.dead.Load() {
+			continue
+		}
+		if !keep {
+			if dp.deleteFlow(f) {
+				deleted++
+			}
+			continue
+		}
+		if !slices.EqualFunc(acts, e.Actions, actionEqual) {
+			f.prog.Store(dp.progs.get(acts))
+			modified++
+		}
+	}
+	return modified, deleted
+}
+
+func actionEqual(a, b Action) bool {
+	return a.Kind == b.Kind && a.TPID == b.TPID && a.TCI == b.TCI &&
+		a.TCIMask == b.TCIMask && a.Port == b.Port && string(a.Data) == string(b.Data)
+}
+
+// deleteFlow removes f from its in_port's classifier, reporting whether it
+// was still there.
+func (dp *Datapath) deleteFlow(f *flow) bool {
+	dp.mu.Lock()
+	c := dp.cls[f.key.InPort]
+	dp.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.dead.Load() {
+		return false
+	}
+	dp.removeLocked(c, f)
+	return true
+}
+
+// Sweep deletes flows idle for longer than MaxIdle (or, when the flow count
+// exceeds FlowLimit, idle for 100 ms as Open vSwitch does) and returns how
+// many it deleted. The sweeper goroutine calls it every SweepInterval.
+func (dp *Datapath) Sweep() int {
+	idle := dp.opts.MaxIdle
+	if dp.nflows.Load() > int64(dp.opts.FlowLimit) {
+		idle = overLimitIdle
+	}
+	cutoff := dp.nowNs() - int64(idle)
+	n := 0
+	for _, c := range dp.classifiers() {
+		var stale []*flow
+		c.mu.Lock()
+		for _, st := range *c.subs.Load() {
+			st.forEachLocked(func(f *flow) {
+				last := f.used.Load()
+				if last == 0 {
+					last = f.created
+				}
+				if last < cutoff {
+					stale = append(stale, f)
+				}
+			})
+		}
+		for _, f := range stale {
+			dp.removeLocked(c, f)
+		}
+		c.mu.Unlock()
+		n += len(stale)
+	}
+	return n
+}
