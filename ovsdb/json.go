@@ -140,22 +140,3 @@ func appendJSONValue(b []byte, v any) []byte {
 
 // JSONString returns v serialised compactly (see appendJSONValue).
 func JSONString(v any) string { return string(appendJSONValue(nil, v)) }
-
-// jsonTypeName names a decoded JSON value's type for error messages.
-func jsonTypeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case json.Number:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return "unknown"
-}

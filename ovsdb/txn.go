@@ -364,9 +364,9 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 				sym.UUID = NewUUID()
 			}
 			x.syms[name] = sym
-		} else if explicit {
-			u = sym.UUID // already referenced: keep the UUID those references use
 		}
+		// A name referenced before its insert keeps the UUID those
+		// references already use.
 		sym.Created = true
 		u = sym.UUID
 	} else if !explicit {

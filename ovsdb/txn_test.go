@@ -57,7 +57,7 @@ func TestGarbageCollection(t *testing.T) {
 	// references to p2 from the mirror.
 	transact(t, db, `[{"op":"mutate","table":"Bridge","where":[],"mutations":[["ports","delete",["set",[]]]]}]`)
 	out := transact(t, db, `[{"op":"select","table":"Port","where":[["name","==","p2"]],"columns":["_uuid"]}]`)
-	p2 := out[strings.Index(out, `["uuid"`):strings.Index(out, `]}]}`)+1]
+	p2 := out[strings.Index(out, `["uuid"`) : strings.Index(out, `]}]}`)+1]
 	transact(t, db, `[{"op":"mutate","table":"Bridge","where":[],"mutations":[["ports","delete",`+p2+`]]}]`)
 	if count(db, "Interface") != 1 || count(db, "Port") != 1 {
 		t.Fatalf("GC did not cascade: %d interfaces, %d ports", count(db, "Interface"), count(db, "Port"))

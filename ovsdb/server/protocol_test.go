@@ -90,6 +90,8 @@ func (rc *rawClient) call(raw string) []string {
 // protocolScript is a conversation run on one connection to each server.
 var protocolScript = []string{
 	`{"id":1,"method":"list_dbs","params":[]}`,
+	`{"id":"s1","method":"get_schema","params":["Open_vSwitch"]}`,
+	`{"id":"s2","method":"get_schema","params":["_Server"]}`,
 	`{"id":2,"method":"echo","params":["a",1,[true]]}`,
 	`{"id":3,"method":"frobnicate","params":[]}`,
 	`{"id":4,"method":"get_schema","params":["Nope"]}`,
@@ -121,8 +123,6 @@ var protocolScript = []string{
 	`{"id":26,"method":"get_schema","params":[]}`,
 	`{"id":27,"method":"transact","params":["Open_vSwitch",{"op":"delete","table":"Bridge","where":[["name","==","b9"]]},{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","delete",["set",[]]]]}]}`,
 }
-
-var notifyUUID = strings.NewReplacer()
 
 func TestProtocolDifferential(t *testing.T) {
 	real := ovstest.StartOVSDBServer(t, &ovstest.Options{SchemaJSON: vswitchSchema(), NoInit: true})

@@ -13,7 +13,6 @@ import (
 
 var (
 	uuidRE  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	shortRE = regexp.MustCompile(`\b_?[0-9a-f]{8}\b`)
 	logRE   = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT[\d:.]+Z\|\d+\|`)
 )
 
