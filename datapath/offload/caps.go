@@ -69,3 +69,16 @@ func (c Caps) Accepts(off packet.Offload) bool {
 	}
 	return false
 }
+
+// RefusedError records an offload a provider asked the kernel for and did
+// not get; the provider carries on without it. It unwraps to the kernel's
+// error.
+type RefusedError struct {
+	Feature string // e.g. "PACKET_VNET_HDR", "TUNSETOFFLOAD"
+	Err     error
+}
+
+func (e *RefusedError) Error() string { return e.Feature + " refused: " + e.Err.Error() }
+
+// Unwrap returns the kernel's error.
+func (e *RefusedError) Unwrap() error { return e.Err }

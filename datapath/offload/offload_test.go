@@ -2,8 +2,11 @@ package offload
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/gvswitch/gvswitch/datapath/packet"
@@ -212,5 +215,16 @@ func BenchmarkChecksum(b *testing.B) {
 				Checksum(frame, off)
 			}
 		})
+	}
+}
+
+func TestRefusedError(t *testing.T) {
+	err := fmt.Errorf("port x: %w", &RefusedError{Feature: "TUNSETOFFLOAD", Err: syscall.EINVAL})
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Feature != "TUNSETOFFLOAD" || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("%v does not unwrap", err)
+	}
+	if got := err.Error(); got != "port x: TUNSETOFFLOAD refused: invalid argument" {
+		t.Fatalf("Error() = %q", got)
 	}
 }

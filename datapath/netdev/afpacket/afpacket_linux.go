@@ -38,6 +38,7 @@ type Port struct {
 	ifindex int
 	mtu     int
 	caps    offload.Caps
+	offErr  error // *offload.RefusedError when the kernel refused an offload
 	opts    Options
 	fd      int
 	efd     int // eventfd that wakes a blocked Recv on Close
@@ -109,6 +110,7 @@ func open(ifname string, o Options) (*Port, error) {
 	// PACKET_VNET_HDR must come before the ring (EBUSY after).
 	if !o.NoVnetHdr {
 		if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			p.offErr = &offload.RefusedError{Feature: "PACKET_VNET_HDR", Err: err}
 			o.Logger.Warn("afpacket: virtio-net header refused, offloads done in software",
 				"port", ifname, "err", err)
 		} else {
@@ -195,6 +197,10 @@ func (p *Port) VnetHdr() bool { return p.caps.Has(offload.CapVnetHdr) }
 
 // Caps returns the offloads the port negotiated at open.
 func (p *Port) Caps() offload.Caps { return p.caps }
+
+// OffloadErr returns the *offload.RefusedError recorded when the kernel
+// refused the virtio-net header at open, or nil.
+func (p *Port) OffloadErr() error { return p.offErr }
 
 // MTU returns the device's MTU as it was at open.
 func (p *Port) MTU() int { return p.mtu }

@@ -103,8 +103,8 @@ func TestRecv(t *testing.T) {
 func testRecv(t *testing.T, mode afpacket.RxMode) {
 	r := newRig(t, nil, "")
 	p := r.open(t, afpacket.Options{RxMode: mode})
-	if p.RxMode() != mode {
-		t.Fatalf("RxMode %v, want %v", p.RxMode(), mode)
+	if p.RxMode() != mode || p.OffloadErr() != nil || p.Caps() != offload.CapsAll {
+		t.Fatalf("RxMode %v (want %v), OffloadErr %v, Caps %v", p.RxMode(), mode, p.OffloadErr(), p.Caps())
 	}
 	if !p.VnetHdr() || p.MTU() != 1500 {
 		t.Fatalf("VnetHdr %v MTU %d, want true 1500", p.VnetHdr(), p.MTU())

@@ -43,6 +43,7 @@ type Port struct {
 	persist bool
 	vnet    int // header size in front of every frame: 0 or offload.VnetHdrSize
 	caps    offload.Caps
+	offErr  error // *offload.RefusedError when the kernel refused an offload
 	mtu     int
 	closed  atomic.Bool
 
@@ -158,6 +159,7 @@ func attach(name string, o Options, extra uint16) (*Port, error) {
 		p.caps = offload.CapsAll
 		if err := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, tunOffloads|tunUSO); err != nil {
 			if err2 := unix.IoctlSetInt(p.fd, unix.TUNSETOFFLOAD, tunOffloads); err2 != nil {
+				p.offErr = &offload.RefusedError{Feature: "TUNSETOFFLOAD", Err: err2}
 				o.Logger.Warn("tap: TUNSETOFFLOAD refused, receiving plain frames", "port", p.name, "err", err2)
 			}
 		}
@@ -232,6 +234,10 @@ func (p *Port) VnetHdr() bool { return p.vnet != 0 }
 
 // Caps returns the offloads the port accepts on Send.
 func (p *Port) Caps() offload.Caps { return p.caps }
+
+// OffloadErr returns the *offload.RefusedError recorded when the kernel
+// refused TUNSETOFFLOAD at open, or nil.
+func (p *Port) OffloadErr() error { return p.offErr }
 
 // MTU returns the device MTU as set or seen at open.
 func (p *Port) MTU() int { return p.mtu }
