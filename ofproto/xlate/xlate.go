@@ -30,6 +30,12 @@ type Xlate struct {
 	publishMu sync.Mutex
 
 	changes chan struct{}
+
+	// ctxs recycles translation contexts (about 1 KiB each, mostly the
+	// action scratch array), so that an upcall allocates only the action
+	// list it returns. A context on the stack would be better, but the
+	// scratch slice pointing into the context moves it to the heap.
+	ctxs sync.Pool
 }
 
 // Option configures New.
@@ -43,6 +49,7 @@ func WithClock(now func() time.Time) Option { return func(x *Xlate) { x.now = no
 // until the first Publish.
 func New(opts ...Option) *Xlate {
 	x := &Xlate{now: time.Now, changes: make(chan struct{}, 1)}
+	x.ctxs.New = func() any { return new(ctx) }
 	for _, o := range opts {
 		o(x)
 	}
@@ -99,11 +106,14 @@ func (x *Xlate) notify() {
 // an unknown port get a drop flow matching only in_port (and the VLAN and
 // MAC fields), which revalidation removes once the port is configured.
 //
-// A translation allocates only the returned action list (contexts are
-// pooled); it never returns an error.
+// The datapath calls Upcall from the poll goroutine of key's in_port,
+// concurrently for different ports; it reads the snapshot without locks and
+// takes a MAC table's lock only to learn something new. A translation
+// allocates only the returned action list (the datapath owns it); it never
+// returns an error.
 func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Actions, datapath.Mask, error) {
-	c := getCtx()
-	defer putCtx(c)
+	c := x.getCtx()
+	defer x.putCtx(c)
 	s := x.snap.Load()
 	c.init(s, key, learnApply)
 	if in := s.byDP[key.InPort]; in != nil {
@@ -115,17 +125,11 @@ func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Action
 	return c.actions(), c.mask, nil
 }
 
-// ctxPool recycles translation contexts (about 1 KiB each, mostly the
-// action scratch array): upcalls then allocate only the returned action
-// list. A context on the stack would be better, but the scratch slice
-// pointing into the context makes the compiler move it to the heap.
-var ctxPool = sync.Pool{New: func() any { return new(ctx) }}
+func (x *Xlate) getCtx() *ctx { return x.ctxs.Get().(*ctx) }
 
-func getCtx() *ctx { return ctxPool.Get().(*ctx) }
-
-func putCtx(c *ctx) {
+func (x *Xlate) putCtx(c *ctx) {
 	*c = ctx{}
-	ctxPool.Put(c)
+	x.ctxs.Put(c)
 }
 
 var _ datapath.UpcallHandler = (*Xlate)(nil)
@@ -133,8 +137,8 @@ var _ datapath.UpcallHandler = (*Xlate)(nil)
 // Translate is Upcall without side effects (nothing is learned): what the
 // datapath would be told for key now.
 func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mask) {
-	c := getCtx()
-	defer putCtx(c)
+	c := x.getCtx()
+	defer x.putCtx(c)
 	s := x.snap.Load()
 	c.init(s, key, learnNone)
 	if in := s.byDP[key.InPort]; in != nil {
@@ -153,8 +157,8 @@ func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mas
 // the flow was used more recently than the entry, so that MACs whose
 // traffic stays in the fast path do not age out (OVS's XC_NORMAL).
 func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
-	c := getCtx()
-	defer putCtx(c)
+	c := x.getCtx()
+	defer x.putCtx(c)
 	s := x.snap.Load()
 	c.key2 = f.Key
 	key := &c.key2
