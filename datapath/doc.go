@@ -25,4 +25,30 @@
 //
 // No channel operation, lock or allocation happens per packet on the hit
 // path; benchmarks and AllocsPerRun tests in the _test files back this.
+//
+// # Caches
+//
+// The classifier (classifier.go) keeps one subtable per megaflow mask and is
+// looked up a whole batch at a time, so cache misses of different packets
+// overlap. The EMC (emc.go) is consulted only when it can pay: with one mask
+// a classifier lookup costs as much as an EMC probe, and when the EMC's hit
+// rate drops (more flows than entries) its probes are sampled instead of
+// made for every packet (pmd.go, emcPolicy). Subtables are re-ranked by hits
+// every second.
+//
+// # Offloads
+//
+// Frames keep their virtio-net metadata (packet.Offload) through the
+// pipeline; VLAN push and pop adjust its offsets. When an output port cannot
+// take a checksum-partial or GSO frame (its netdev.Port reports
+// offload.Caps), the executor finishes the checksum or segments the frame in
+// software with datapath/offload before queueing it.
+//
+// # Files
+//
+// flow.go (FlowKey, Mask, hashing), extract.go (Extract), emc.go,
+// classifier.go, flows.go (install, delete, dump, revalidate, idle sweep),
+// pmd.go (poll loop), upcall.go, actions.go (Action, execution, tx batches),
+// stats.go, dump.go (dpctl/dump-flows and dpif/show text), datapath.go
+// (Datapath, ports, Execute).
 package datapath
