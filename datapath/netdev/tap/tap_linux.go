@@ -288,6 +288,9 @@ func (p *Port) read(b *packet.Batch) error {
 		}
 		if n <= p.vnet {
 			nerr++
+			if n == 0 {
+				break
+			}
 			continue
 		}
 		var o packet.Offload
