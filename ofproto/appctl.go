@@ -19,6 +19,11 @@ type (
 	}
 	fdbStatser interface {
 		FDBStats(bridge string) (string, error)
+		ClearFDBStats(bridge string) error
+	}
+	fdbEditor interface {
+		AddStaticFDB(bridge, port, vlan, mac string) error
+		DelStaticFDB(bridge, vlan, mac string) error
 	}
 	tracer interface {
 		Trace(bridge, flow string) (string, error)
@@ -65,6 +70,27 @@ func (v *Vswitch) RegisterCommands(s *unixctl.Server, exit func()) {
 	s.Register("fdb/show", "bridge", 1, 1, v.fdbShow)
 	s.Register("fdb/flush", "[bridge]", 0, 1, v.fdbFlush)
 	s.Register("fdb/stats-show", "bridge", 1, 1, v.fdbStatsShow)
+	s.Register("fdb/stats-clear", "[bridge]", 0, 1, v.fdbStatsClear)
+	s.Register("fdb/add", "bridge port vlan mac", 4, 4, func(a []string) (string, error) {
+		if !v.hasBridge(a[0]) {
+			return "", errNoSuchBridge
+		}
+		f, ok := v.opts.Xlate.(fdbEditor)
+		if !ok {
+			return "", errors.New("static fdb entries are not available")
+		}
+		return "", f.AddStaticFDB(a[0], a[1], a[2], a[3])
+	})
+	s.Register("fdb/del", "bridge vlan mac", 3, 3, func(a []string) (string, error) {
+		if !v.hasBridge(a[0]) {
+			return "", errNoSuchBridge
+		}
+		f, ok := v.opts.Xlate.(fdbEditor)
+		if !ok {
+			return "", errors.New("static fdb entries are not available")
+		}
+		return "", f.DelStaticFDB(a[0], a[1], a[2])
+	})
 	s.Register("ofproto/list", "", 0, 0, func([]string) (string, error) {
 		names := v.bridgeNames()
 		if len(names) == 0 {
@@ -126,6 +152,22 @@ func (v *Vswitch) fdbStatsShow(args []string) (string, error) {
 		return f.FDBStats(args[0])
 	}
 	return "", errors.New("fdb statistics are not available")
+}
+
+func (v *Vswitch) fdbStatsClear(args []string) (string, error) {
+	br := ""
+	if len(args) == 1 {
+		br = args[0]
+		if !v.hasBridge(br) {
+			return "", errNoSuchBridge
+		}
+	}
+	if f, ok := v.opts.Xlate.(fdbStatser); ok {
+		if err := f.ClearFDBStats(br); err != nil {
+			return "", err
+		}
+	}
+	return "statistics successfully cleared\n", nil
 }
 
 func (v *Vswitch) trace(args []string) (string, error) {

@@ -24,6 +24,9 @@ type DB interface {
 	// Transact runs ops (JSON operation objects) and returns the per-op
 	// results. An op error or a short reply is an error.
 	Transact(ops ...any) ([]json.RawMessage, error)
+	// HasLock reports whether this session may write: it holds the
+	// ovs_vswitchd lock (or the server does not implement locks).
+	HasLock() bool
 	// Close ends the session.
 	Close() error
 }
@@ -61,6 +64,7 @@ type dbConn struct {
 	pending map[string]chan *jsonrpc.Message
 	tables  Tables
 	locked  bool
+	lockOK  bool // the server answered the lock request
 	closed  bool
 }
 
@@ -113,7 +117,7 @@ func (d *dbConn) connect() error {
 	}
 	d.mu.Lock()
 	d.conn = c
-	d.locked = false
+	d.locked, d.lockOK = false, false
 	d.mu.Unlock()
 	go d.readLoop(c)
 
@@ -145,6 +149,7 @@ func (d *dbConn) connect() error {
 		}
 		_ = json.Unmarshal(lres, &lr)
 		d.mu.Lock()
+		d.lockOK = true
 		if lr.Locked {
 			d.locked = true
 		}
@@ -318,11 +323,10 @@ func (d *dbConn) Snapshot() Tables {
 	return out
 }
 
-// Locked reports whether this session holds the ovs_vswitchd lock.
-func (d *dbConn) Locked() bool {
+func (d *dbConn) HasLock() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.locked
+	return d.locked || !d.lockOK
 }
 
 // opError is one failed operation in a transaction reply.

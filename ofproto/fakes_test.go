@@ -55,8 +55,14 @@ func newFakeDP(devs ...string) *fakeDP {
 func (f *fakeDP) AddPort(name string, _ netdev.Port, want uint32) (uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	no := f.next
-	f.next++
+	no := want
+	if no == 0 {
+		no = f.next
+		f.next++
+	}
+	if _, ok := f.ports[no]; ok {
+		return 0, fmt.Errorf("port %d exists", no)
+	}
 	f.ports[no] = name
 	return no, nil
 }

@@ -67,12 +67,13 @@ type reconciler struct {
 	open    Opener
 	ifaces  map[string]*liveIface
 	bridges map[string]*liveBridge
+	dpUsed  map[uint32]bool // datapath port numbers in use or reserved
 	log     logger
 }
 
 func newReconciler(dp Datapath, open Opener, log logger) *reconciler {
 	return &reconciler{dp: dp, open: open, log: log,
-		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge)}
+		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge), dpUsed: make(map[uint32]bool)}
 }
 
 // ifaceResult is what the database should say about one interface.
@@ -205,6 +206,12 @@ func (r *reconciler) detachAll(ls []*liveIface) {
 		}
 	})
 	for _, l := range ls {
+		if l.dev != nil {
+			delete(r.dpUsed, l.dpNo)
+		}
+		if l.attached() && r.log != nil {
+			r.log.Info(fmt.Sprintf("bridge %s: deleted interface %s on port %d", l.bridge, l.name, l.ofport))
+		}
 		l.dev = nil
 		r.forget(l)
 	}
@@ -279,9 +286,17 @@ func (r *reconciler) plan(i *IfaceSpec) *liveIface {
 		b.ofports[ofport] = i.Name
 		return nil
 	}
-	// Reserve the number now; openAll releases it on failure.
+	// Reserve the numbers now, in this deterministic order; openAll
+	// releases them on failure.
 	l.ofport = ofport
 	b.ofports[ofport] = i.Name
+	for no := uint32(1); ; no++ {
+		if !r.dpUsed[no] {
+			l.dpNo = no
+			r.dpUsed[no] = true
+			break
+		}
+	}
 	return l
 }
 
@@ -294,7 +309,7 @@ func (r *reconciler) openAll(ls []*liveIface) {
 			l.err = fmt.Sprintf("could not open network device %s (%s)", l.name, strerror(err))
 			return
 		}
-		no, err := r.dp.AddPort(l.name, dev, 0)
+		no, err := r.dp.AddPort(l.name, dev, l.dpNo)
 		if err != nil {
 			_ = dev.Close()
 			l.err = fmt.Sprintf("could not add network device %s to datapath (%s)", l.name, strerror(err))
@@ -304,6 +319,7 @@ func (r *reconciler) openAll(ls []*liveIface) {
 	})
 	for _, l := range ls {
 		if l.dev == nil {
+			delete(r.dpUsed, l.dpNo)
 			if b := r.bridges[l.bridge]; b != nil && b.ofports[l.ofport] == l.name {
 				delete(b.ofports, l.ofport)
 			}
@@ -311,6 +327,9 @@ func (r *reconciler) openAll(ls []*liveIface) {
 			continue
 		}
 		l.lastOFPort = l.ofport
+		if r.log != nil {
+			r.log.Info(fmt.Sprintf("bridge %s: added interface %s on port %d", l.bridge, l.name, l.ofport))
+		}
 	}
 }
 

@@ -170,6 +170,11 @@ func (v *Vswitch) onLink(name string, info LinkInfo, deleted bool) {
 // reconfigure is one bridge_reconfigure pass: reconcile, publish, write
 // ofport/error/cur_cfg in one transaction, then status.
 func (v *Vswitch) reconfigure() {
+	if !v.opts.DB.HasLock() {
+		// Another vswitchd owns the database; stay passive until the
+		// server hands us the lock ("locked" notification).
+		return
+	}
 	t0 := time.Now()
 	spec := BuildSpec(v.opts.DB.Snapshot())
 	if spec.RootUUID == "" {

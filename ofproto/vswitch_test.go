@@ -116,3 +116,37 @@ func TestBadConfigIsolated(t *testing.T) {
 		t.Errorf("p1 ofport after vanish = %s", got)
 	}
 }
+
+func TestSecondVswitchdWaitsForLock(t *testing.T) {
+	_, remote := startOVSDBServer(t)
+	run := func(dp *fakeDP) (stop func()) {
+		db, err := DialDB(remote, 5*time.Second, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := New(Options{DB: db, Datapath: dp, Opener: dp, Links: &fakeLinks{}})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { _ = v.Run(ctx) }()
+		return func() { cancel(); v.Wait(); _ = db.Close() }
+	}
+	dpA, dpB := newFakeDP("p1"), newFakeDP("p1")
+	stopA := run(dpA)
+	stopB := run(dpB)
+	defer stopB()
+	vsctl(t, remote, "add-br", "br0", "--", "add-port", "br0", "p1")
+	dpA.mu.Lock()
+	nA := len(dpA.ports)
+	dpA.mu.Unlock()
+	dpB.mu.Lock()
+	nB := len(dpB.ports)
+	dpB.mu.Unlock()
+	if nA != 2 || nB != 0 {
+		t.Fatalf("lock holder has %d ports, waiting one %d", nA, nB)
+	}
+	stopA()
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		dpB.mu.Lock()
+		defer dpB.mu.Unlock()
+		return len(dpB.ports) == 2
+	}, "second vswitchd took over")
+}
