@@ -1,0 +1,11 @@
+package xlate
+
+import (
+	"testing"
+
+	"github.com/gvswitch/gvswitch/internal/testutil"
+)
+
+// TestMain fails the run when tests leak goroutines (datapath poll loops,
+// revalidators) or file descriptors.
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
