@@ -58,10 +58,13 @@ func compile(cfg *Config, old *snapshot, newTable func(*Bridge) *maclearn.Table)
 		} else {
 			xb.ml = newTable(bc)
 		}
-		for ofp, pc := range bc.Ports {
+		for _, pc := range bc.Ports {
 			if pc == nil {
 				continue
 			}
+			// Index by the port's own OFPort: the map key is only a
+			// convenience for whoever builds the Config.
+			ofp := pc.OFPort
 			xp := &xport{br: xb, cfg: pc, trunks: effectiveTrunks(pc), qinq: pc.QinQEthType}
 			if xp.qinq == 0 {
 				xp.qinq = DefaultQinQEthType
