@@ -130,7 +130,7 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 	opts := ofproto.Options{
 		DB:         db,
 		Datapath:   dp,
-		Opener:     opener{},
+		Opener:     opener{log: log.Logger("netdev")},
 		Log:        log.Logger("bridge"),
 		FormatFlow: datapath.FormatFlow,
 		Version:    Version,
