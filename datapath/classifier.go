@@ -261,8 +261,11 @@ func (st *subtable) removeLocked(i uint32) {
 	}
 }
 
-// forEachLocked calls fn for every flow in the subtable.
-func (st *subtable) forEachLocked(fn func(f *flow)) {
+// forEach calls fn for every flow in the subtable's current table. It needs
+// no lock (readers never do); without the classifier's mutex it may miss
+// flows installed meanwhile and report flows deleted meanwhile, which then
+// have dead set.
+func (st *subtable) forEach(fn func(f *flow)) {
 	t := st.table.Load()
 	for i := range t.slots {
 		if f := t.slots[i].f.Load(); f != nil && f != tombstone {
@@ -275,7 +278,8 @@ func (st *subtable) forEachLocked(fn func(f *flow)) {
 type classifier struct {
 	subs atomic.Pointer[[]*subtable] // ranked by hits, most first
 
-	mu sync.Mutex // serialises writers
+	mu      sync.Mutex // serialises writers
+	retired bool       // guarded by mu; set when the port is deleted
 }
 
 func newClassifier() *classifier {

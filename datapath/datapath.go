@@ -256,7 +256,7 @@ func (dp *Datapath) DelPort(no uint32) error {
 
 	err := dp.stopPort(p)
 	if c != nil {
-		dp.flushClassifier(c)
+		dp.flushClassifier(c, true)
 	}
 	if err != nil {
 		return fmt.Errorf("del port %s: %w", p.name, err)

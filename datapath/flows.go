@@ -2,6 +2,7 @@ package datapath
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -56,6 +57,9 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 	kw := keyWords(&mk)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.retired {
+		return nil, errRetired
+	}
 	st := c.subtableLocked(&m, true)
 	h := st.hash(kw)
 	if f, _ := st.findLocked(kw, h); f != nil {
@@ -120,12 +124,18 @@ func (dp *Datapath) removeLocked(c *classifier, f *flow) {
 }
 
 // flushClassifier deletes every flow of c.
-func (dp *Datapath) flushClassifier(c *classifier) {
+// With retire set (DelPort), c also stops accepting installs, so that a
+// FlowPut racing with the deletion cannot leave flows in a classifier no
+// port uses.
+func (dp *Datapath) flushClassifier(c *classifier, retire bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if retire {
+		c.retired = true
+	}
 	n := 0
 	for _, st := range *c.subs.Load() {
-		st.forEachLocked(func(f *flow) {
+		st.forEach(func(f *flow) {
 			f.dead.Store(true)
 			n++
 		})
@@ -160,11 +170,20 @@ func (dp *Datapath) FlowPut(key *FlowKey, mask *Mask, actions Actions) error {
 	}
 	c := dp.classifierLocked(key.InPort)
 	dp.mu.Unlock()
-	if _, err := dp.install(c, key, mask, dp.progs.get(actions), true); err != nil {
+	_, err := dp.install(c, key, mask, dp.progs.get(actions), true)
+	if errors.Is(err, errRetired) {
+		// The port was deleted meanwhile; its number now gets a fresh
+		// classifier, as for a port not added yet.
+		return dp.FlowPut(key, mask, actions)
+	}
+	if err != nil {
 		return fmt.Errorf("flow put: %w", err)
 	}
 	return nil
 }
+
+// errRetired is returned by install for a classifier whose port was deleted.
+var errRetired = errors.New("in_port deleted")
 
 // FlowDel deletes the megaflow with this key and mask and invalidates the
 // EMC entries that point at it. Errors wrap ErrNoSuchFlow.
@@ -216,11 +235,13 @@ func (f *flow) entry() FlowEntry {
 func (dp *Datapath) snapshot() []*flow {
 	var out []*flow
 	for _, c := range dp.classifiers() {
-		c.mu.Lock()
 		for _, st := range *c.subs.Load() {
-			st.forEachLocked(func(f *flow) { out = append(out, f) })
+			st.forEach(func(f *flow) {
+				if !f.dead.Load() {
+					out = append(out, f)
+				}
+			})
 		}
-		c.mu.Unlock()
 	}
 	slices.SortFunc(out, func(a, b *flow) int {
 		if a.key.InPort != b.key.InPort {
@@ -245,7 +266,7 @@ func (dp *Datapath) FlowDump() []FlowEntry {
 // FlowFlush deletes every megaflow.
 func (dp *Datapath) FlowFlush() {
 	for _, c := range dp.classifiers() {
-		dp.flushClassifier(c)
+		dp.flushClassifier(c, false)
 	}
 }
 
@@ -313,24 +334,32 @@ func (dp *Datapath) Sweep() int {
 	cutoff := dp.nowNs() - int64(idle)
 	n := 0
 	for _, c := range dp.classifiers() {
+		// Scan without the lock, so that installs on this port's poll
+		// goroutine do not wait for a scan of every flow; lock only to
+		// delete.
 		var stale []*flow
-		c.mu.Lock()
 		for _, st := range *c.subs.Load() {
-			st.forEachLocked(func(f *flow) {
+			st.forEach(func(f *flow) {
 				last := f.used.Load()
 				if last == 0 {
 					last = f.created
 				}
-				if last < cutoff {
+				if last < cutoff && !f.dead.Load() {
 					stale = append(stale, f)
 				}
 			})
 		}
+		if len(stale) == 0 {
+			continue
+		}
+		c.mu.Lock()
 		for _, f := range stale {
-			dp.removeLocked(c, f)
+			if !f.dead.Load() {
+				dp.removeLocked(c, f)
+				n++
+			}
 		}
 		c.mu.Unlock()
-		n += len(stale)
 	}
 	return n
 }
