@@ -244,8 +244,10 @@ type executor struct {
 	free  []*packet.Packet
 	inUse []*packet.Packet
 
-	drops  uint64 // packets dropped by actions
-	txErrs uint64 // Send errors
+	drops    uint64 // packets dropped by actions
+	txErrs   uint64 // Send errors
+	sends    uint64 // Send calls
+	sentPkts uint64 // packets in those calls
 
 	// Software GSO state, set up on first use.
 	segScratch []byte
@@ -461,6 +463,8 @@ func (x *executor) send(p *dpPort, b *packet.Batch) {
 	if err := p.port.Send(b); err != nil {
 		x.txErrs++
 	}
+	x.sends++
+	x.sentPkts += uint64(b.N)
 	b.Reset()
 }
 

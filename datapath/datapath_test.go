@@ -3,6 +3,7 @@ package datapath
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +289,34 @@ func TestExecute(t *testing.T) {
 	}
 	if err := dp.Execute(packet.FromFrame(f), Actions{Output(7)}); err == nil {
 		t.Fatal("output to a missing port did not fail")
+	}
+}
+
+func TestPMDStats(t *testing.T) {
+	dp, ports := testDP(t, 2, Options{})
+	dp.SetUpcallHandler(&floodHandler{dp: dp, mask: l2Mask()})
+	for i := 0; i < 5; i++ {
+		ports[0].Inject(udpFrame(1, 2, 1, uint16(i)))
+	}
+	ports[1].WaitSent(5, 5*time.Second)
+	waitStats(t, dp, "5 lookups", func(s Stats) bool { return s.Hit+s.Missed == 5 })
+	ps := dp.PMDStats()
+	if len(ps) != 2 || ps[0].Port != "p1" || ps[0].Packets != 5 || ps[0].UpcallOK != 1 ||
+		ps[0].MegaflowHits+ps[0].EMCHits != 4 || ps[0].SentPackets != 5 || ps[1].Packets != 0 {
+		t.Fatalf("pmd stats %+v", ps)
+	}
+	var b strings.Builder
+	if err := dp.WritePMDStats(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pmd thread port p1 (1):\n", "  packets received: 5\n",
+		"  miss with success upcall: 1\n", "  miss with failed upcall: 0\n", "pmd thread port p2 (2):\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in\n%s", want, b.String())
+		}
+	}
+	dp.ClearPMDStats()
+	if ps := dp.PMDStats(); ps[0].Packets != 0 || ps[0].UpcallOK != 0 {
+		t.Fatalf("after clear %+v", ps[0])
 	}
 }

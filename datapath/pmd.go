@@ -20,32 +20,35 @@ const (
 )
 
 // pmdCounters are a poll goroutine's counters. The goroutine adds to them
-// once per batch; Stats reads them from other goroutines.
+// once per batch; Stats and PMDStats read them from other goroutines.
 type pmdCounters struct {
 	hit, missed, lost          atomic.Uint64
 	emcHits, mfHits, maskHits  atomic.Uint64
 	limitHits, actionDrops     atomic.Uint64
 	rxErrors, txErrors, upcall atomic.Uint64
+	rxPackets, batches         atomic.Uint64
+	sends, sentPkts            atomic.Uint64
+	busyNs                     atomic.Uint64
+}
+
+func (c *pmdCounters) fields() []*atomic.Uint64 {
+	return []*atomic.Uint64{&c.hit, &c.missed, &c.lost, &c.emcHits, &c.mfHits, &c.maskHits,
+		&c.limitHits, &c.actionDrops, &c.rxErrors, &c.txErrors, &c.upcall,
+		&c.rxPackets, &c.batches, &c.sends, &c.sentPkts, &c.busyNs}
 }
 
 func (c *pmdCounters) add(o *pmdCounters) {
-	c.hit.Add(o.hit.Load())
-	c.missed.Add(o.missed.Load())
-	c.lost.Add(o.lost.Load())
-	c.emcHits.Add(o.emcHits.Load())
-	c.mfHits.Add(o.mfHits.Load())
-	c.maskHits.Add(o.maskHits.Load())
-	c.limitHits.Add(o.limitHits.Load())
-	c.actionDrops.Add(o.actionDrops.Load())
-	c.rxErrors.Add(o.rxErrors.Load())
-	c.txErrors.Add(o.txErrors.Load())
-	c.upcall.Add(o.upcall.Load())
+	of := o.fields()
+	for i, f := range c.fields() {
+		f.Add(of[i].Load())
+	}
 }
 
 // batchCounters are the plain per-batch counts a pmd accumulates before
 // publishing them with one atomic add each.
 type batchCounters struct {
 	emcHits, mfHits, maskHits, missed, lost, limitHits uint64
+	rx                                                 int
 }
 
 // pmd is one port's poll loop ("poll mode driver" thread in OVS): it owns
@@ -59,9 +62,10 @@ type pmd struct {
 	emc  emc
 	x    *executor
 
-	stop atomic.Bool
-	done chan struct{}
-	ctr  pmdCounters
+	stop     atomic.Bool
+	done     chan struct{}
+	ctr      pmdCounters
+	baseline atomic.Pointer[PMDStats] // ClearPMDStats
 
 	rx       packet.Batch
 	keys     [packet.BatchSize]FlowKey
@@ -117,8 +121,10 @@ func (p *pmd) run() {
 		if p.rx.N == 0 {
 			continue
 		}
+		start := time.Now()
 		now := p.dp.nowNs()
 		p.process(&p.rx, now)
+		p.ctr.busyNs.Add(uint64(time.Since(start)))
 		if now-p.lastRank >= rankInterval {
 			p.cls.rank()
 			p.lastRank = now
@@ -179,6 +185,7 @@ func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
 // and the actions, then sends the outputs: one Send per output port.
 func (p *pmd) process(b *packet.Batch, now int64) {
 	p.x.ports = p.dp.ports.Load()
+	p.bc.rx = b.N
 	var lookupEMC bool
 	p.useEMC, lookupEMC = p.emcPolicy()
 	// Pass 1: extract and look up the EMC; collect the rest in todo.
@@ -321,6 +328,13 @@ func (p *pmd) publish() {
 	if p.x.txErrs != 0 {
 		p.ctr.txErrors.Add(p.x.txErrs)
 		p.x.txErrs = 0
+	}
+	p.ctr.rxPackets.Add(uint64(bc.rx))
+	p.ctr.batches.Add(1)
+	if p.x.sends != 0 {
+		p.ctr.sends.Add(p.x.sends)
+		p.ctr.sentPkts.Add(p.x.sentPkts)
+		p.x.sends, p.x.sentPkts = 0, 0
 	}
 	*bc = batchCounters{}
 }

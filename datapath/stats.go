@@ -82,3 +82,76 @@ func (dp *Datapath) Stats() Stats {
 	}
 	return s
 }
+
+// PMDStats are one poll goroutine's counters, as dpif-netdev/pmd-stats-show
+// reports them per PMD thread. gvswitch runs one poll goroutine per port.
+type PMDStats struct {
+	Port   string
+	PortNo uint32
+	// Packets received, and batches they came in.
+	Packets, Batches uint64
+	EMCHits          uint64
+	MegaflowHits     uint64
+	// MaskHits is the number of subtables visited for megaflow hits.
+	MaskHits uint64
+	// UpcallOK and UpcallFailed split misses by outcome.
+	UpcallOK, UpcallFailed uint64
+	// Sends and SentPackets give the average output batch size.
+	Sends, SentPackets uint64
+	// Busy is the time spent processing batches (not waiting in Recv).
+	Busy time.Duration
+}
+
+func (c *pmdCounters) pmdStats(name string, no uint32) PMDStats {
+	return PMDStats{
+		Port: name, PortNo: no,
+		Packets: c.rxPackets.Load(), Batches: c.batches.Load(),
+		EMCHits: c.emcHits.Load(), MegaflowHits: c.mfHits.Load(), MaskHits: c.maskHits.Load(),
+		UpcallOK:     c.missed.Load() - c.lost.Load(),
+		UpcallFailed: c.lost.Load(),
+		Sends:        c.sends.Load(), SentPackets: c.sentPkts.Load(),
+		Busy: time.Duration(c.busyNs.Load()),
+	}
+}
+
+// PMDStats returns the counters of every port's poll goroutine, by port
+// number, minus the values saved by the last ClearPMDStats.
+func (dp *Datapath) PMDStats() []PMDStats {
+	var out []PMDStats
+	for _, p := range dp.ports.Load().byNo {
+		if p == nil {
+			continue
+		}
+		s := p.pmd.ctr.pmdStats(p.name, p.no)
+		if b := p.pmd.baseline.Load(); b != nil {
+			s = s.sub(b)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ClearPMDStats makes PMDStats count from now on
+// (dpif-netdev/pmd-stats-clear). Stats is not affected.
+func (dp *Datapath) ClearPMDStats() {
+	for _, p := range dp.ports.Load().byNo {
+		if p != nil {
+			s := p.pmd.ctr.pmdStats(p.name, p.no)
+			p.pmd.baseline.Store(&s)
+		}
+	}
+}
+
+func (s PMDStats) sub(b *PMDStats) PMDStats {
+	s.Packets -= b.Packets
+	s.Batches -= b.Batches
+	s.EMCHits -= b.EMCHits
+	s.MegaflowHits -= b.MegaflowHits
+	s.MaskHits -= b.MaskHits
+	s.UpcallOK -= b.UpcallOK
+	s.UpcallFailed -= b.UpcallFailed
+	s.Sends -= b.Sends
+	s.SentPackets -= b.SentPackets
+	s.Busy -= b.Busy
+	return s
+}
