@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 )
 
@@ -36,3 +37,21 @@ func (p *Port) Stats() netdev.Stats { return netdev.Stats{} }
 
 // Close implements netdev.Port.
 func (p *Port) Close() error { return nil }
+
+// VnetHdr reports false off Linux.
+func (p *Port) VnetHdr() bool { return false }
+
+// Caps reports no offloads off Linux.
+func (p *Port) Caps() offload.Caps { return 0 }
+
+// OffloadErr returns nil off Linux.
+func (p *Port) OffloadErr() error { return nil }
+
+// MTU returns 0 off Linux.
+func (p *Port) MTU() int { return 0 }
+
+// Ifindex returns 0 off Linux.
+func (p *Port) Ifindex() int { return 0 }
+
+// RxMode returns RxRing off Linux.
+func (p *Port) RxMode() RxMode { return RxRing }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
+	"github.com/gvswitch/gvswitch/datapath/offload"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 )
 
@@ -44,3 +45,18 @@ func (p *Port) Stats() netdev.Stats { return netdev.Stats{} }
 
 // Close implements netdev.Port.
 func (p *Port) Close() error { return nil }
+
+// VnetHdr reports false off Linux.
+func (p *Port) VnetHdr() bool { return false }
+
+// Caps reports no offloads off Linux.
+func (p *Port) Caps() offload.Caps { return 0 }
+
+// OffloadErr returns nil off Linux.
+func (p *Port) OffloadErr() error { return nil }
+
+// MTU returns 0 off Linux.
+func (p *Port) MTU() int { return 0 }
+
+// Created reports false off Linux.
+func (p *Port) Created() bool { return false }
