@@ -130,7 +130,8 @@ type upcallBox struct{ h UpcallHandler }
 
 // Datapath is a userspace datapath. Its methods are safe for concurrent use.
 type Datapath struct {
-	opts Options
+	opts      Options
+	realClock bool // opts.Now is time.Now: poll loops read the clock directly
 
 	mu     sync.Mutex // guards ports (writes), cls, closed
 	ports  atomic.Pointer[portTable]
@@ -154,11 +155,13 @@ type Datapath struct {
 // New creates a datapath with no ports and no flows, and starts the idle
 // sweeper unless Options.SweepInterval is negative.
 func New(opts Options) (*Datapath, error) {
+	realClock := opts.Now == nil
 	opts.setDefaults()
 	dp := &Datapath{
-		opts: opts,
-		cls:  make(map[uint32]*classifier),
-		exec: newExecutor(),
+		opts:      opts,
+		realClock: realClock,
+		cls:       make(map[uint32]*classifier),
+		exec:      newExecutor(),
 	}
 	dp.ports.Store(&portTable{})
 	if opts.SweepInterval > 0 {

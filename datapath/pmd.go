@@ -122,7 +122,10 @@ func (p *pmd) run() {
 			continue
 		}
 		start := time.Now()
-		now := p.dp.nowNs()
+		now := start.UnixNano()
+		if !p.dp.realClock {
+			now = p.dp.nowNs()
+		}
 		p.process(&p.rx, now)
 		p.ctr.busyNs.Add(uint64(time.Since(start)))
 		if now-p.lastRank >= rankInterval {
@@ -180,6 +183,9 @@ func (p *pmd) addToGroup(f *flow, pkt *packet.Packet, flags uint16) {
 	p.gflow[g], p.gflags[g], p.gn[g] = f, flags, 1
 	p.gpkts[g][0] = pkt
 }
+
+// The per-batch bitmaps (todo, hits) are uint32: a batch must not exceed 32.
+const _ = uint(32 - packet.BatchSize)
 
 // process runs one received batch through the caches, the upcall handler
 // and the actions, then sends the outputs: one Send per output port.
