@@ -168,3 +168,50 @@ func checkTCPv4Sum(t *testing.T, f []byte) {
 		t.Errorf("bad TCP checksum (sum %#x)", s)
 	}
 }
+
+// FuzzExecute runs arbitrary frames and action lists through the pipeline
+// (extraction, classifier, executor, software offload fallback): nothing
+// may panic.
+func FuzzExecute(f *testing.F) {
+	f.Add(udpFrame(1, 2, 3, 4), []byte{1, 2, 3, 4, 5}, uint8(0))
+	f.Add(udpFrame(1, 2, 3, 4, pkttest.VLAN{VID: 7}), []byte{3, 3, 1, 4, 0}, uint8(1))
+	f.Add([]byte{1, 2, 3}, []byte{2, 1}, uint8(2))
+	f.Fuzz(func(t *testing.T, frame, prog []byte, offl uint8) {
+		dp, ports := testDP(t, 2, Options{EMCInsertInvProb: 1})
+		ports[1].SetCapture(false)
+		var acts Actions
+		for i, c := range prog {
+			if i == 16 {
+				break
+			}
+			switch c % 6 {
+			case 0:
+				acts = append(acts, Output(uint32(c/6%4)))
+			case 1:
+				acts = append(acts, PushVLAN([]uint16{0, 0x8100, 0x88a8}[c/6%3], uint16(c)*37))
+			case 2:
+				acts = append(acts, PopVLAN())
+			case 3:
+				acts = append(acts, SetVLAN(uint16(c)*101, uint16(c/6)))
+			case 4:
+				acts = append(acts, Output(2))
+			case 5:
+				acts = append(acts, Action{Kind: ActionKind(c / 6)})
+			}
+		}
+		var k FlowKey
+		ExtractFrame(frame, 1, &k)
+		m := ExactMask()
+		if err := dp.FlowPut(&k, &m, acts); err != nil {
+			t.Fatal(err)
+		}
+		p := packet.FromFrame(frame)
+		if offl&1 != 0 {
+			p.Offload = packet.Offload{Flags: offload.FlagNeedsCsum, GSOType: offl >> 5,
+				HdrLen: uint16(offl), GSOSize: uint16(offl) * 3, CsumStart: uint16(offl >> 1), CsumOffset: 6}
+		}
+		_ = dp.Execute(p, acts)
+		ports[0].Inject(frame)
+		waitStats(t, dp, "hit", func(s Stats) bool { return s.Hit == 1 })
+	})
+}
