@@ -66,6 +66,10 @@ type dbConn struct {
 	locked  bool
 	lockOK  bool // the server answered the lock request
 	closed  bool
+	// reconnecting is set while one goroutine (DialDB or reconnect) owns
+	// session setup, so that a session dying during setup never starts a
+	// second reconnect loop.
+	reconnecting bool
 }
 
 // logger is the part of slog ofproto uses (nil-safe through logf helpers).
@@ -85,19 +89,24 @@ func DialDB(addr string, timeout time.Duration, log logger) (DB, error) {
 		log:     log,
 		pending: make(map[string]chan *jsonrpc.Message),
 		tables:  make(Tables),
+		// DialDB owns session setup until it returns.
+		reconnecting: true,
 	}
 	deadline := time.Now().Add(timeout)
-	var err error
 	for {
-		if err = d.connect(); err == nil {
-			break
+		err := d.connect()
+		if err == nil && d.setupDone() {
+			return d, nil
+		}
+		if err == nil {
+			err = errors.New("connection closed during setup")
 		}
 		if time.Now().After(deadline) {
+			_ = d.Close()
 			return nil, fmt.Errorf("connect %s: %w", addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return d, nil
 }
 
 func (d *dbConn) Changed() <-chan struct{} { return d.changed }
@@ -127,12 +136,12 @@ func (d *dbConn) connect() error {
 	}
 	res, err := d.call(c, "monitor", []any{"Open_vSwitch", nil, req})
 	if err != nil {
-		_ = c.Close()
+		d.abandon(c)
 		return fmt.Errorf("monitor: %w", err)
 	}
 	tables := make(Tables)
 	if err := applyUpdates(tables, res); err != nil {
-		_ = c.Close()
+		d.abandon(c)
 		return fmt.Errorf("monitor reply: %w", err)
 	}
 	d.mu.Lock()
@@ -160,6 +169,17 @@ func (d *dbConn) connect() error {
 	}
 	d.signal()
 	return nil
+}
+
+// abandon closes a session that failed while being set up, without letting
+// its reader start another reconnect loop.
+func (d *dbConn) abandon(c *jsonrpc.Conn) {
+	d.mu.Lock()
+	if d.conn == c {
+		d.conn = nil
+	}
+	d.mu.Unlock()
+	_ = c.Close()
 }
 
 func (d *dbConn) logWarn(msg string, args ...any) {
@@ -228,10 +248,26 @@ func (d *dbConn) readLoop(c *jsonrpc.Conn) {
 		d.conn = nil
 		d.locked = false
 	}
+	start := current && !closed && !d.reconnecting
+	if start {
+		d.reconnecting = true
+	}
 	d.mu.Unlock()
-	if current && !closed {
+	if start {
 		go d.reconnect()
 	}
+}
+
+// setupDone ends session setup if the new session is still up; otherwise
+// the caller keeps trying.
+func (d *dbConn) setupDone() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn == nil {
+		return false
+	}
+	d.reconnecting = false
+	return true
 }
 
 func (d *dbConn) notify(m *jsonrpc.Message) {
@@ -273,7 +309,7 @@ func (d *dbConn) reconnect() {
 		if closed {
 			return
 		}
-		if err := d.connect(); err == nil {
+		if err := d.connect(); err == nil && d.setupDone() {
 			if d.log != nil {
 				d.log.Info("reconnected to database", "remote", d.addr)
 			}

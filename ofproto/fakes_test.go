@@ -117,30 +117,40 @@ func (l *fakeLinks) send(name string, deleted bool) {
 // dir and returns the "unix:" remote.
 func startOVSDBServer(t testing.TB) (dir, remote string) {
 	t.Helper()
-	server := testutil.RequireBinary(t, "ovsdb-server")
 	tool := testutil.RequireBinary(t, "ovsdb-tool")
 	dir = t.TempDir()
 	schema := filepath.Join(dir, "vswitch.ovsschema")
 	if err := os.WriteFile(schema, []byte(vswitch.SchemaJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db := filepath.Join(dir, "conf.db")
-	if out, err := exec.Command(tool, "create", db, schema).CombinedOutput(); err != nil {
+	if out, err := exec.Command(tool, "create", filepath.Join(dir, "conf.db"), schema).CombinedOutput(); err != nil {
 		t.Fatalf("ovsdb-tool create: %v: %s", err, out)
 	}
+	runOVSDBServer(t, dir)
+	return dir, "unix:" + filepath.Join(dir, "db.sock")
+}
+
+// runOVSDBServer starts ovsdb-server on dir/conf.db and dir/db.sock and
+// returns a function that kills it (also called at cleanup).
+func runOVSDBServer(t testing.TB, dir string) (kill func()) {
+	t.Helper()
+	server := testutil.RequireBinary(t, "ovsdb-server")
 	sock := filepath.Join(dir, "db.sock")
-	cmd := exec.Command(server, db, "--remote=punix:"+sock, "--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"),
+	_ = os.Remove(sock)
+	cmd := exec.Command(server, filepath.Join(dir, "conf.db"), "--remote=punix:"+sock, "--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"),
 		"--log-file="+filepath.Join(dir, "ovsdb-server.log"), "-vconsole:off", "--no-chdir")
 	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVS_DBDIR="+dir, "OVS_LOGDIR="+dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var once sync.Once
+	kill = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
+	t.Cleanup(kill)
 	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
 		_, err := os.Stat(sock)
 		return err == nil
 	}, "ovsdb-server socket %s", sock)
-	return dir, "unix:" + sock
+	return kill
 }
 
 // vsctl runs Debian's ovs-vsctl against remote with a 5 s timeout.

@@ -2,6 +2,8 @@ package ofproto
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +151,33 @@ func TestSecondVswitchdWaitsForLock(t *testing.T) {
 		defer dpB.mu.Unlock()
 		return len(dpB.ports) == 2
 	}, "second vswitchd took over")
+}
+
+func TestReconnectAfterServerRestart(t *testing.T) {
+	dir, remote := startOVSDBServer(t)
+	// Restart ovsdb-server on the same files three times; every add-port
+	// after a restart must still be acknowledged (reconnect, re-lock,
+	// re-monitor).
+	ts := &testSwitch{remote: remote, dp: newFakeDP("p1", "p2"), links: &fakeLinks{}}
+	db, err := DialDB(remote, 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.v = New(Options{DB: db, Datapath: ts.dp, Opener: ts.dp, Links: ts.links})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = ts.v.Run(ctx) }()
+	defer func() { cancel(); ts.v.Wait(); _ = db.Close() }()
+	vsctl(t, remote, "add-br", "br0", "--", "add-port", "br0", "p1")
+	for i := 0; i < 3; i++ {
+		appctl := testutil.RequireBinary(t, "ovs-appctl")
+		if out, err := exec.Command(appctl, "-t", filepath.Join(dir, "ovsdb-server.ctl"), "exit").CombinedOutput(); err != nil {
+			t.Fatalf("ovsdb-server exit: %v %s", err, out)
+		}
+		runOVSDBServer(t, dir)
+		vsctl(t, remote, "--may-exist", "add-port", "br0", "p2")
+		if got := ts.get(t, "Interface", "p2", "ofport"); got != "2" {
+			t.Fatalf("round %d: p2 ofport = %s", i, got)
+		}
+		vsctl(t, remote, "del-port", "br0", "p2")
+	}
 }
