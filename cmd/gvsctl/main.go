@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	os.Exit(vsctl.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(vsctl.Main(os.Args, os.Stdout, os.Stderr))
 }

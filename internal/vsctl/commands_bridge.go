@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
-	"strconv"
+	"strings"
 )
 
 func cmdInit(c *ctx, cmd *cmdLine, out *bytes.Buffer) error { return nil }
@@ -31,9 +31,9 @@ func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	case 1:
 	case 3:
 		parentName = cmd.args[1]
-		v, err := strconv.Atoi(cmd.args[2])
-		if err != nil || v < 0 || v > 4095 {
-			return fatalf("vlan must be between 0 and 4095")
+		v := atoi(cmd.args[2])
+		if v < 0 || v > 4095 {
+			return fatalf("%s: vlan must be between 0 and 4095", cmd.name)
 		}
 		vlan = int64(v)
 	default:
@@ -240,6 +240,24 @@ func cmdAddPort(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	return c.addPort(cmd, cmd.args[0], cmd.args[1], []string{cmd.args[1]}, cmd.args[2:], false)
 }
 
+// atoi parses like C's atoi: optional sign, leading digits, 0 otherwise.
+func atoi(s string) int64 {
+	s = skipSpace(s)
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var v int64
+	for i := 0; i < len(s) && isDigit(s[i]) && v < 1<<40; i++ {
+		v = v*10 + int64(s[i]-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v
+}
+
 func cmdAddBond(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	var ifaces, settings []string
 	for _, a := range cmd.args[2:] {
@@ -266,6 +284,10 @@ func containsByte(s string, b byte) bool {
 
 func (c *ctx) addPort(cmd *cmdLine, brName, portName string, ifaces, settings []string, fakeIface bool) error {
 	if cmd.has("--may-exist") {
+		quoted := cmd.name + " " + brName + " " + portName
+		if cmd.name == "add-bond" {
+			quoted += " " + strings.Join(ifaces, " ")
+		}
 		if p, _ := c.findPort(portName, false); p != nil {
 			want, _ := c.findBridge(brName, true)
 			if want == nil {
@@ -273,9 +295,9 @@ func (c *ctx) addPort(cmd *cmdLine, brName, portName string, ifaces, settings []
 			}
 			if p.br != want {
 				if p.br.parent != nil && want.parent == nil && p.br.parent == want {
-					return fatalf("\"--may-exist %s %s %s\" but %s is actually attached to VLAN %d of bridge %s", cmd.name, brName, portName, portName, p.br.vlan, want.name)
+					return fatalf("\"--may-exist %s\" but %s is actually attached to VLAN %d of bridge %s", quoted, portName, p.br.vlan, want.name)
 				}
-				return fatalf("\"--may-exist %s %s %s\" but %s is actually attached to bridge %s", cmd.name, brName, portName, portName, p.br.name)
+				return fatalf("\"--may-exist %s\" but %s is actually attached to bridge %s", quoted, portName, p.br.name)
 			}
 			var have []string
 			for _, i := range p.ifaces {
@@ -285,7 +307,7 @@ func (c *ctx) addPort(cmd *cmdLine, brName, portName string, ifaces, settings []
 			wantIf := append([]string(nil), ifaces...)
 			sort.Strings(wantIf)
 			if fmt.Sprint(have) != fmt.Sprint(wantIf) {
-				return fatalf("\"--may-exist %s %s %s\" but %s actually has interface(s) %s", cmd.name, brName, portName, portName, joinComma(have))
+				return fatalf("\"--may-exist %s\" but %s actually has interface(s) %s", quoted, portName, joinComma(have))
 			}
 			return nil
 		}
@@ -402,6 +424,9 @@ func cmdDelPort(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		}
 	}
 	if p == nil {
+		if lb, _ := c.findBridge(target, false); lb != nil {
+			return fatalf("cannot delete port %s because it is the local port for bridge %s (deleting this port requires deleting the entire bridge)", target, target)
+		}
 		if cmd.has("--if-exists") {
 			return nil
 		}

@@ -39,7 +39,7 @@ func cmdGetController(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 }
 
 func cmdDelController(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
+	br, err := c.findRealBridge(cmd.args[0], true)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (c *ctx) insertTargets(table string, targets []string, cmd *cmdLine) (*Datu
 }
 
 func cmdSetController(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
+	br, err := c.findRealBridge(cmd.args[0], true)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func cmdGetFailMode(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 }
 
 func cmdDelFailMode(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
+	br, err := c.findRealBridge(cmd.args[0], true)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func cmdDelFailMode(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 }
 
 func cmdSetFailMode(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
+	br, err := c.findRealBridge(cmd.args[0], true)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func cmdGet(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 			return err
 		}
 		if hasValue {
-			return fatalf("%s: value not accepted here", arg)
+			return fatalf("%s: trailing garbage \"=%s\" in argument", arg, strings.SplitN(arg, "=", 2)[1])
 		}
 		if colName == "" {
 			return fatalf("%s: missing column name", arg)
@@ -103,6 +103,7 @@ func cmdList(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		rows = c.rep.rows(t.Name)
 	}
 	c.renderRows(out, cols, rows)
+	c.tableOut[out] = true
 	return nil
 }
 
@@ -133,20 +134,21 @@ func cmdFind(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		}
 	}
 	c.renderRows(out, cols, rows)
+	c.tableOut[out] = true
 	return nil
 }
 
-var condOps = []string{"{!=}", "{<=}", "{>=}", "{=}", "{<}", "{>}", "!=", "<=", ">=", "=", "<", ">"}
+var condOps = []string{"{not-in}", "{in}", "{!=}", "{<=}", "{>=}", "{=}", "{<}", "{>}", "!=", "<=", ">=", "=", "<", ">"}
 
 // splitCondition splits "COL[:KEY]OP VALUE".
 func splitCondition(arg string) (col, key string, hasKey bool, op, value string, err error) {
 	i := strings.IndexAny(arg, ":=!<>{")
 	if i < 0 {
-		return "", "", false, "", "", fatalf("%s: missing operator", arg)
+		i = len(arg)
 	}
 	col = arg[:i]
 	rest := arg[i:]
-	if rest[0] == ':' {
+	if len(rest) > 0 && rest[0] == ':' {
 		tok, r, terr := parseToken(rest[1:])
 		if terr != nil {
 			return "", "", false, "", "", terr
@@ -158,7 +160,7 @@ func splitCondition(arg string) (col, key string, hasKey bool, op, value string,
 			return col, key, hasKey, o, rest[len(o):], nil
 		}
 	}
-	return "", "", false, "", "", fatalf("%s: argument does not end in \"=\", \"!=\", \"<\", \">\", \"<=\", \">=\", \"{=}\", \"{!=}\", \"{<}\", \"{>}\", \"{<=}\", or \"{>=}\" followed by a value.", arg)
+	return "", "", false, "", "", fatalf("%s: argument does not end in \"=\", \"!=\", \"<\", \">\", \"<=\", \">=\", \"{=}\", \"{!=}\", \"{<}\", \"{>}\", \"{<=}\", \"{>=}\", \"{in}\", or \"{not-in}\" followed by a value.", arg)
 }
 
 func (c *ctx) evalCondition(t *Table, r *Row, arg string) (bool, error) {
@@ -221,25 +223,54 @@ func isSubset(a, b *Datum, isMap bool) bool {
 	return true
 }
 
+// compareDatums orders values by element count, then keys, then values.
+func compareDatums(a, b *Datum) int {
+	if len(a.Keys) != len(b.Keys) {
+		if len(a.Keys) < len(b.Keys) {
+			return -1
+		}
+		return 1
+	}
+	for i := range a.Keys {
+		if c := compareAtoms(a.Keys[i], b.Keys[i]); c != 0 {
+			return c
+		}
+	}
+	if a.Values != nil && b.Values != nil {
+		for i := range a.Values {
+			if c := compareAtoms(a.Values[i], b.Values[i]); c != 0 {
+				return c
+			}
+		}
+	}
+	return 0
+}
+
 func evalOp(op string, have, want *Datum, t *ColType) bool {
 	isMap := t.IsMap()
-	cmp := 0
-	if len(have.Keys) == 1 && len(want.Keys) == 1 {
-		cmp = compareAtoms(have.Keys[0], want.Keys[0])
-	}
+	cmp := compareDatums(have, want)
 	switch op {
 	case "=", "{=}":
 		return have.Equal(want)
 	case "!=", "{!=}":
 		return !have.Equal(want)
 	case "<":
-		return len(have.Keys) == 1 && len(want.Keys) == 1 && cmp < 0
+		return cmp < 0
 	case "<=":
-		return len(have.Keys) == 1 && len(want.Keys) == 1 && cmp <= 0
+		return cmp <= 0
 	case ">":
-		return len(have.Keys) == 1 && len(want.Keys) == 1 && cmp > 0
+		return cmp > 0
 	case ">=":
-		return len(have.Keys) == 1 && len(want.Keys) == 1 && cmp >= 0
+		return cmp >= 0
+	case "{in}":
+		return isSubset(have, want, isMap)
+	case "{not-in}":
+		for _, k := range have.Keys {
+			if want.Find(k) >= 0 {
+				return false
+			}
+		}
+		return true
 	case "{<}":
 		return isSubset(have, want, isMap) && !have.Equal(want)
 	case "{<=}":
@@ -265,7 +296,7 @@ func (c *ctx) setColumn(r *Row, arg string, isDBSet bool) error {
 	if err != nil {
 		return err
 	}
-	if !hasValue {
+	if !hasValue || value == "" {
 		return fatalf("%s: argument does not end in \"=\" followed by a value.", arg)
 	}
 	if !col.Mutable && !r.Inserted || col.Name == "_uuid" || col.Name == "_version" {
@@ -352,11 +383,8 @@ func cmdAdd(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 			if col.Type.IsMap() {
 				val = add.Values[i]
 			}
-			d.Add(k, val, col.Type.IsMap(), false)
+			d.Add(k, val, col.Type.IsMap(), true)
 		}
-	}
-	if len(d.Keys) > col.Type.Max {
-		return fatalf("\"add\" operation would put %d values in column %s of table %s but the maximum number is %d", len(d.Keys), col.Name, t.Name, col.Type.Max)
 	}
 	c.set(r, col.Name, d)
 	c.invalidate()
@@ -441,6 +469,9 @@ func cmdCreate(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 			return err
 		}
 		uuid = sym.uuid
+	}
+	if sym == nil && !t.IsRoot {
+		c.warnf("db_ctl_base", "applying \"create\" command to table %s without --id option will have no effect", t.Name)
 	}
 	r := c.insert(t.Name, uuid)
 	for _, arg := range cmd.args[1:] {

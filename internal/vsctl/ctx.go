@@ -49,6 +49,7 @@ type ctx struct {
 	// interfaces inserted by add-br/add-port/add-bond, for the post-check.
 	newIfaces []*Row
 	created   []createdRow
+	tableOut  map[*bytes.Buffer]bool // outputs of list/find, exempt from --oneline
 	ovs       *Row
 }
 
@@ -260,14 +261,21 @@ func (c *ctx) populateCache() *vcache {
 				}
 			}
 			vp := &vport{name: pname, row: p, br: owner}
-			vc.ports[pname] = vp
 			owner.ports = append(owner.ports, vp)
+			if isFakeBridgePort(c, p) || pname == vb.name {
+				// A bridge's own port is not a port in vsctl's view.
+				continue
+			}
+			vc.ports[pname] = vp
 			for _, i := range c.refs(p, "interfaces") {
 				iname := c.strCol(i, "name")
 				if _, dup := vc.ifaces[iname]; dup {
 					continue
 				}
 				vi := &viface{name: iname, row: i, port: vp}
+				if _, isBr := vc.bridges[iname]; isBr {
+					continue
+				}
 				vc.ifaces[iname] = vi
 				vp.ifaces = append(vp.ifaces, vi)
 			}

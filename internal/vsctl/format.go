@@ -37,7 +37,14 @@ func (c *ctx) renderRows(out *bytes.Buffer, cols []*Column, rows []*Row) {
 	case "csv":
 		renderCSV(out, headings, cells, o.noHeadings)
 	case "html":
-		renderHTML(out, headings, cells, o.noHeadings, o.data == "string")
+		for j, col := range cols {
+			if col.Name == "_uuid" {
+				for i := range cells {
+					cells[i][j] = "\x00" + cells[i][j]
+				}
+			}
+		}
+		renderHTML(out, headings, cells, o.noHeadings)
 	case "json":
 		renderJSON(out, headings, cells, o.pretty)
 	}
@@ -155,7 +162,7 @@ func htmlEscape(s string, linkUUIDs bool) string {
 	return b.String()
 }
 
-func renderHTML(out *bytes.Buffer, headings []string, cells [][]string, noHeadings, linkUUIDs bool) {
+func renderHTML(out *bytes.Buffer, headings []string, cells [][]string, noHeadings bool) {
 	out.WriteString("<table border=1>\n")
 	if !noHeadings {
 		out.WriteString("  <tr>\n")
@@ -167,7 +174,12 @@ func renderHTML(out *bytes.Buffer, headings []string, cells [][]string, noHeadin
 	for _, row := range cells {
 		out.WriteString("  <tr>\n")
 		for _, v := range row {
-			out.WriteString("    <td>" + htmlEscape(v, linkUUIDs) + "</td>\n")
+			if strings.HasPrefix(v, "\x00") {
+				v = v[1:]
+				out.WriteString("    <td><a name=\"" + htmlEscape(v, false) + "\">" + htmlEscape(v[:min(8, len(v))], false) + "</a></td>\n")
+				continue
+			}
+			out.WriteString("    <td>" + htmlEscape(v, true) + "</td>\n")
 		}
 		out.WriteString("  </tr>\n")
 	}

@@ -70,7 +70,7 @@ func lookupLong(name string) (*longOpt, error) {
 	for _, m := range matches {
 		fmt.Fprintf(&b, " '--%s'", m.name)
 	}
-	return nil, fatalf("%s", b.String())
+	return nil, &getoptError{msg: b.String()}
 }
 
 // parsed command line: options, then commands with their own options.
@@ -101,24 +101,32 @@ func parseArgs(argv []string) (*options, []*cmdLine, error) {
 				return nil, nil, err
 			}
 			if lo == nil {
-				return nil, nil, fatalf("unrecognized option '%s'", a)
+				return nil, nil, getoptf("unrecognized option '%s'", a)
 			}
 			if lo.hasArg == 1 && !hasVal {
 				if i >= len(argv) {
-					return nil, nil, fatalf("option '--%s' requires an argument", lo.name)
+					return nil, nil, getoptf("option '--%s' requires an argument", lo.name)
 				}
 				val, hasVal = argv[i], true
 				i++
 			}
 			if lo.hasArg == 0 && hasVal {
-				return nil, nil, fatalf("option '--%s' doesn't allow an argument", lo.name)
+				return nil, nil, getoptf("option '--%s' doesn't allow an argument", lo.name)
 			}
 			if lo.cmd {
 				s := "--" + lo.name
 				if hasVal {
 					s += "=" + val
 				}
-				firstOpts = append(firstOpts, s)
+				dup := false
+				for _, f := range firstOpts {
+					if f == s {
+						dup = true
+					}
+				}
+				if !dup {
+					firstOpts = append(firstOpts, s)
+				}
 				continue
 			}
 			if err := o.apply(lo.name, val); err != nil {
@@ -147,7 +155,7 @@ func parseArgs(argv []string) (*options, []*cmdLine, error) {
 			case 'p', 'c', 'C':
 				name = "ssl"
 			default:
-				return nil, nil, fatalf("invalid option -- '%c'", c)
+				return nil, nil, getoptf("invalid option -- '%c'", c)
 			}
 			if name == "help" || name == "version" {
 				_ = o.apply(name, "")
@@ -156,7 +164,7 @@ func parseArgs(argv []string) (*options, []*cmdLine, error) {
 			val := a[j+1:]
 			if val == "" {
 				if i >= len(argv) {
-					return nil, nil, fatalf("option requires an argument -- '%c'", c)
+					return nil, nil, getoptf("option requires an argument -- '%c'", c)
 				}
 				val = argv[i]
 				i++
@@ -265,4 +273,14 @@ func splitCommands(args []string, firstOpts []string) ([]*cmdLine, error) {
 		return nil, fatalf("missing command name (use --help for help)")
 	}
 	return cmds, nil
+}
+
+// getoptError is a command line syntax error reported the way getopt does,
+// with the program name as invoked.
+type getoptError struct{ msg string }
+
+func (e *getoptError) Error() string { return e.msg }
+
+func getoptf(format string, args ...any) error {
+	return &getoptError{msg: fmt.Sprintf(format, args...)}
 }

@@ -18,7 +18,7 @@ func isSpace(c byte) bool {
 }
 
 func isDelim(c byte) bool {
-	return isSpace(c) || strings.IndexByte(":,=[]{}", c) >= 0
+	return isSpace(c) || strings.IndexByte(":,=[]{}!<>", c) >= 0
 }
 
 func skipSpace(s string) string {

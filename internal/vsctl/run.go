@@ -31,15 +31,25 @@ func (l *logger) warn(moduleAndMsg string) {
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
-// Main runs gvsctl with argv (without the program name) and returns the exit
-// status. A --timeout expiry does not return: the process dies by SIGALRM.
+// Main runs gvsctl with argv (argv[0] is the program name as invoked) and
+// returns the exit status. A --timeout expiry does not return: the process
+// dies by SIGALRM.
 func Main(argv []string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "ovs-vsctl: %s\n", err.Error())
 		return 1
 	}
+	prog := "ovs-vsctl"
+	if len(argv) > 0 {
+		prog, argv = argv[0], argv[1:]
+	}
 	opts, cmds, err := parseArgs(argv)
 	if err != nil {
+		var ge *getoptError
+		if errors.As(err, &ge) {
+			fmt.Fprintf(stderr, "%s: %s\n", prog, ge.msg)
+			return 1
+		}
 		return fail(err)
 	}
 	if opts.help {
@@ -110,7 +120,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 	}
 	for {
 		cl.rep.reset()
-		c := &ctx{opts: opts, rep: cl.rep, schema: cl.schema, syms: map[string]*symbol{}}
+		c := &ctx{opts: opts, rep: cl.rep, schema: cl.schema, syms: map[string]*symbol{}, tableOut: map[*bytes.Buffer]bool{}}
 		if rows := cl.rep.rows("Open_vSwitch"); len(rows) > 0 {
 			c.ovs = rows[0]
 		} else {
@@ -181,7 +191,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 		}
 		var all bytes.Buffer
 		for _, o := range outs {
-			if opts.oneline {
+			if opts.oneline && !c.tableOut[o] {
 				s := strings.TrimSuffix(o.String(), "\n")
 				s = strings.ReplaceAll(s, "\\", "\\\\")
 				s = strings.ReplaceAll(s, "\n", "\\n")

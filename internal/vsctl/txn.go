@@ -104,7 +104,7 @@ func (c *ctx) compose(comment string) *txnPlan {
 			default:
 				var cols []*Column
 				for _, col := range t.Sorted[1:] {
-					if d, ok := r.Staged[col.Name]; ok && !d.Equal(r.Get(&Column{Name: col.Name, Type: col.Type})) {
+					if d, ok := r.Staged[col.Name]; ok && !d.Equal(r.original(col)) {
 						cols = append(cols, col)
 					}
 				}
@@ -135,11 +135,7 @@ func (c *ctx) compose(comment string) *txnPlan {
 					r.Staged[col.Name].AppendJSON(&b, &col.Type, named)
 					writeJSONString(&rowv, col.Name)
 					rowv.WriteByte(':')
-					orig, ok := r.Data[col.Name]
-					if !ok {
-						orig = DefaultDatum(&col.Type)
-					}
-					orig.AppendJSON(&rowv, &col.Type, nil)
+					r.original(col).AppendJSON(&rowv, &col.Type, nil)
 				}
 				b.WriteString("}}")
 				v.WriteString(`],"rows":[{`)
@@ -168,14 +164,14 @@ func (c *ctx) compose(comment string) *txnPlan {
 		whereUUID(&b, c.ovs)
 		b.WriteString(`,"mutations":[["next_cfg","+=",1]]}`)
 		p.ops = append(p.ops, b.Bytes())
-		b.Reset()
+		b = bytes.Buffer{}
 		b.WriteString(`{"op":"select","table":"Open_vSwitch","where":`)
 		whereUUID(&b, c.ovs)
 		b.WriteString(`,"columns":["next_cfg"]}`)
 		p.ops = append(p.ops, b.Bytes())
 		p.nextCfgAt = len(p.ops) - 1
 	}
-	var b bytes.Buffer
+	b := bytes.Buffer{}
 	b.WriteString(`{"op":"comment","comment":`)
 	writeJSONString(&b, comment)
 	b.WriteString("}")
@@ -324,3 +320,11 @@ func (cl *client) commit(p *txnPlan) (txnOutcome, int64, map[string]string, erro
 type txnError struct{ msg string }
 
 func (e *txnError) Error() string { return "transaction error: " + e.msg }
+
+// original returns the value the server sent for col.
+func (r *Row) original(col *Column) *Datum {
+	if d, ok := r.Data[col.Name]; ok {
+		return d
+	}
+	return DefaultDatum(&col.Type)
+}
