@@ -60,6 +60,37 @@ func FormatTCPFlags(f uint16) string {
 	return b.String()
 }
 
+var tcpFlagNames = [...]string{"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"}
+
+// formatTCPFlagsMasked formats a tcp_flags match as odp-util does: with a
+// full mask the set flags joined by "|" ("0" for none), otherwise each
+// matched flag as +name (set) or -name (clear).
+func formatTCPFlagsMasked(v, m uint16) string {
+	var b strings.Builder
+	full := m&0x0fff == 0x0fff
+	for i, n := range tcpFlagNames {
+		bit := uint16(1) << i
+		switch {
+		case full && v&bit != 0:
+			if b.Len() > 0 {
+				b.WriteByte('|')
+			}
+			b.WriteString(n)
+		case !full && m&bit != 0:
+			if v&bit != 0 {
+				b.WriteByte('+')
+			} else {
+				b.WriteByte('-')
+			}
+			b.WriteString(n)
+		}
+	}
+	if b.Len() == 0 {
+		return "0"
+	}
+	return b.String()
+}
+
 // fieldList accumulates "name=value" members of one attribute.
 type fieldList struct {
 	b     *strings.Builder
@@ -268,7 +299,9 @@ func formatL3(b *strings.Builder, sep *bool, k *FlowKey, m *Mask) {
 			if *sep {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(b, "tcp_flags(0x%03x/0x%03x)", k.TCPFlags, m.TCPFlags)
+			b.WriteString("tcp_flags(")
+			b.WriteString(formatTCPFlagsMasked(k.TCPFlags, m.TCPFlags))
+			b.WriteByte(')')
 		}
 	case IPProtoUDP:
 		ports("udp")

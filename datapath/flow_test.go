@@ -112,3 +112,21 @@ func TestFlowLayout(t *testing.T) {
 		t.Errorf("counters end at byte %d", end)
 	}
 }
+
+func TestFormatTCPFlags(t *testing.T) {
+	for _, tt := range []struct {
+		v, m uint16
+		want string
+	}{
+		{TCPSyn | TCPAck, 0x0fff, "syn|ack"},
+		{0, 0x0fff, "0"},
+		{TCPSyn, TCPSyn | TCPAck, "+syn-ack"},
+	} {
+		if got := formatTCPFlagsMasked(tt.v, tt.m); got != tt.want {
+			t.Errorf("%#x/%#x: got %q want %q", tt.v, tt.m, got, tt.want)
+		}
+	}
+	if got := FormatTCPFlags(TCPSyn | TCPFin | TCPAck); got != "SF." {
+		t.Errorf("FormatTCPFlags: %q", got)
+	}
+}
