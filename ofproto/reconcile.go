@@ -69,10 +69,14 @@ type reconciler struct {
 	bridges map[string]*liveBridge
 	dpUsed  map[uint32]bool // datapath port numbers in use or reserved
 	log     logger
+	count   func(event string)
 }
 
-func newReconciler(dp Datapath, open Opener, log logger) *reconciler {
-	return &reconciler{dp: dp, open: open, log: log,
+func newReconciler(dp Datapath, open Opener, log logger, count func(string)) *reconciler {
+	if count == nil {
+		count = func(string) {}
+	}
+	return &reconciler{dp: dp, open: open, log: log, count: count,
 		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge), dpUsed: make(map[uint32]bool)}
 }
 
@@ -209,6 +213,9 @@ func (r *reconciler) detachAll(ls []*liveIface) {
 		if l.dev != nil {
 			delete(r.dpUsed, l.dpNo)
 		}
+		if l.attached() {
+			r.count("iface_deleted")
+		}
 		if l.attached() && r.log != nil {
 			r.log.Info(fmt.Sprintf("bridge %s: deleted interface %s on port %d", l.bridge, l.name, l.ofport))
 		}
@@ -327,6 +334,7 @@ func (r *reconciler) openAll(ls []*liveIface) {
 			continue
 		}
 		l.lastOFPort = l.ofport
+		r.count("iface_added")
 		if r.log != nil {
 			r.log.Info(fmt.Sprintf("bridge %s: added interface %s on port %d", l.bridge, l.name, l.ofport))
 		}

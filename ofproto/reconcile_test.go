@@ -65,7 +65,7 @@ func TestReconcileAllocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dp := newFakeDP("a", "b", "g", "p0", "p1")
-			r := newReconciler(dp, dp, nil)
+			r := newReconciler(dp, dp, nil, nil)
 			got := resultMap(r.Reconcile(makeSpec(tt.bridges)))
 			for name, want := range tt.want {
 				if got[name].ofport != want {
@@ -81,7 +81,7 @@ func TestReconcileAllocation(t *testing.T) {
 
 func TestReconcileDeleteBeforeAdd(t *testing.T) {
 	dp := newFakeDP("a")
-	r := newReconciler(dp, dp, nil)
+	r := newReconciler(dp, dp, nil, nil)
 	r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "a"}}, "br1": nil}))
 	// Move a to br1: it is detached from br0 and attached to br1.
 	got := resultMap(r.Reconcile(makeSpec(map[string][]ifDef{"br0": nil, "br1": {{name: "a"}}})))

@@ -39,6 +39,18 @@ type Options struct {
 	// FormatFlow renders flows for dpctl/dump-flows; nil uses a built-in
 	// format.
 	FormatFlow FlowFormatter
+	// Count bumps a coverage counter (coverage/show); nil ignores. The
+	// events are listed in CoverageEvents.
+	Count func(event string)
+}
+
+// CoverageEvents are the counters ofproto bumps through Options.Count.
+var CoverageEvents = []string{"bridge_reconfigure", "txn_error", "iface_added", "iface_deleted", "iface_error", "link_event"}
+
+func (v *Vswitch) count(event string) {
+	if v.opts.Count != nil {
+		v.opts.Count(event)
+	}
 }
 
 // Version strings written at startup.
@@ -76,7 +88,7 @@ func New(opts Options) *Vswitch {
 		opts:      opts,
 		log:       log,
 		kick:      make(chan struct{}, 1),
-		rec:       newReconciler(opts.Datapath, opts.Opener, log),
+		rec:       newReconciler(opts.Datapath, opts.Opener, log, opts.Count),
 		linkCache: make(map[string]LinkInfo),
 		runDone:   make(chan struct{}),
 	}
@@ -147,6 +159,7 @@ func (v *Vswitch) lastStatsTime() time.Time {
 
 // onLink is the link monitor's callback (any goroutine).
 func (v *Vswitch) onLink(name string, info LinkInfo, deleted bool) {
+	v.count("link_event")
 	v.mu.Lock()
 	need := v.rec.linkEvent(name, info.IfIndex, deleted)
 	if l := v.rec.ifaces[name]; l != nil {
@@ -176,6 +189,7 @@ func (v *Vswitch) reconfigure() {
 		return
 	}
 	t0 := time.Now()
+	v.count("bridge_reconfigure")
 	spec := BuildSpec(v.opts.DB.Snapshot())
 	if spec.RootUUID == "" {
 		v.ensureRoot()
@@ -205,6 +219,7 @@ func (v *Vswitch) reconfigure() {
 				"row":   map[string]any{"ofport": r.ofport, "error": optString(r.err)},
 			})
 			if r.err != "" && r.err != r.spec.Error {
+				v.count("iface_error")
 				v.log.Warn("interface error", "interface", r.spec.Name, "error", r.err)
 			}
 		}
@@ -220,6 +235,7 @@ func (v *Vswitch) reconfigure() {
 	t2 := time.Now()
 	if len(ops) > 0 {
 		if _, err := v.opts.DB.Transact(ops...); err != nil {
+			v.count("txn_error")
 			v.log.Warn("database transaction failed", "error", err)
 			return
 		}

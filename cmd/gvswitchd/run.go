@@ -133,7 +133,11 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 		Opener:     opener{log: log.Logger("netdev")},
 		Log:        log.Logger("bridge"),
 		FormatFlow: datapath.FormatFlow,
+		Count:      func(e string) { cov.Counter(e).Add(1) },
 		Version:    Version,
+	}
+	for _, e := range ofproto.CoverageEvents {
+		cov.Counter(e)
 	}
 	wireXlate(ctx, &opts, dp, down)
 	v := ofproto.New(opts)
