@@ -25,12 +25,7 @@ func (r *Row) clone() *Row {
 // newRow returns a row with every column at its default.
 func newRow(ts *TableSchema, u UUID) *Row {
 	r := &Row{Data: make([]Datum, len(ts.Columns))}
-	for i, c := range ts.Columns {
-		if i < 2 {
-			continue
-		}
-		r.Data[i] = DefaultDatum(&c.Type)
-	}
+	copy(r.Data, ts.defaults) // datums are immutable: sharing is safe
 	r.Data[0] = Datum{Keys: []Atom{UUIDAtom(u)}}
 	r.Data[1] = Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
 	return r

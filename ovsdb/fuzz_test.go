@@ -1,6 +1,8 @@
 package ovsdb
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -129,4 +131,28 @@ func parseDatumF(ty *Type, s string) (Datum, bool) {
 	}
 	d, e := DatumFromJSON(ty, v, Symbols{})
 	return d, e == nil
+}
+
+// FuzzParseJSON checks the JSON decoder against encoding/json: whatever
+// both accept must decode to the same value.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range append(fuzzSeeds, `{"a":"\u00e9\ud83d\ude00\n","b":[1.5e3,-0,true,null]}`, `"\ud800"`, `[1,]`) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseJSON([]byte(s))
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var want any
+		werr := dec.Decode(&want)
+		if werr == nil && dec.More() {
+			werr = errors.New("trailing data")
+		}
+		if err == nil && werr != nil {
+			t.Fatalf("accepted %q, encoding/json says %v", s, werr)
+		}
+		if err == nil && JSONString(got) != JSONString(want) {
+			t.Fatalf("%q: got %s, want %s", s, JSONString(got), JSONString(want))
+		}
+	})
 }

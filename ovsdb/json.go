@@ -12,16 +12,7 @@ import (
 // them: objects as map[string]any, arrays as []any, numbers as json.Number
 // (so 64-bit integers never pass through float64), strings, bools and nil.
 func ParseJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, &Error{Tag: TagSyntax, Details: "trailing data after JSON value"}
-	}
-	return v, nil
+	return parseJSONFast(data)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -3,6 +3,7 @@ package ovsdb
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,8 +127,9 @@ type TableSchema struct {
 	IsRoot    bool
 	Indexes   [][]*ColumnSchema
 
-	hasWeakRefs  bool // some column holds weak references
-	hasRefs      bool // some column holds references
+	defaults     []Datum // every column's default, indexed like Columns
+	hasWeakRefs  bool    // some column holds weak references
+	hasRefs      bool    // some column holds references
 	explicitRoot bool
 }
 
@@ -186,7 +188,7 @@ func ParseSchema(data []byte) (*Schema, error) {
 
 type objParser struct {
 	obj  map[string]any
-	used map[string]bool
+	used []string // members looked at (few, so a slice beats a map)
 	what string
 	err  *Error
 }
@@ -196,12 +198,12 @@ func newObjParser(v any, what string) (*objParser, *Error) {
 	if !ok {
 		return nil, syntaxErr(v, "%s is not an object", what)
 	}
-	return &objParser{obj: m, used: map[string]bool{}, what: what}, nil
+	return &objParser{obj: m, what: what}, nil
 }
 
 func (p *objParser) get(name string, required bool) any {
 	v, ok := p.obj[name]
-	p.used[name] = true
+	p.used = append(p.used, name)
 	if !ok && required && p.err == nil {
 		p.err = p.fail("Required '%s' member is missing.", name)
 	}
@@ -233,7 +235,7 @@ func (p *objParser) finish() *Error {
 		return p.err
 	}
 	for k := range p.obj {
-		if !p.used[k] {
+		if !slices.Contains(p.used, k) {
 			return p.fail("Member '%s' is present but not allowed here.", k)
 		}
 	}
@@ -374,8 +376,12 @@ func tableFromJSON(name string, v any) (*TableSchema, *Error) {
 		c.Index = len(ts.Columns)
 		ts.Columns = append(ts.Columns, c)
 	}
-	for _, c := range ts.Columns {
+	ts.defaults = make([]Datum, len(ts.Columns))
+	for i, c := range ts.Columns {
 		ts.ColumnMap[c.Name] = c
+		if i >= 2 {
+			ts.defaults[i] = DefaultDatum(&c.Type)
+		}
 	}
 	if indexes != nil {
 		arr, ok := indexes.([]any)

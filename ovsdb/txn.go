@@ -1,7 +1,6 @@
 package ovsdb
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -236,7 +235,7 @@ func (x *txn) execute(b []byte, op any, i, n int) (_ []byte, err *Error) {
 	if !ok {
 		return b, syntaxErr(op, "Operation is not a JSON object.")
 	}
-	p := &objParser{obj: m, used: map[string]bool{}, what: fmt.Sprintf("ovsdb operation %d of %d", i, n)}
+	p := &objParser{obj: m, used: make([]string, 0, 8), what: "ovsdb operation " + strconv.Itoa(i) + " of " + strconv.Itoa(n)}
 	name, _ := p.str("op", true)
 	if p.err != nil {
 		return b, p.err

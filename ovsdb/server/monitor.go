@@ -18,9 +18,13 @@ type sessionMonitor struct {
 
 var monitorMethods = [4]string{"", "update", "update2", "update3"}
 
-func (sm *sessionMonitor) notifyBody(txnID ovsdb.UUID, body []byte) {
-	b := make([]byte, 0, len(body)+len(sm.id)+48)
-	b = append(b, '[')
+// notification encodes a complete update notification for this monitor.
+func (sm *sessionMonitor) notification(txnID ovsdb.UUID, body []byte) []byte {
+	method := monitorMethods[sm.m.Version]
+	b := make([]byte, 0, len(body)+len(sm.id)+96)
+	b = append(b, `{"id":null,"method":"`...)
+	b = append(b, method...)
+	b = append(b, `","params":[`...)
 	b = append(b, sm.id...)
 	b = append(b, ',')
 	if sm.m.Version == 3 {
@@ -29,8 +33,11 @@ func (sm *sessionMonitor) notifyBody(txnID ovsdb.UUID, body []byte) {
 		b = append(b, `",`...)
 	}
 	b = append(b, body...)
-	b = append(b, ']')
-	sm.sess.notify(monitorMethods[sm.m.Version], b)
+	return append(b, "]}"...)
+}
+
+func (sm *sessionMonitor) notifyBody(txnID ovsdb.UUID, body []byte) {
+	sm.sess.send(sm.notification(txnID, body))
 }
 
 // dispatch queues a commit's updates to every monitor of the database. It
@@ -40,18 +47,29 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	if len(e.monitors) == 0 {
 		return
 	}
-	cache := make(map[string][]byte, 4)
+	// Monitors with the same spec share one encoding of the update, and
+	// those that also share a monitor id (every ovs-vsctl uses
+	// ["monid","Open_vSwitch"]) share the whole notification.
+	bodies := make(map[string][]byte, 4)
+	msgs := make(map[string][]byte, 4)
 	commits := []*ovsdb.Commit{cm}
 	for sm := range e.monitors {
 		k := sm.m.Key()
-		body, ok := cache[k]
+		body, ok := bodies[k]
 		if !ok {
 			body = sm.m.Update(commits)
-			cache[k] = body
+			bodies[k] = body
 		}
-		if body != nil {
-			sm.notifyBody(cm.TxnID, body)
+		if body == nil {
+			continue
 		}
+		mk := k + "\x00" + sm.key
+		msg, ok := msgs[mk]
+		if !ok {
+			msg = sm.notification(cm.TxnID, body)
+			msgs[mk] = msg
+		}
+		sm.sess.send(msg)
 	}
 }
 

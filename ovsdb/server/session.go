@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gvswitch/gvswitch/jsonrpc"
@@ -26,6 +27,8 @@ type session struct {
 	out      [][]byte
 	outBytes int
 	outDead  bool
+	writing  bool            // the writer goroutine has a batch in flight
+	raw      syscall.RawConn // for direct non-blocking writes; nil for TLS
 
 	lastRead atomic.Int64 // unix nanoseconds of the last message received
 
@@ -41,6 +44,9 @@ func (s *Server) startSession(c net.Conn, probe bool) {
 	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
 	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
+	if sc, ok := c.(syscall.Conn); ok {
+		sess.raw, _ = sc.SyscallConn()
+	}
 	sess.outCond = sync.NewCond(&sess.outMu)
 	sess.lastRead.Store(time.Now().UnixNano())
 	s.mu.Lock()
@@ -82,6 +88,16 @@ func (sess *session) send(b []byte) {
 	if sess.outDead {
 		return
 	}
+	if len(sess.out) == 0 && !sess.writing && sess.raw != nil {
+		// Nothing queued and the socket is ours: try to write right away
+		// (non-blocking), sparing a goroutine wake-up per message. What
+		// does not fit is queued for the writer.
+		n := sess.tryWrite(b)
+		if n == len(b) {
+			return
+		}
+		b = b[n:]
+	}
 	if sess.outBytes+len(b) > sess.srv.opts.MaxBacklog {
 		sess.outDead = true
 		sess.out = nil
@@ -96,6 +112,27 @@ func (sess *session) send(b []byte) {
 	sess.out = append(sess.out, b)
 	sess.outBytes += len(b)
 	sess.outCond.Signal()
+}
+
+// tryWrite writes as much of b as the socket takes without blocking.
+func (sess *session) tryWrite(b []byte) int {
+	n := 0
+	_ = sess.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || m <= 0 {
+				break
+			}
+		}
+		return true // never wait: the writer goroutine handles the rest
+	})
+	return n
 }
 
 func (sess *session) sendMsg(m *jsonrpc.Message) { sess.send(m.Marshal()) }
@@ -127,12 +164,17 @@ func (sess *session) writer() {
 		batch := sess.out
 		sess.out = nil
 		sess.outBytes = 0
+		sess.writing = true
 		sess.outMu.Unlock()
 		buf = buf[:0]
 		for _, b := range batch {
 			buf = append(buf, b...)
 		}
-		if err := sess.conn.WriteRaw(buf); err != nil {
+		err := sess.conn.WriteRaw(buf)
+		sess.outMu.Lock()
+		sess.writing = false
+		sess.outMu.Unlock()
+		if err != nil {
 			sess.close()
 			return
 		}
