@@ -28,6 +28,8 @@ type Port struct {
 	sent    [][]byte
 	stats   netdev.Stats
 
+	repeat  [][]byte // SetRepeat: frames Recv returns forever
+	repPos  int
 	rxReady chan struct{} // signalled by Inject and Close
 	txReady chan struct{} // signalled by Send
 
@@ -62,6 +64,21 @@ func (p *Port) Inject(frames ...[]byte) {
 	for _, f := range frames {
 		p.queue = append(p.queue, append([]byte(nil), f...))
 	}
+	p.mu.Unlock()
+	signal(p.rxReady)
+}
+
+// SetRepeat makes Recv return full batches cycling through copies of
+// frames forever, instead of injected frames, like a NIC under constant
+// load; nil turns it off. Each Recv copies the frames into the port's
+// buffers (as DMA would) and allocates nothing. Benchmarks use it.
+func (p *Port) SetRepeat(frames [][]byte) {
+	cp := make([][]byte, len(frames))
+	for i, f := range frames {
+		cp[i] = append([]byte(nil), f...)
+	}
+	p.mu.Lock()
+	p.repeat, p.repPos = cp, 0
 	p.mu.Unlock()
 	signal(p.rxReady)
 }
@@ -147,7 +164,7 @@ func (p *Port) BatchSize() int { return packet.BatchSize }
 func (p *Port) Recv(b *packet.Batch) error {
 	b.Reset()
 	p.mu.Lock()
-	if len(p.queue) == 0 && !p.closed {
+	if len(p.queue) == 0 && len(p.repeat) == 0 && !p.closed {
 		p.mu.Unlock()
 		if p.timer == nil {
 			p.timer = time.NewTimer(pollInterval)
@@ -164,6 +181,10 @@ func (p *Port) Recv(b *packet.Batch) error {
 	defer p.mu.Unlock()
 	if p.closed {
 		return netdev.ErrClosed
+	}
+	if len(p.repeat) > 0 {
+		p.recvRepeatLocked(b)
+		return nil
 	}
 	n := min(len(p.queue), packet.BatchSize)
 	for i := 0; i < n; i++ {
@@ -183,6 +204,21 @@ func (p *Port) Recv(b *packet.Batch) error {
 		signal(p.rxReady)
 	}
 	return nil
+}
+
+func (p *Port) recvRepeatLocked(b *packet.Batch) {
+	for i := 0; i < packet.BatchSize; i++ {
+		f := p.repeat[p.repPos]
+		p.repPos = (p.repPos + 1) % len(p.repeat)
+		if len(p.bufs[i]) < packet.Headroom+len(f) {
+			p.bufs[i] = make([]byte, max(bufSize, packet.Headroom+len(f)))
+		}
+		copy(p.bufs[i][packet.Headroom:], f)
+		p.pkts[i].Reset(p.bufs[i], packet.Headroom, packet.Headroom+len(f))
+		b.Add(&p.pkts[i])
+		p.stats.RxPackets++
+		p.stats.RxBytes += uint64(len(f))
+	}
 }
 
 // Send implements netdev.Port: it counts the frames and captures copies

@@ -67,3 +67,22 @@ func TestRecvTimesOutAndClose(t *testing.T) {
 		t.Fatalf("Send after Close: %v", err)
 	}
 }
+
+func TestRepeat(t *testing.T) {
+	p := New("d2")
+	p.SetRepeat([][]byte{{1, 2, 3}, {4, 5}})
+	var b packet.Batch
+	for round := 0; round < 2; round++ {
+		if err := p.Recv(&b); err != nil || b.N != packet.BatchSize {
+			t.Fatalf("Recv: %d, %v", b.N, err)
+		}
+		if !bytes.Equal(b.Pkts[0].Data(), []byte{1, 2, 3}) || !bytes.Equal(b.Pkts[1].Data(), []byte{4, 5}) {
+			t.Fatal("wrong frames")
+		}
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = p.Recv(&b) }); n != 0 {
+		t.Fatalf("%v allocs per Recv", n)
+	}
+	p.SetRepeat(nil)
+	p.Close()
+}
