@@ -320,3 +320,30 @@ func TestPMDStats(t *testing.T) {
 		t.Fatalf("after clear %+v", ps[0])
 	}
 }
+
+func TestFlowGetAndLookup(t *testing.T) {
+	dp, _ := testDP(t, 2, Options{})
+	var k FlowKey
+	ExtractFrame(udpFrame(1, 2, 3, 4), 1, &k)
+	m := l2Mask()
+	if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := dp.FlowGet(&k, &m)
+	if err != nil || e.Actions.String() != "2" {
+		t.Fatalf("FlowGet: %+v, %v", e, err)
+	}
+	other := ExactMask()
+	if _, err := dp.FlowGet(&k, &other); !errors.Is(err, ErrNoSuchFlow) {
+		t.Fatalf("FlowGet with another mask: %v", err)
+	}
+	var k2 FlowKey
+	ExtractFrame(udpFrame(1, 2, 99, 98), 1, &k2) // same L2, other L4
+	if e, ok := dp.Lookup(&k2); !ok || e.Key.EthSrc != mac(1) {
+		t.Fatalf("Lookup: %+v %v", e, ok)
+	}
+	k2.InPort = 2
+	if _, ok := dp.Lookup(&k2); ok {
+		t.Fatal("Lookup hit on another in_port")
+	}
+}

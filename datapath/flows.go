@@ -212,6 +212,46 @@ func (dp *Datapath) FlowDel(key *FlowKey, mask *Mask) error {
 	return nil
 }
 
+// FlowGet returns the megaflow with exactly this key and mask (after the
+// same normalisation as FlowPut). Errors wrap ErrNoSuchFlow.
+func (dp *Datapath) FlowGet(key *FlowKey, mask *Mask) (FlowEntry, error) {
+	dp.mu.Lock()
+	c := dp.cls[key.InPort]
+	dp.mu.Unlock()
+	if c != nil {
+		m := *mask
+		normalizeMask(key, &m)
+		mk := key.Masked(&m)
+		kw := keyWords(&mk)
+		for _, st := range *c.subs.Load() {
+			if st.mask != m {
+				continue
+			}
+			if f := st.probe(st.table.Load(), kw, st.hash(kw)); f != nil && !f.dead.Load() {
+				return f.entry(), nil
+			}
+		}
+	}
+	return FlowEntry{}, fmt.Errorf("flow get: %w", ErrNoSuchFlow)
+}
+
+// Lookup returns the megaflow a packet with this key would hit (the
+// classifier of key.InPort, bypassing the EMC and without counting), as
+// tracing tools want it; ok is false for a miss.
+func (dp *Datapath) Lookup(key *FlowKey) (e FlowEntry, ok bool) {
+	dp.mu.Lock()
+	c := dp.cls[key.InPort]
+	dp.mu.Unlock()
+	if c == nil {
+		return FlowEntry{}, false
+	}
+	f, _ := c.lookup(keyWords(key))
+	if f == nil {
+		return FlowEntry{}, false
+	}
+	return f.entry(), true
+}
+
 // entry builds f's FlowEntry.
 func (f *flow) entry() FlowEntry {
 	e := FlowEntry{
