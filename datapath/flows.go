@@ -264,6 +264,7 @@ func (f *flow) entry() FlowEntry {
 			TCPFlags: uint16(f.tcpFlags.Load()),
 		},
 		Created: time.Unix(0, f.created),
+		ID:      f.seq,
 	}
 	if u := f.used.Load(); u != 0 {
 		e.Stats.Used = time.Unix(0, u)

@@ -51,6 +51,10 @@ type FlowEntry struct {
 	Stats   FlowStats
 	// Created is when the flow was installed.
 	Created time.Time
+	// ID identifies the flow for its lifetime (installation sequence number,
+	// never reused), like Open vSwitch's UFID: a flow deleted and installed
+	// again gets a new ID.
+	ID uint64
 }
 
 // Stats returns the datapath-wide counters.
