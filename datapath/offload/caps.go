@@ -19,13 +19,14 @@ const (
 	CapTSO6                     // the port takes TCPv6 GSO frames (TUN_F_TSO6)
 	CapTSOECN                   // the port takes GSO frames with the ECN bit (TUN_F_TSO_ECN)
 	CapUSO                      // the port takes UDP L4 GSO frames (TUN_F_USO4|TUN_F_USO6)
+	CapUFO                      // the port takes UFO frames (GSOUDP), which the kernel fragments
 )
 
 // CapsAll is what an AF_PACKET socket with PACKET_VNET_HDR accepts: the
 // kernel segments or checksums on the way out when the device cannot.
-const CapsAll = CapVnetHdr | CapCsum | CapTSO4 | CapTSO6 | CapTSOECN | CapUSO
+const CapsAll = CapVnetHdr | CapCsum | CapTSO4 | CapTSO6 | CapTSOECN | CapUSO | CapUFO
 
-var capNames = [...]string{"vnet_hdr", "csum", "tso4", "tso6", "tso_ecn", "uso"}
+var capNames = [...]string{"vnet_hdr", "csum", "tso4", "tso6", "tso_ecn", "uso", "ufo"}
 
 // Has reports whether every bit of x is in c.
 func (c Caps) Has(x Caps) bool { return c&x == x }
@@ -54,10 +55,11 @@ func (c Caps) Accepts(off packet.Offload) bool {
 	if off.Flags&FlagNeedsCsum != 0 && !c.Has(CapVnetHdr|CapCsum) {
 		return false
 	}
-	if off.GSOType&GSOECN != 0 && !c.Has(CapTSOECN) {
+	gso := off.GSOType &^ GSOECN
+	if gso != GSONone && off.GSOType&GSOECN != 0 && !c.Has(CapTSOECN) {
 		return false
 	}
-	switch off.GSOType &^ GSOECN {
+	switch gso {
 	case GSONone:
 		return true
 	case GSOTCPv4:
@@ -66,6 +68,8 @@ func (c Caps) Accepts(off packet.Offload) bool {
 		return c.Has(CapVnetHdr | CapTSO6)
 	case GSOUDPL4:
 		return c.Has(CapVnetHdr | CapUSO)
+	case GSOUDP:
+		return c.Has(CapVnetHdr | CapUFO)
 	}
 	return false
 }

@@ -175,7 +175,10 @@ func TestCaps(t *testing.T) {
 		{"tso4-csumonly", CapVnetHdr | CapCsum, tso4, false},
 		{"tso6-tso4", CapVnetHdr | CapCsum | CapTSO4, packet.Offload{Flags: FlagNeedsCsum, GSOType: GSOTCPv6}, false},
 		{"ecn-noecn", CapVnetHdr | CapCsum | CapTSO4, packet.Offload{Flags: FlagNeedsCsum, GSOType: GSOTCPv4 | GSOECN}, false},
-		{"ufo", CapsAll, packet.Offload{GSOType: GSOUDP}, false},
+		{"ufo-all", CapsAll, packet.Offload{Flags: FlagNeedsCsum, GSOType: GSOUDP}, true},
+		{"ufo-uso", CapVnetHdr | CapCsum | CapUSO, packet.Offload{Flags: FlagNeedsCsum, GSOType: GSOUDP}, false},
+		{"unknown", CapsAll, packet.Offload{GSOType: 9}, false},
+		{"ecn-bit-alone", 0, packet.Offload{GSOType: GSOECN}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func (p *Port) Send(b *packet.Batch) error {
 				return err
 			}
 		default:
-			p.txDropped.Add(1) // GSO type nobody can segment (UFO)
+			p.txDropped.Add(1) // unreachable: Accepts takes every plain frame
 		}
 	}
 	return p.flush()
