@@ -19,7 +19,9 @@ type DB interface {
 	// Snapshot returns the current replica: table -> uuid -> row. The maps
 	// are owned by the caller (a fresh copy per call).
 	Snapshot() Tables
-	// Changed is signalled (non-blocking, coalesced) after every update.
+	// Changed is signalled (non-blocking, coalesced) after every update
+	// that changes configuration, i.e. more than the columns ofproto
+	// writes itself.
 	Changed() <-chan struct{}
 	// Transact runs ops (JSON operation objects) and returns the per-op
 	// results. An op error or a short reply is an error.
@@ -140,7 +142,7 @@ func (d *dbConn) connect() error {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	tables := make(Tables)
-	if err := applyUpdates(tables, res); err != nil {
+	if _, err := applyUpdates(tables, res); err != nil {
 		d.abandon(c)
 		return fmt.Errorf("monitor reply: %w", err)
 	}
@@ -281,13 +283,15 @@ func (d *dbConn) notify(m *jsonrpc.Message) {
 			return
 		}
 		d.mu.Lock()
-		err := applyUpdates(d.tables, params[1])
+		config, err := applyUpdates(d.tables, params[1])
 		d.mu.Unlock()
 		if err != nil {
 			d.logWarn("bad monitor update", "error", err)
 			return
 		}
-		d.signal()
+		if config {
+			d.signal()
+		}
 	case "locked":
 		d.mu.Lock()
 		d.locked = true
@@ -320,14 +324,28 @@ func (d *dbConn) reconnect() {
 	}
 }
 
-// applyUpdates merges a monitor v1 <table-updates> object into tables.
-func applyUpdates(tables Tables, raw json.RawMessage) error {
+// outputColumns are the columns the vswitchd layer itself writes. An update
+// that changes only these (the echo of our own transactions) needs no
+// reconcile pass.
+var outputColumns = map[string]map[string]bool{
+	"Open_vSwitch": {"cur_cfg": true, "ovs_version": true, "db_version": true, "datapath_types": true,
+		"iface_types": true, "system_type": true, "system_version": true},
+	"Bridge": {"datapath_id": true},
+	"Interface": {"ofport": true, "error": true, "mac_in_use": true, "ifindex": true, "admin_state": true,
+		"link_state": true, "mtu": true},
+}
+
+// applyUpdates merges a monitor v1 <table-updates> object into tables. It
+// reports whether anything besides output columns changed.
+func applyUpdates(tables Tables, raw json.RawMessage) (bool, error) {
 	var upd map[string]map[string]struct {
+		Old Row `json:"old"`
 		New Row `json:"new"`
 	}
 	if err := json.Unmarshal(raw, &upd); err != nil {
-		return err
+		return false, err
 	}
+	config := false
 	for table, rows := range upd {
 		t := tables[table]
 		if t == nil {
@@ -335,14 +353,24 @@ func applyUpdates(tables Tables, raw json.RawMessage) error {
 			tables[table] = t
 		}
 		for uuid, ru := range rows {
-			if ru.New == nil {
+			switch {
+			case ru.New == nil:
 				delete(t, uuid)
-			} else {
+				config = true
+			case ru.Old == nil:
 				t[uuid] = ru.New
+				config = true
+			default:
+				t[uuid] = ru.New
+				for col := range ru.Old {
+					if !outputColumns[table][col] {
+						config = true
+					}
+				}
 			}
 		}
 	}
-	return nil
+	return config, nil
 }
 
 func (d *dbConn) Snapshot() Tables {

@@ -237,6 +237,8 @@ func (v *Vswitch) reconfigure() {
 		if _, err := v.opts.DB.Transact(ops...); err != nil {
 			v.count("txn_error")
 			v.log.Warn("database transaction failed", "error", err)
+			// Echoes of our own writes do not wake us up: retry.
+			time.AfterFunc(time.Second, v.Kick)
 			return
 		}
 	}
