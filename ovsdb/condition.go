@@ -256,7 +256,8 @@ func (x *txn) opWait(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 		for name, val := range m {
 			c := t.Schema.ColumnMap[name]
 			if c == nil {
-				return b, &Error{Tag: TagUnknownColumn, Details: "No column " + name + " in table " + t.Schema.Name + "."}
+				return b, &Error{Tag: TagUnknownColumn, Details: "No column " + name + " in table " + t.Schema.Name + ".",
+					Syntax: JSONString(rowv)}
 			}
 			d, err := DatumFromJSON(&c.Type, val, x.syms)
 			if err != nil {

@@ -78,7 +78,7 @@ func ParseMonitor(s *Schema, v any, version int) (*Monitor, *Error) {
 		mt := &MonitorTable{Table: ts}
 		seen := map[*ColumnSchema]bool{}
 		for _, rv := range reqs {
-			p, err := newObjParser(rv, "monitor request")
+			p, err := newObjParser(rv, "table "+name)
 			if err != nil {
 				return nil, err
 			}
@@ -109,15 +109,16 @@ func ParseMonitor(s *Schema, v any, version int) (*Monitor, *Error) {
 					if c == nil {
 						return nil, syntaxErr(cols, "%s is not a valid column name", cn)
 					}
-					if !seen[c] {
-						seen[c] = true
-						mt.Columns = append(mt.Columns, c)
+					if seen[c] {
+						return nil, syntaxErr(cols, "column %s mentioned more than once", cn)
 					}
+					seen[c] = true
+					mt.Columns = append(mt.Columns, c)
 				}
 			}
 			s := Select{true, true, true, true}
 			if sel != nil {
-				sp, err := newObjParser(sel, "select")
+				sp, err := newObjParser(sel, "table "+name+" select")
 				if err != nil {
 					return nil, err
 				}
@@ -196,12 +197,12 @@ func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 			reqs = []any{rv}
 		}
 		for _, r := range reqs {
-			p, err := newObjParser(r, "monitor-cond-change request")
+			p, err := newObjParser(r, "table "+name)
 			if err != nil {
 				return nil, err
 			}
 			if p.get("columns", false) != nil {
-				return nil, errorf(TagNotSupported, "changing columns is not supported")
+				return nil, syntaxErr(r, "changing columns is unsupported")
 			}
 			where := p.get("where", false)
 			if err := p.finish(); err != nil {

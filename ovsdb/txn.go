@@ -350,7 +350,7 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	}
 	if hasName {
 		if !isID(name) {
-			return b, syntaxErr(name, "\"%s\" is not a valid uuid-name", name)
+			return b, p.fail("Type mismatch for member 'uuid-name'.")
 		}
 		sym := x.syms[name]
 		if sym != nil && sym.Created {

@@ -53,7 +53,7 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	bodies := make(map[string][]byte, 4)
 	msgs := make(map[string][]byte, 4)
 	commits := []*ovsdb.Commit{cm}
-	for sm := range e.monitors {
+	for _, sm := range e.monitors {
 		k := sm.m.Key()
 		body, ok := bodies[k]
 		if !ok {
@@ -118,7 +118,7 @@ func (sess *session) handleMonitor(m *jsonrpc.Message, params []any, version int
 	db := e.db
 	db.Lock()
 	defer db.Unlock()
-	e.monitors[sm] = struct{}{}
+	e.monitors = append(e.monitors, sm)
 	if version < 3 {
 		sess.reply(m.ID, mon.Initial(db))
 		return
@@ -152,9 +152,10 @@ func (sess *session) handleMonitorCondChange(m *jsonrpc.Message, params []any) {
 	newKey := ovsdb.JSONString(params[1])
 	sess.mu.Lock()
 	sm := sess.monitors[oldKey]
-	if sm == nil || sm.m.Version < 2 {
+	if sm == nil {
 		sess.mu.Unlock()
-		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, "unknown monitor session"))
+		oe := &ovsdb.Error{Tag: ovsdb.TagSyntax, Details: "unknown monitor session", Syntax: oldKey}
+		sess.replyError(m.ID, oe.AppendJSON(nil))
 		return
 	}
 	if newKey != oldKey && sess.monitors[newKey] != nil {
@@ -199,7 +200,7 @@ func (sess *session) handleMonitorCancel(m *jsonrpc.Message, params []any) {
 		return
 	}
 	sm.db.db.Lock()
-	delete(sm.db.monitors, sm)
+	sm.db.removeMonitor(sm)
 	sm.db.db.Unlock()
 	sess.reply(m.ID, []byte("{}"))
 }

@@ -73,7 +73,7 @@ type Server struct {
 type dbEntry struct {
 	db       *ovsdb.Database
 	schemaJS []byte
-	monitors map[*sessionMonitor]struct{} // guarded by the database write lock
+	monitors []*sessionMonitor // in registration order; guarded by the database write lock
 }
 
 // New opens (or creates) the database and starts listening on opts.Remotes.
@@ -128,11 +128,21 @@ func (s *Server) addDB(db *ovsdb.Database) *dbEntry {
 	if v, err := ovsdb.ParseJSON(js); err == nil {
 		js = []byte(ovsdb.JSONString(v))
 	}
-	e := &dbEntry{db: db, schemaJS: js, monitors: map[*sessionMonitor]struct{}{}}
+	e := &dbEntry{db: db, schemaJS: js, }
 	s.dbs[db.Name()] = e
 	s.dbNames = append(s.dbNames, db.Name())
 	db.OnCommit(func(cm *ovsdb.Commit) { s.dispatch(e, cm) })
 	return e
+}
+
+// removeMonitor drops sm; the caller holds the database write lock.
+func (e *dbEntry) removeMonitor(sm *sessionMonitor) {
+	for i, m := range e.monitors {
+		if m == sm {
+			e.monitors = append(e.monitors[:i], e.monitors[i+1:]...)
+			return
+		}
+	}
 }
 
 // openDB loads the database file (creating it when missing) or builds an

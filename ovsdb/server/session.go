@@ -252,7 +252,7 @@ func (sess *session) cleanup() {
 	sess.mu.Unlock()
 	for _, m := range mons {
 		m.db.db.Lock()
-		delete(m.db.monitors, m)
+		m.db.removeMonitor(m)
 		m.db.db.Unlock()
 	}
 	srv.locks.releaseAll(sess)
