@@ -128,7 +128,7 @@ func (s *Server) addDB(db *ovsdb.Database) *dbEntry {
 	if v, err := ovsdb.ParseJSON(js); err == nil {
 		js = []byte(ovsdb.JSONString(v))
 	}
-	e := &dbEntry{db: db, schemaJS: js, }
+	e := &dbEntry{db: db, schemaJS: js}
 	s.dbs[db.Name()] = e
 	s.dbNames = append(s.dbNames, db.Name())
 	db.OnCommit(func(cm *ovsdb.Commit) { s.dispatch(e, cm) })
