@@ -268,16 +268,7 @@ func (x *executor) run(prog *program, pkts []*packet.Packet) {
 		a := &prog.acts[i]
 		switch a.Kind {
 		case ActOutput, ActMirror:
-			cp := prog.mustCopy(i)
-			for _, p := range pkts {
-				if p == nil {
-					continue
-				}
-				if cp {
-					p = x.copyPacket(p)
-				}
-				x.enqueue(a.Port, p)
-			}
+			x.output(a.Port, pkts, prog.mustCopy(i))
 		case ActPushVLAN:
 			tpid := a.TPID
 			if tpid == 0 {
@@ -388,23 +379,43 @@ func (x *executor) copyFrame(frame []byte) *packet.Packet {
 	return c
 }
 
-// enqueue adds p to port no's tx batch, sending the batch when it is full.
-// A checksum-partial or GSO frame that the port cannot take is finished in
-// software first.
-func (x *executor) enqueue(no uint32, p *packet.Packet) {
+// output queues pkts (skipping nils) on port no, as private copies when cp
+// is set. It resolves the port and its tx batch once for the whole group.
+func (x *executor) output(no uint32, pkts []*packet.Packet, cp bool) {
 	dp := x.ports.get(no)
 	if dp == nil {
-		x.drops++
+		for _, p := range pkts {
+			if p != nil {
+				x.drops++
+			}
+		}
 		return
 	}
-	if p.Offload != (packet.Offload{}) && !dp.caps.Accepts(p.Offload) {
-		x.finishOffload(no, dp, p)
-		return
+	b := x.txBatch(no)
+	for _, p := range pkts {
+		if p == nil {
+			continue
+		}
+		if cp {
+			p = x.copyPacket(p)
+		}
+		if p.Offload != (packet.Offload{}) && !dp.caps.Accepts(p.Offload) {
+			x.finishOffload(no, dp, p)
+			continue
+		}
+		if b.N == 0 {
+			x.dirty = append(x.dirty, no)
+		}
+		b.Pkts[b.N] = p
+		b.N++
+		if b.N == packet.BatchSize {
+			x.send(dp, b)
+		}
 	}
-	x.enqueueTo(no, dp, p)
 }
 
-func (x *executor) enqueueTo(no uint32, dp *dpPort, p *packet.Packet) {
+// txBatch returns port no's tx batch, creating it on first use.
+func (x *executor) txBatch(no uint32) *packet.Batch {
 	if int(no) >= len(x.tx) {
 		x.tx = append(x.tx, make([]*packet.Batch, int(no)+1-len(x.tx))...)
 	}
@@ -413,6 +424,13 @@ func (x *executor) enqueueTo(no uint32, dp *dpPort, p *packet.Packet) {
 		b = &packet.Batch{}
 		x.tx[no] = b
 	}
+	return b
+}
+
+// enqueueTo adds p to port no's tx batch, sending the batch when it is
+// full. p must already suit the port's offloads (see output).
+func (x *executor) enqueueTo(no uint32, dp *dpPort, p *packet.Packet) {
+	b := x.txBatch(no)
 	if b.N == 0 {
 		x.dirty = append(x.dirty, no)
 	}
