@@ -1,0 +1,9 @@
+package ofproto
+
+import (
+	"testing"
+
+	"github.com/gvswitch/gvswitch/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
