@@ -100,6 +100,7 @@ func (v *Vswitch) RegisterCommands(s *unixctl.Server, exit func()) {
 	})
 	s.Register("ofproto/trace", "{[dp_name] odp_flow | bridge br_flow} [OPTIONS...] [-generate|packet]", 1, unixctl.Unbounded, v.trace)
 	s.Register("dpif/show", "", 0, 0, v.dpifShow)
+	s.Register("dpif/dump-flows", "[-m] [--names | --no-names] bridge", 1, unixctl.Unbounded, v.dpifDumpFlows)
 	s.Register("dpif/dump-dps", "", 0, 0, func([]string) (string, error) { return "netdev@" + DPName + "\n", nil })
 	s.Register("dpctl/dump-dps", "", 0, 0, func([]string) (string, error) { return "netdev@" + DPName + "\n", nil })
 	s.Register("dpctl/show", "[-s] [dp...]", 0, unixctl.Unbounded, v.dpctlShow)
@@ -300,6 +301,41 @@ func (v *Vswitch) dpctlDumpFlows(args []string) (string, error) {
 		return "", nil
 	}
 	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// dpifDumpFlows is dpif/dump-flows BRIDGE: the datapath flows whose
+// in_port belongs to the bridge.
+func (v *Vswitch) dpifDumpFlows(args []string) (string, error) {
+	br := args[len(args)-1]
+	if !v.hasBridge(br) {
+		return "", errNoSuchBridge
+	}
+	dp, ok := v.opts.Datapath.(dpInfo)
+	if !ok {
+		return "", errors.New("datapath does not support flow dumps")
+	}
+	mine := make(map[uint32]bool)
+	v.mu.Lock()
+	for _, l := range v.rec.ifaces {
+		if l.bridge == br && l.dev != nil {
+			mine[l.dpNo] = true
+		}
+	}
+	v.mu.Unlock()
+	format := v.opts.FormatFlow
+	if format == nil {
+		format = defaultFormatFlow
+	}
+	now := time.Now()
+	var b strings.Builder
+	flows := dp.FlowDump()
+	for i := range flows {
+		if mine[flows[i].Key.InPort] {
+			b.WriteString(format(&flows[i], now))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String(), nil
 }
 
 func defaultFormatFlow(f *datapath.FlowEntry, now time.Time) string {

@@ -330,4 +330,7 @@ func TestPingThroughSwitch(t *testing.T) {
 		}
 	}
 	t.Logf("dpctl/dump-flows:\n%s", ovstest.Appctl(t, p.ctl(), "dpctl/dump-flows").Check(t))
+	if got := ovstest.Appctl(t, p.ctl(), "dpif/dump-flows", br).Check(t); !strings.Contains(got, "actions:") {
+		t.Errorf("dpif/dump-flows %s after pings:\n%s", br, got)
+	}
 }
