@@ -48,7 +48,7 @@ var monitoredColumns = map[string][]string{
 	"Bridge": {"name", "ports", "datapath_type", "other_config", "flood_vlans", "datapath_id", "fail_mode"},
 	"Port":   {"name", "interfaces", "tag", "trunks", "vlan_mode", "other_config", "cvlans"},
 	"Interface": {"name", "type", "options", "ofport_request", "ofport", "error", "mac_in_use",
-		"ifindex", "admin_state", "link_state", "mtu"},
+		"ifindex", "admin_state", "link_state", "mtu", "mtu_request"},
 }
 
 // LockName is the lock every vswitchd holds while it writes the database.

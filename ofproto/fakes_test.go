@@ -99,6 +99,8 @@ func (l *fakeLinks) Get(name string) (LinkInfo, error) {
 	return LinkInfo{IfIndex: 100, MAC: "02:00:00:00:00:01", MTU: 1500, AdminUp: true, LinkUp: true}, nil
 }
 
+func (l *fakeLinks) SetMTU(string, int) error { return nil }
+
 func (l *fakeLinks) Subscribe(fn func(string, LinkInfo, bool)) func() {
 	l.mu.Lock()
 	l.fn = fn

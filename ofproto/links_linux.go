@@ -31,6 +31,17 @@ func (netlinkSource) Get(name string) (LinkInfo, error) {
 	return linkInfo(l), nil
 }
 
+func (netlinkSource) SetMTU(name string, mtu int) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("link %s: %w", name, err)
+	}
+	if err := netlink.LinkSetMTU(l, mtu); err != nil {
+		return fmt.Errorf("set mtu of %s: %w", name, err)
+	}
+	return nil
+}
+
 func (netlinkSource) Subscribe(fn func(string, LinkInfo, bool)) func() {
 	ch := make(chan netlink.LinkUpdate, 256)
 	done := make(chan struct{})

@@ -16,3 +16,7 @@ func (netlinkSource) Get(name string) (LinkInfo, error) {
 }
 
 func (netlinkSource) Subscribe(func(string, LinkInfo, bool)) func() { return func() {} }
+
+func (netlinkSource) SetMTU(name string, _ int) error {
+	return errors.Join(errors.New("link "+name), netdev.ErrNotSupported)
+}

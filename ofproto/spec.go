@@ -49,6 +49,8 @@ type IfaceSpec struct {
 	Options    map[string]string
 	// OFPortRequest is ofport_request (0 when empty).
 	OFPortRequest int64
+	// MTURequest is mtu_request (0 when empty).
+	MTURequest int64
 	// OFPort and Error are the values currently in the database (OFPort 0
 	// when empty), to write only what changes.
 	OFPort int64
@@ -152,6 +154,7 @@ func ifaceFromRow(uuid string, r Row) *IfaceSpec {
 		LinkState:  r.colString("link_state"),
 	}
 	i.OFPortRequest, _ = r.colInt("ofport_request")
+	i.MTURequest, _ = r.colInt("mtu_request")
 	i.OFPort, _ = r.colInt("ofport")
 	i.IfIndex, _ = r.colInt("ifindex")
 	i.MTU, _ = r.colInt("mtu")

@@ -18,6 +18,8 @@ type LinkInfo struct {
 type LinkSource interface {
 	// Get returns the device named name.
 	Get(name string) (LinkInfo, error)
+	// SetMTU sets the device's MTU.
+	SetMTU(name string, mtu int) error
 	// Subscribe calls fn for every link change (from one goroutine) until
 	// the returned stop function is called.
 	Subscribe(fn func(name string, info LinkInfo, deleted bool)) (stop func())
@@ -40,6 +42,27 @@ func (v *Vswitch) refreshLinksLocked() {
 		if l.ifindex == 0 {
 			l.ifindex = info.IfIndex
 		}
+	}
+}
+
+// applyMTURequestsLocked sets the MTU of attached devices whose
+// Interface.mtu_request differs from the kernel's value.
+func (v *Vswitch) applyMTURequestsLocked(s *Spec) {
+	for _, i := range s.Ifaces() {
+		l := v.rec.ifaces[i.Name]
+		if i.MTURequest <= 0 || l == nil || l.dev == nil {
+			continue
+		}
+		info, ok := v.linkCache[i.Name]
+		if !ok || int64(info.MTU) == i.MTURequest {
+			continue
+		}
+		if err := v.opts.Links.SetMTU(i.Name, int(i.MTURequest)); err != nil {
+			v.log.Warn("could not set MTU", "interface", i.Name, "mtu", i.MTURequest, "error", err)
+			continue
+		}
+		info.MTU = int(i.MTURequest)
+		v.linkCache[i.Name] = info
 	}
 }
 

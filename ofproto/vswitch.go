@@ -199,6 +199,7 @@ func (v *Vswitch) reconfigure() {
 	results := v.rec.Reconcile(spec)
 	v.spec = spec
 	v.refreshLinksLocked()
+	v.applyMTURequestsLocked(spec)
 	cfg := v.xlateConfigLocked(spec)
 	v.mu.Unlock()
 

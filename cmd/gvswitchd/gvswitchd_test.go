@@ -250,6 +250,13 @@ func testAddBrAddPort(t *testing.T, startFn func(t testing.TB) (*dbClient, *proc
 	if got := byName("fdb/flush").Check(t); got != "table successfully flushed\n" {
 		t.Errorf("fdb/flush = %q", got)
 	}
+
+	// mtu_request reaches the kernel device and Interface.mtu.
+	vsctl(t, s, "set", "Interface", br, "mtu_request=1400")
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		b, _ := os.ReadFile("/sys/class/net/" + br + "/mtu")
+		return strings.TrimSpace(string(b)) == "1400" && s.Get(t, "Interface", br, "mtu") == "1400"
+	}, "mtu_request=1400 applied")
 }
 
 func TestBadConfigAndRestart(t *testing.T) {
