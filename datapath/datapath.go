@@ -138,6 +138,11 @@ type Datapath struct {
 	cls    map[uint32]*classifier
 	closed bool
 
+	// Tunables that other_config can change at run time (Set* methods).
+	flowLimit  atomic.Int64
+	maxIdle    atomic.Int64 // ns
+	emcInvProb atomic.Int32 // OVS semantics: 0 = EMC off
+
 	handler atomic.Pointer[upcallBox]
 	nflows  atomic.Int64
 	seq     atomic.Uint64
@@ -164,6 +169,9 @@ func New(opts Options) (*Datapath, error) {
 		exec:      newExecutor(),
 	}
 	dp.ports.Store(&portTable{})
+	dp.flowLimit.Store(int64(opts.FlowLimit))
+	dp.maxIdle.Store(int64(opts.MaxIdle))
+	dp.emcInvProb.Store(int32(max(opts.EMCInsertInvProb, 0)))
 	if opts.SweepInterval > 0 {
 		dp.sweepStop = make(chan struct{})
 		dp.sweepDone = make(chan struct{})
@@ -187,6 +195,33 @@ func (dp *Datapath) sweeper() {
 }
 
 func (dp *Datapath) nowNs() int64 { return dp.opts.Now().UnixNano() }
+
+// SetFlowLimit changes the flow limit (other_config:flow-limit); n <= 0
+// restores DefaultFlowLimit. Installed flows above a lowered limit stay
+// until they idle out, which then happens after 100 ms.
+func (dp *Datapath) SetFlowLimit(n int) {
+	if n <= 0 {
+		n = DefaultFlowLimit
+	}
+	dp.flowLimit.Store(int64(n))
+}
+
+// SetMaxIdle changes the idle expiry (other_config:max-idle); d <= 0
+// restores DefaultMaxIdle.
+func (dp *Datapath) SetMaxIdle(d time.Duration) {
+	if d <= 0 {
+		d = DefaultMaxIdle
+	}
+	dp.maxIdle.Store(int64(d))
+}
+
+// SetEMCInsertInvProb changes the EMC insertion probability to 1/n with
+// other_config:emc-insert-inv-prob's meaning: 0 disables the EMC, 1
+// inserts every miss. Poll goroutines pick it up at their next batch.
+// (Options.EMCInsertInvProb differs only in that 0 means the default there.)
+func (dp *Datapath) SetEMCInsertInvProb(n int) {
+	dp.emcInvProb.Store(int32(min(max(n, 0), 1<<30)))
+}
 
 // classifierLocked returns in_port no's classifier, creating it.
 func (dp *Datapath) classifierLocked(no uint32) *classifier {

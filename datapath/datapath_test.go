@@ -347,3 +347,47 @@ func TestFlowGetAndLookup(t *testing.T) {
 		t.Fatal("Lookup hit on another in_port")
 	}
 }
+
+func TestRuntimeTunables(t *testing.T) {
+	clk := newFakeClock()
+	dp, ports := testDP(t, 2, Options{Now: clk.Now, EMCInsertInvProb: 1})
+	m, om := l2Mask(), ExactMask()
+	var k, other FlowKey
+	ExtractFrame(udpFrame(1, 2, 1, 1), 1, &k)
+	ExtractFrame(udpFrame(7, 8, 1, 1), 1, &other)
+	if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+		t.Fatal(err)
+	}
+	dp.SetFlowLimit(1)
+	if err := dp.FlowPut(&other, &om, nil); !errors.Is(err, ErrFlowLimit) {
+		t.Fatalf("FlowPut over a lowered limit: %v", err)
+	}
+	dp.SetFlowLimit(0) // back to the default
+	if err := dp.FlowPut(&other, &om, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Two masks: the EMC works; after SetEMCInsertInvProb(0) it is off.
+	f := udpFrame(1, 2, 1, 1)
+	for i := 0; i < 3; i++ {
+		ports[0].Inject(f)
+		ports[1].WaitSent(i+1, 5*time.Second)
+	}
+	s := waitStats(t, dp, "3 hits", func(s Stats) bool { return s.Hit == 3 })
+	if s.EMCHits != 2 {
+		t.Fatalf("EMC hits %d", s.EMCHits)
+	}
+	dp.SetEMCInsertInvProb(0)
+	for i := 0; i < 3; i++ {
+		ports[0].Inject(f)
+		ports[1].WaitSent(4+i, 5*time.Second)
+	}
+	s = waitStats(t, dp, "6 hits", func(s Stats) bool { return s.Hit == 6 })
+	if s.EMCHits != 2 || s.MegaflowHits != 4 {
+		t.Fatalf("EMC still used: %+v", s)
+	}
+	dp.SetMaxIdle(time.Second)
+	clk.Advance(2 * time.Second)
+	if n := dp.Sweep(); n != 2 {
+		t.Fatalf("swept %d", n)
+	}
+}

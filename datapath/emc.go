@@ -12,6 +12,7 @@ package datapath
 // finds a dead entry clears it.
 type emc struct {
 	entries []emcEntry
+	size    int // entries when enabled
 	mask    uint32
 	shift   uint32 // bits per index segment
 	invProb uint32 // 0: disabled, 1: always insert
@@ -25,23 +26,30 @@ type emcEntry struct {
 }
 
 // newEMC returns a cache of size entries (rounded up to a power of two,
-// at least 2). invProb < 0 disables it.
+// at least 2) inserting with probability 1/invProb; invProb <= 0 disables
+// it (and allocates nothing until setInvProb enables it).
 func newEMC(size, invProb int) emc {
-	if invProb < 0 || size <= 0 {
-		return emc{}
-	}
 	n, shift := 2, uint32(1)
 	for n < size {
 		n *= 2
 		shift++
 	}
-	return emc{
-		entries: make([]emcEntry, n),
-		mask:    uint32(n - 1),
-		shift:   shift,
-		invProb: uint32(max(invProb, 1)),
-		rng:     0x9e3779b9,
+	e := emc{size: n, mask: uint32(n - 1), shift: shift, rng: 0x9e3779b9}
+	e.setInvProb(invProb)
+	return e
+}
+
+// setInvProb changes the insertion probability; <= 0 disables the cache
+// and drops its entries.
+func (e *emc) setInvProb(invProb int) {
+	if invProb <= 0 {
+		e.invProb, e.entries = 0, nil
+		return
 	}
+	if e.entries == nil {
+		e.entries = make([]emcEntry, e.size)
+	}
+	e.invProb = uint32(invProb)
 }
 
 // lookup returns the live flow cached for key, or nil.

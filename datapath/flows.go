@@ -68,7 +68,7 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 		}
 		return f, nil
 	}
-	if dp.nflows.Load() >= int64(dp.opts.FlowLimit) {
+	if dp.nflows.Load() >= dp.flowLimit.Load() {
 		if st.n == 0 {
 			c.dropSubtableLocked(st)
 		}
@@ -368,8 +368,8 @@ func (dp *Datapath) deleteFlow(f *flow) bool {
 // exceeds FlowLimit, idle for 100 ms as Open vSwitch does) and returns how
 // many it deleted. The sweeper goroutine calls it every SweepInterval.
 func (dp *Datapath) Sweep() int {
-	idle := dp.opts.MaxIdle
-	if dp.nflows.Load() > int64(dp.opts.FlowLimit) {
+	idle := time.Duration(dp.maxIdle.Load())
+	if dp.nflows.Load() > dp.flowLimit.Load() {
 		idle = overLimitIdle
 	}
 	cutoff := dp.nowNs() - int64(idle)

@@ -95,7 +95,7 @@ func newPMD(dp *Datapath, p *dpPort, c *classifier) *pmd {
 		no:    p.no,
 		port:  p.port,
 		cls:   c,
-		emc:   newEMC(dp.opts.EMCEntries, dp.opts.EMCInsertInvProb),
+		emc:   newEMC(dp.opts.EMCEntries, int(dp.emcInvProb.Load())),
 		emcOn: true,
 		x:     newExecutor(),
 		done:  make(chan struct{}),
@@ -155,6 +155,9 @@ const (
 // emcPolicy decides, once per batch, whether the EMC is in use (keys are
 // hashed and inserted) and whether this batch looks keys up in it.
 func (p *pmd) emcPolicy() (use, lookup bool) {
+	if v := uint32(p.dp.emcInvProb.Load()); v != p.emc.invProb {
+		p.emc.setInvProb(int(v)) // SetEMCInsertInvProb; allocates only when enabling
+	}
 	if p.emc.invProb == 0 || p.cls.masks() < emcMinSubtables {
 		return false, false
 	}
