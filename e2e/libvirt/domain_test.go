@@ -3,10 +3,13 @@
 package libvirt
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ type guestSpec struct {
 }
 
 func (s guestSpec) cmdline() string {
-	c := []string{"console=ttyS0", "quiet", "loglevel=1", "panic=-1", "gvs.ping=" + strings.Join(s.pings, ",")}
+	c := []string{"console=ttyS0", "panic=-1", "gvs.ping=" + strings.Join(s.pings, ",")}
 	if len(s.ips) > 0 {
 		c = append(c, "gvs.ip="+strings.Join(s.ips, ","))
 	}
@@ -116,24 +119,64 @@ func ovsNetworkXML(name, br string) string {
 `, x(name), x(br))
 }
 
-// startGuests creates the transient domains and waits until every guest's
-// /init runs.
+// startGuests creates the transient domains (a few at a time) and waits
+// until every guest's /init runs.
 func startGuests(t *testing.T, l *libvirtd, img guestImage, dir, prefix string, specs []guestSpec) map[string]*guest {
 	t.Helper()
 	gs := map[string]*guest{}
+	var list []*guest
 	for _, s := range specs {
 		g := &guest{guestSpec: s, dom: prefix + "-" + s.role, console: fmt.Sprintf("%s/%s.console", dir, s.role)}
-		if _, err := l.virshXML("create", domainXML(g.dom, img, s, g.console)); err != nil {
-			t.Fatalf("start guest %s: %v\nlibvirtd log:\n%s", g.dom, err, l.tail(l.log, 40))
-		}
 		gs[s.role] = g
+		list = append(list, g)
 	}
-	for _, g := range gs {
-		testutil.Eventually(t, 180*time.Second, 200*time.Millisecond, func() bool {
+	errs := parallel(len(list), 3, func(i int) error {
+		g := list[i]
+		if _, err := l.virshXML("create", domainXML(g.dom, img, g.guestSpec, g.console)); err != nil {
+			return fmt.Errorf("start guest %s: %w", g.dom, err)
+		}
+		return nil
+	})
+	if errs != nil {
+		t.Fatalf("%v\nlibvirtd log:\n%s", errs, l.tail(l.log, 40))
+	}
+	for _, g := range list {
+		if !testutil.Poll(180*time.Second, 200*time.Millisecond, func() bool {
 			return strings.Contains(g.read(0), "GVS BOOTED")
-		}, "guest %s did not boot; console:\n%s", g.dom, g)
+		}) {
+			state, err := l.virsh("domstate", "--reason", g.dom)
+			t.Fatalf("guest %s did not boot within 180s (domstate: %s %v); console:\n%s\nqemu log:\n%s",
+				g.dom, strings.TrimSpace(state), err, g, tailFile(filepath.Join(l.dir, "log", "qemu", g.dom+".log"), 20))
+		}
 	}
 	return gs
+}
+
+// destroyGuests destroys domains, a few at a time.
+func destroyGuests(l *libvirtd, doms []string) error {
+	return parallel(len(doms), 4, func(i int) error {
+		_, err := l.virsh("destroy", doms[i])
+		return err
+	})
+}
+
+// parallel runs f(0..n-1) with at most width calls at a time and joins
+// their errors.
+func parallel(n, width int, f func(i int) error) error {
+	sem := make(chan struct{}, width)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // read returns the console output from byte offset off on.
@@ -167,19 +210,17 @@ func (g *guest) waitReach(t *testing.T, ip string, since int, timeout time.Durat
 	}, "guest %s (%s) never reached %s; console:\n%s", g.role, g.dom, ip, g)
 }
 
-// waitIsolated waits for n failed pings of ip after since and fails if any
-// ping of ip succeeded after since.
+// waitIsolated waits for n failed pings of ip after console offset since,
+// and fails if any ping of ip ever succeeded.
 func (g *guest) waitIsolated(t *testing.T, ip string, since, n int, timeout time.Duration) {
 	t.Helper()
 	testutil.Eventually(t, timeout, 250*time.Millisecond, func() bool {
-		fails := 0
-		for _, ok := range pingResults(g.read(since))[ip] {
+		for _, ok := range pingResults(g.read(0))[ip] {
 			if ok {
 				t.Fatalf("guest %s (%s) reached %s, which must be isolated from it; console:\n%s", g.role, g.dom, ip, g)
 			}
-			fails++
 		}
-		return fails >= n
+		return len(pingResults(g.read(since))[ip]) >= n
 	}, "guest %s (%s): no %d failed pings of %s; console:\n%s", g.role, g.dom, n, ip, g)
 }
 
