@@ -156,3 +156,42 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMonitor parses arbitrary monitor requests and condition changes and
+// computes initial contents and updates with them.
+func FuzzMonitor(f *testing.F) {
+	for _, s := range []string{
+		`{"Bridge":{"columns":["name","ports"]},"Port":[{"columns":[]},{"columns":["name"],"select":{"initial":false}}]}`,
+		`{"Interface":[{"where":[["name","==","br0"],["ofport","<",3]],"columns":["name","type"]}]}`,
+		`{"Open_vSwitch":{}}`,
+	} {
+		f.Add(s, uint8(2), `{"Interface":[{"where":[true]}]}`)
+	}
+	f.Fuzz(func(t *testing.T, req string, version uint8, change string) {
+		v, err := ParseJSON([]byte(req))
+		if err != nil {
+			return
+		}
+		db := fuzzDB(t)
+		m, perr := ParseMonitor(db.Schema, v, int(version%3)+1)
+		if perr != nil {
+			return
+		}
+		db.Lock()
+		_ = m.Initial(db)
+		if cv, err := ParseJSON([]byte(change)); err == nil {
+			_, _ = m.ChangeConditions(db, cv)
+		}
+		db.Unlock()
+		var cm *Commit
+		db.OnCommit(func(c *Commit) { cm = c })
+		transact(t, db, fuzzSeeds[0])
+		if cm != nil {
+			if u := m.Update([]*Commit{cm}); u != nil {
+				if _, err := ParseJSON(u); err != nil {
+					t.Fatalf("update is not JSON: %s", u)
+				}
+			}
+		}
+	})
+}

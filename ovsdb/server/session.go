@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"io"
 	"net"
 	"sync"
@@ -228,15 +230,32 @@ func (sess *session) reader() {
 			sess.srv.log.Info("ovsdb: closing session after protocol error", "err", err)
 			return
 		}
-		switch m.Kind {
-		case jsonrpc.KindRequest:
-			sess.handleRequest(m)
-		case jsonrpc.KindNotify:
-			if m.Method == "cancel" {
-				sess.handleCancel(m)
-			}
+		if !sess.dispatchSafely(m) {
+			return
 		}
 	}
+}
+
+// dispatchSafely handles one message. A bug triggered by a client's input
+// must not take the whole daemon down: a panic is logged and ends only this
+// session (reported false).
+func (sess *session) dispatchSafely(m *jsonrpc.Message) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			sess.srv.log.Error("ovsdb: internal error handling request; closing session",
+				"method", m.Method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	switch m.Kind {
+	case jsonrpc.KindRequest:
+		sess.handleRequest(m)
+	case jsonrpc.KindNotify:
+		if m.Method == "cancel" {
+			sess.handleCancel(m)
+		}
+	}
+	return true
 }
 
 // cleanup releases everything the session holds once its reader stops.
