@@ -236,6 +236,20 @@ type Edit struct {
 	Tag  Tag // for EditPush and EditSet
 }
 
+// String formats the edit as "pop", "push(0x8100/vid=10,pcp=0)" or
+// "set(...)".
+func (e Edit) String() string {
+	switch e.Kind {
+	case EditPop:
+		return "pop"
+	case EditPush:
+		return "push(" + e.Tag.String() + ")"
+	case EditSet:
+		return "set(" + e.Tag.String() + ")"
+	}
+	return fmt.Sprintf("Edit(%d)", e.Kind)
+}
+
 // Edits appends to dst the operations that turn a frame carrying tag stack
 // have into one carrying want (both outer first) and returns dst. It keeps
 // tags that already match, rewrites an outer tag with the same TPID in

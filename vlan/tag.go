@@ -1,6 +1,9 @@
 package vlan
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Tag protocol identifiers.
 const (
@@ -38,6 +41,14 @@ func (t Tag) PCP() uint8 { return uint8(t.TCI >> PCPShift) }
 
 // Present reports whether t is a tag.
 func (t Tag) Present() bool { return t.TPID != 0 }
+
+// String formats the tag as "0x8100/vid=10,pcp=0", or "none".
+func (t Tag) String() string {
+	if !t.Present() {
+		return "none"
+	}
+	return fmt.Sprintf("0x%04x/vid=%d,pcp=%d", t.TPID, t.VID(), t.PCP())
+}
 
 // MakeTCI builds a TCI from a priority and a VLAN id.
 func MakeTCI(pcp uint8, vid uint16) uint16 {
