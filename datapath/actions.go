@@ -218,11 +218,11 @@ func (c *programCache) get(acts Actions) *program {
 
 // actionsKey encodes an action list as a map key.
 func actionsKey(acts Actions) string {
-	b := make([]byte, 0, len(acts)*12)
+	b := make([]byte, 0, len(acts)*15)
 	for _, a := range acts {
 		b = append(b, byte(a.Kind), byte(a.TPID>>8), byte(a.TPID), byte(a.TCI>>8), byte(a.TCI),
 			byte(a.TCIMask>>8), byte(a.TCIMask), byte(a.Port>>24), byte(a.Port>>16), byte(a.Port>>8), byte(a.Port),
-			byte(len(a.Data)>>8), byte(len(a.Data)))
+			byte(len(a.Data)>>24), byte(len(a.Data)>>16), byte(len(a.Data)>>8), byte(len(a.Data)))
 		b = append(b, a.Data...)
 	}
 	return string(b)
