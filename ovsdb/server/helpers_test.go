@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gvswitch/gvswitch/internal/ovstest"
+	"github.com/gvswitch/gvswitch/internal/testutil"
 	"github.com/gvswitch/gvswitch/ovsdb/vswitch"
 )
 
@@ -33,3 +34,5 @@ func shortSock(t testing.TB) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return filepath.Join(dir, "db.sock")
 }
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }

@@ -201,7 +201,10 @@ func (a logAdapter) Append(rec []byte) func() error {
 
 // afterCommit runs after a durable commit: automatic compaction.
 func (s *Server) afterCommit() {
-	if s.storage == nil || s.compactOn.Load() || !s.storage.ShouldCompact(time.Now()) {
+	s.compactMu.Lock()
+	due := s.storage != nil && !s.compactOn.Load() && s.storage.ShouldCompact(time.Now())
+	s.compactMu.Unlock()
+	if !due {
 		return
 	}
 	if s.compactOn.CompareAndSwap(false, true) {
@@ -217,11 +220,11 @@ func (s *Server) afterCommit() {
 // Compact rewrites the database file as the schema plus one snapshot
 // record. It is a no-op for an in-memory database.
 func (s *Server) Compact() error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
 	if s.storage == nil {
 		return nil
 	}
-	s.compactMu.Lock()
-	defer s.compactMu.Unlock()
 	db := s.main.db
 	db.RLock() // no commit (hence no Append) runs while the snapshot is written
 	defer db.RUnlock()
