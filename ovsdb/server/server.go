@@ -201,7 +201,9 @@ func (a logAdapter) Append(rec []byte) func() error {
 
 // afterCommit runs after a durable commit: automatic compaction.
 func (s *Server) afterCommit() {
-	s.compactMu.Lock()
+	if !s.compactMu.TryLock() {
+		return // compacting (or closing) right now
+	}
 	due := s.storage != nil && !s.compactOn.Load() && s.storage.ShouldCompact(time.Now())
 	s.compactMu.Unlock()
 	if !due {
