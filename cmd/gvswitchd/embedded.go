@@ -20,14 +20,25 @@ func startEmbedded(ctx context.Context, c *config, log *daemon.Log, exit func(),
 	}
 	dbPath := absIn(daemon.DBDir(), c.dbFile, "conf.db")
 	sock := absIn(daemon.RunDir(), c.dbSock, "db.sock")
-	ctl, err := controlServer("ovsdb-server", "", "", log, unixctl.NewCoverage(), down)
+	pidPath, ctlPath := "", ""
+	remotes := []string{"punix:" + sock}
+	if c.program == progOVSDB {
+		// As ovsdb-server: its pidfile and control socket options, and
+		// only the remotes it was given.
+		pidPath, ctlPath, remotes = c.pidPath, c.unixctl, nil
+	}
+	remotes = append(remotes, c.remotes...)
+	ctl, err := controlServer("ovsdb-server", pidPath, ctlPath, log, unixctl.NewCoverage(), down)
 	if err != nil {
 		return "", err
 	}
 	srv, err := server.New(server.Options{
-		DBPath:  dbPath,
-		Remotes: []string{"punix:" + sock},
-		Logger:  log.Logger("ovsdb"),
+		DBPath:      dbPath,
+		Remotes:     remotes,
+		PrivateKey:  c.privateKey,
+		Certificate: c.cert,
+		CACert:      c.caCert,
+		Logger:      log.Logger("ovsdb"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("ovsdb server: %w", err)

@@ -8,10 +8,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gvswitch/gvswitch/internal/daemon"
+	"github.com/gvswitch/gvswitch/unixctl"
 )
+
+// Personalities: gvswitchd runs both layers; invoked as ovsdb-server or
+// ovs-vswitchd (for example through a symlink, so that ovs-ctl and systemd
+// units find the names they expect in /proc/PID/comm) it runs only that
+// layer and takes that program's arguments.
+const (
+	progGvswitchd = "gvswitchd"
+	progOVSDB     = "ovsdb-server"
+	progVswitchd  = "ovs-vswitchd"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // config is gvswitchd's command line.
 type config struct {
+	program    string
+	remotes    stringList // extra (or, as ovsdb-server, all) listening remotes
+	privateKey string
+	cert       string
+	caCert     string
 	db         string // external OVSDB remote; "" = embedded server
 	dbFile     string // embedded server database file
 	dbSock     string // embedded server socket path
@@ -29,9 +53,14 @@ type config struct {
 // parseArgs parses OVS-style options. "-vSPEC" / "--verbose=SPEC" are vlog
 // specifications; a bare argument is the database remote, as ovs-vswitchd
 // takes it.
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
-	c := &config{}
-	fs := flag.NewFlagSet("gvswitchd", flag.ContinueOnError)
+func parseArgs(program string, args []string, stderr io.Writer) (*config, error) {
+	c := &config{program: program}
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.Var(&c.remotes, "remote", "OVSDB server remote to listen on (punix:PATH, ptcp:PORT[:IP], pssl:..., db:DB,TABLE,COLUMN); repeatable")
+	fs.StringVar(&c.privateKey, "private-key", "", "SSL private key (file or db:Open_vSwitch,SSL,private_key)")
+	fs.StringVar(&c.cert, "certificate", "", "SSL certificate (file or db:...)")
+	fs.StringVar(&c.caCert, "ca-cert", "", "SSL CA certificate (file or db:...)")
+	fs.StringVar(&c.caCert, "bootstrap-ca-cert", "", "SSL CA certificate, as --ca-cert")
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.db, "db", "", "external OVSDB remote (unix:PATH or tcp:IP:PORT); default: embedded server")
 	fs.StringVar(&c.dbFile, "db-file", "", "embedded database file (default $OVS_DBDIR/conf.db)")
@@ -67,18 +96,38 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 			rest = append(rest, a)
 		}
 	}
-	if err := fs.Parse(rest); err != nil {
-		return nil, err
+	// Options and arguments may be mixed, as with OVS's getopt.
+	var pos []string
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	switch fs.NArg() {
-	case 0:
-	case 1:
+	switch {
+	case len(pos) > 1:
+		return nil, fmt.Errorf("too many arguments: %s", strings.Join(pos, " "))
+	case program == progOVSDB:
+		// ovsdb-server [DATABASE]: serve only the database.
+		c.noVswitchd = true
+		if len(pos) == 1 {
+			c.dbFile = pos[0]
+		}
+		if c.db != "" {
+			return nil, fmt.Errorf("--db makes no sense for ovsdb-server")
+		}
+	case len(pos) == 1:
 		if c.db != "" {
 			return nil, fmt.Errorf("database given twice")
 		}
-		c.db = fs.Arg(0)
-	default:
-		return nil, fmt.Errorf("too many arguments: %s", strings.Join(fs.Args(), " "))
+		c.db = pos[0]
+	case program == progVswitchd && c.db == "":
+		// ovs-vswitchd's default database.
+		c.db = "unix:" + filepath.Join(daemon.RunDir(), "db.sock")
 	}
 	if c.db != "" && !strings.HasPrefix(c.db, "unix:") && !strings.HasPrefix(c.db, "tcp:") {
 		return nil, fmt.Errorf("unsupported database remote %q (use unix:PATH or tcp:IP:PORT)", c.db)
@@ -87,17 +136,21 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 }
 
 func main() {
-	c, err := parseArgs(os.Args[1:], os.Stderr)
+	program := filepath.Base(os.Args[0])
+	if program != progOVSDB && program != progVswitchd {
+		program = progGvswitchd
+	}
+	c, err := parseArgs(program, os.Args[1:], os.Stderr)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gvswitchd: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		os.Exit(1)
 	}
 	if c.version {
-		fmt.Printf("gvswitchd (Open vSwitch) 3.1.0\n")
+		fmt.Println(unixctl.VersionString(program))
 		return
 	}
 	if err := run(context.Background(), c, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "gvswitchd: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		os.Exit(1)
 	}
 }

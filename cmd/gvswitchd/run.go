@@ -50,7 +50,11 @@ func run(ctx context.Context, c *config, console io.Writer) error {
 		if err := daemon.MkdirAll(daemon.LogDir()); err != nil {
 			return err
 		}
-		if err := log.SetLogFile(absIn(daemon.LogDir(), c.logPath, "ovs-vswitchd.log")); err != nil {
+		def := "ovs-vswitchd.log"
+		if c.program == progOVSDB {
+			def = "ovsdb-server.log"
+		}
+		if err := log.SetLogFile(absIn(daemon.LogDir(), c.logPath, def)); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -33,11 +34,20 @@ func Detach() error {
 	if err != nil {
 		return fmt.Errorf("detach: %w", err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("detach: %w", err)
+	// Re-execute through the name we were started by (not the resolved
+	// executable), so that a symlink personality such as ovs-vswitchd keeps
+	// its argv[0] and /proc/PID/comm.
+	exe := os.Args[0]
+	if !strings.Contains(exe, "/") {
+		exe, err = exec.LookPath(exe)
+	}
+	if err != nil || exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("detach: %w", err)
+		}
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(os.Environ(), detachEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
 	cmd.ExtraFiles = []*os.File{w}
