@@ -10,10 +10,18 @@ import (
 // hand over with PACKET_VNET_HDR (a 64 KiB GSO frame plus headers), so 256
 // KiB blocks; 32 of them (8 MiB per port) absorb a burst of about 5,000
 // 1500-byte frames or 60,000 minimum-size frames.
+//
+// RxFrameRing frames are DefaultFrameSize bytes: an MTU-sized frame plus its
+// tpacket2 header, link-layer address and virtio-net header fit in 2 KiB;
+// larger frames (GSO, jumbo) come through the socket queue instead. 4,096 of
+// them (8 MiB per port, as for the block ring) absorb a burst of 4,096
+// frames of any size up to the MTU.
 const (
 	DefaultBlockSize    = 256 << 10
 	DefaultBlockCount   = 32
 	DefaultBlockTimeout = time.Millisecond
+	DefaultFrameSize    = 2048
+	DefaultFrameCount   = 4096
 	DefaultPollTimeout  = 100 * time.Millisecond
 )
 
@@ -22,20 +30,36 @@ type RxMode int
 
 // Receive modes.
 const (
+	// RxDefault is the zero value: the mode chosen by measurement, RxFrameRing.
+	RxDefault RxMode = iota
 	// RxRing walks a TPACKET_V3 mmapped ring: no system call while frames
 	// are queued, so the cheapest per frame under load. At low rates the
 	// kernel hands over a block only when it fills or BlockTimeout passes,
 	// which adds up to that timeout (1 ms at least) of latency per hop.
-	RxRing RxMode = iota
+	RxRing
 	// RxMmsg uses one recvmmsg per batch, as Open vSwitch's netdev-linux
 	// does, with the VLAN tag from PACKET_AUXDATA: a system call per batch
 	// but no added latency.
 	RxMmsg
+	// RxFrameRing walks a TPACKET_V2 mmapped ring of fixed-size frames,
+	// each with its own status word: no system call while frames are
+	// queued, and the kernel wakes the reader for every frame, so no added
+	// latency either. Frames larger than FrameSize allows (GSO frames,
+	// jumbo frames) are left in the socket queue by the kernel
+	// (PACKET_COPY_THRESH) and read from there with one recvmmsg each.
+	RxFrameRing
 )
 
-// String returns "ring" or "mmsg".
+// defaultRxMode is what RxDefault means.
+const defaultRxMode = RxFrameRing
+
+// String returns "default", "ring", "mmsg" or "framering".
 func (m RxMode) String() string {
 	switch m {
+	case RxDefault:
+		return "default"
+	case RxFrameRing:
+		return "framering"
 	case RxRing:
 		return "ring"
 	case RxMmsg:
@@ -46,7 +70,8 @@ func (m RxMode) String() string {
 
 // Options tune a port. The zero value gives the defaults.
 type Options struct {
-	// RxMode selects the receive path. Default RxRing.
+	// RxMode selects the receive path. Default RxDefault, which is
+	// RxFrameRing.
 	RxMode RxMode
 	// BlockSize is the size of one RxRing block in bytes, a multiple of the
 	// page size and at least 128 KiB. Default DefaultBlockSize.
@@ -58,6 +83,14 @@ type Options struct {
 	// milliseconds, at least 1). It bounds the latency TPACKET_V3 adds at
 	// low rates. Default DefaultBlockTimeout.
 	BlockTimeout time.Duration
+	// FrameSize is the size of one RxFrameRing frame in bytes, a multiple
+	// of 16 between 1024 and 1 MiB. Frames that do not fit (with 76 bytes
+	// of headers) take the slower socket-queue path. Default
+	// DefaultFrameSize.
+	FrameSize int
+	// FrameCount is the number of RxFrameRing frames. Default
+	// DefaultFrameCount.
+	FrameCount int
 	// PollTimeout is how long Recv waits for a frame before returning an
 	// empty batch. Default DefaultPollTimeout.
 	PollTimeout time.Duration
@@ -79,6 +112,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BlockTimeout <= 0 {
 		o.BlockTimeout = DefaultBlockTimeout
+	}
+	if o.FrameSize <= 0 {
+		o.FrameSize = DefaultFrameSize
+	}
+	if o.FrameCount <= 0 {
+		o.FrameCount = DefaultFrameCount
+	}
+	if o.RxMode == RxDefault {
+		o.RxMode = defaultRxMode
 	}
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = DefaultPollTimeout

@@ -47,7 +47,8 @@ type Port struct {
 	// Receive side, touched only by the poll goroutine under rxMu (taken
 	// once per Recv so that Close can wait for it).
 	rxMu   sync.Mutex
-	fill   func(b *packet.Batch) // fillRing or fillMmsg
+	fill   func(b *packet.Batch) // fillFrames, fillRing or fillMmsg
+	fr     rxFrames
 	ring   rxRing
 	mm     *rxMmsg
 	slab   []byte
@@ -103,9 +104,14 @@ func open(ifname string, o Options) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
-	// TPACKET_V3 for the ring; also the layout PACKET_STATISTICS reports in.
-	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return nil, fmt.Errorf("tpacket v3: %w", wrapNotSupported(err))
+	// TPACKET_V2 for the frame ring, V3 otherwise (for the block ring; the
+	// version does not matter to recvmmsg).
+	version := unix.TPACKET_V3
+	if o.RxMode == RxFrameRing {
+		version = unix.TPACKET_V2
+	}
+	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_VERSION, version); err != nil {
+		return nil, fmt.Errorf("tpacket version %d: %w", version+1, wrapNotSupported(err))
 	}
 	// PACKET_VNET_HDR must come before the ring (EBUSY after).
 	if !o.NoVnetHdr {
@@ -125,6 +131,8 @@ func open(ifname string, o Options) (*Port, error) {
 		o.Logger.Info("afpacket: PACKET_QDISC_BYPASS refused", "port", ifname, "err", err)
 	}
 	switch o.RxMode {
+	case RxFrameRing:
+		err = p.setupFrameRing()
 	case RxRing:
 		err = p.setupRing()
 	case RxMmsg:
@@ -176,6 +184,7 @@ func (p *Port) RxMode() RxMode { return p.opts.RxMode }
 // path or from Close.
 func (p *Port) release() {
 	p.ring.unmap()
+	p.fr.unmap()
 	if p.fd >= 0 {
 		_ = unix.Close(p.fd)
 		p.fd = -1
@@ -209,8 +218,8 @@ func (p *Port) MTU() int { return p.mtu }
 func (p *Port) Ifindex() int { return p.ifindex }
 
 // Recv implements netdev.Port. Frames are in the port's slab, valid until
-// the next Recv; in RxRing mode the ring blocks they were copied from are
-// already back with the kernel.
+// the next Recv; in the ring modes the ring frames or blocks they were
+// copied from are already back with the kernel.
 func (p *Port) Recv(b *packet.Batch) error {
 	b.Reset()
 	p.rxMu.Lock()

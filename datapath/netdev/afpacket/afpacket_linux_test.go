@@ -92,7 +92,7 @@ func recvMatch(t *testing.T, p *afpacket.Port, want []byte) *packet.Packet {
 	return nil
 }
 
-var modes = []afpacket.RxMode{afpacket.RxRing, afpacket.RxMmsg}
+var modes = []afpacket.RxMode{afpacket.RxFrameRing, afpacket.RxRing, afpacket.RxMmsg}
 
 func TestRecv(t *testing.T) {
 	for _, m := range modes {
@@ -100,9 +100,27 @@ func TestRecv(t *testing.T) {
 	}
 }
 
-func testRecv(t *testing.T, mode afpacket.RxMode) {
+// TestRecvSmallFrames makes every frame but the smallest too large for a
+// frame-ring frame, so they take the socket-queue path (TP_STATUS_COPY).
+func TestRecvSmallFrames(t *testing.T) {
+	testRecvOpts(t, afpacket.Options{RxMode: afpacket.RxFrameRing, FrameSize: 1024, FrameCount: 8})
+}
+
+func TestRecvDefault(t *testing.T) {
 	r := newRig(t, nil, "")
-	p := r.open(t, afpacket.Options{RxMode: mode})
+	if p := r.open(t, afpacket.Options{}); p.RxMode() != afpacket.RxFrameRing {
+		t.Fatalf("default RxMode %v, want %v", p.RxMode(), afpacket.RxFrameRing)
+	}
+}
+
+func testRecv(t *testing.T, mode afpacket.RxMode) {
+	testRecvOpts(t, afpacket.Options{RxMode: mode})
+}
+
+func testRecvOpts(t *testing.T, opts afpacket.Options) {
+	mode := opts.RxMode
+	r := newRig(t, nil, "")
+	p := r.open(t, opts)
 	if p.RxMode() != mode || p.OffloadErr() != nil || p.Caps() != offload.CapsAll {
 		t.Fatalf("RxMode %v (want %v), OffloadErr %v, Caps %v", p.RxMode(), mode, p.OffloadErr(), p.Caps())
 	}
@@ -286,6 +304,8 @@ func TestTCPDefaultOffloads(t *testing.T) {
 	}{
 		{"vnethdr", afpacket.Options{}},
 		{"software", afpacket.Options{NoVnetHdr: true}},
+		{"ring-vnethdr", afpacket.Options{RxMode: afpacket.RxRing}},
+		{"ring-software", afpacket.Options{RxMode: afpacket.RxRing, NoVnetHdr: true}},
 		{"mmsg-vnethdr", afpacket.Options{RxMode: afpacket.RxMmsg}},
 		{"mmsg-software", afpacket.Options{RxMode: afpacket.RxMmsg, NoVnetHdr: true}},
 	} {

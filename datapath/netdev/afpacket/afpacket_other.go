@@ -53,5 +53,5 @@ func (p *Port) MTU() int { return 0 }
 // Ifindex returns 0 off Linux.
 func (p *Port) Ifindex() int { return 0 }
 
-// RxMode returns RxRing off Linux.
-func (p *Port) RxMode() RxMode { return RxRing }
+// RxMode returns the default mode off Linux.
+func (p *Port) RxMode() RxMode { return defaultRxMode }
