@@ -10,10 +10,12 @@ type handler func(c *ctx, cmd *cmdLine, out *bytes.Buffer) error
 
 type cmdSpec struct {
 	name    string
+	tables  []string // tables to monitor besides the vsctl core; nil = core only
 	min     int
 	max     int
 	opts    []string
 	write   bool
+	dbTable bool // args[0] names a table to monitor
 	run     handler
 	postRun func(c *ctx, cmd *cmdLine, out *bytes.Buffer) // after commit (e.g. create prints uuid)
 }
@@ -26,8 +28,8 @@ func init() {
 	cmdTable = []*cmdSpec{
 		// Open vSwitch commands.
 		{name: "init", write: true, run: cmdInit},
-		{name: "show", run: cmdShow},
-		{name: "emer-reset", write: true, run: cmdEmerReset},
+		{name: "show", tables: []string{"Controller", "Manager"}, run: cmdShow},
+		{name: "emer-reset", tables: []string{"*"}, write: true, run: cmdEmerReset},
 		// Bridge commands.
 		{name: "add-br", min: 1, max: 3, opts: []string{"--may-exist"}, write: true, run: cmdAddBr},
 		{name: "del-br", min: 1, max: 1, opts: []string{"--if-exists"}, write: true, run: cmdDelBr},
@@ -49,32 +51,32 @@ func init() {
 		{name: "list-ifaces", min: 1, max: 1, run: cmdListIfaces},
 		{name: "iface-to-br", min: 1, max: 1, run: cmdIfaceToBr},
 		// Controller commands.
-		{name: "get-controller", min: 1, max: 1, run: cmdGetController},
-		{name: "del-controller", min: 1, max: 1, write: true, run: cmdDelController},
-		{name: "set-controller", min: 1, max: unlimited, opts: []string{"--inactivity-probe"}, write: true, run: cmdSetController},
+		{name: "get-controller", tables: []string{"Controller"}, min: 1, max: 1, run: cmdGetController},
+		{name: "del-controller", tables: []string{"Controller"}, min: 1, max: 1, write: true, run: cmdDelController},
+		{name: "set-controller", tables: []string{"Controller"}, min: 1, max: unlimited, opts: []string{"--inactivity-probe"}, write: true, run: cmdSetController},
 		{name: "get-fail-mode", min: 1, max: 1, run: cmdGetFailMode},
 		{name: "del-fail-mode", min: 1, max: 1, write: true, run: cmdDelFailMode},
 		{name: "set-fail-mode", min: 2, max: 2, write: true, run: cmdSetFailMode},
 		// Manager commands.
-		{name: "get-manager", run: cmdGetManager},
-		{name: "del-manager", write: true, run: cmdDelManager},
-		{name: "set-manager", min: 1, max: unlimited, opts: []string{"--inactivity-probe"}, write: true, run: cmdSetManager},
+		{name: "get-manager", tables: []string{"Manager"}, run: cmdGetManager},
+		{name: "del-manager", tables: []string{"Manager"}, write: true, run: cmdDelManager},
+		{name: "set-manager", tables: []string{"Manager"}, min: 1, max: unlimited, opts: []string{"--inactivity-probe"}, write: true, run: cmdSetManager},
 		// SSL commands.
-		{name: "get-ssl", run: cmdGetSSL},
-		{name: "del-ssl", write: true, run: cmdDelSSL},
-		{name: "set-ssl", min: 3, max: 3, opts: []string{"--bootstrap"}, write: true, run: cmdSetSSL},
+		{name: "get-ssl", tables: []string{"SSL"}, run: cmdGetSSL},
+		{name: "del-ssl", tables: []string{"SSL"}, write: true, run: cmdDelSSL},
+		{name: "set-ssl", tables: []string{"SSL"}, min: 3, max: 3, opts: []string{"--bootstrap"}, write: true, run: cmdSetSSL},
 		// Database commands.
 		{name: "comment", max: unlimited, run: func(*ctx, *cmdLine, *bytes.Buffer) error { return nil }},
-		{name: "get", min: 2, max: unlimited, opts: []string{"--if-exists", "--id"}, run: cmdGet},
-		{name: "list", min: 1, max: unlimited, opts: []string{"--if-exists", "--columns"}, run: cmdList},
-		{name: "find", min: 1, max: unlimited, opts: []string{"--columns"}, run: cmdFind},
-		{name: "set", min: 3, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdSet},
-		{name: "add", min: 4, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdAdd},
-		{name: "remove", min: 4, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdRemove},
-		{name: "clear", min: 3, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdClear},
-		{name: "create", min: 2, max: unlimited, opts: []string{"--id"}, write: true, run: cmdCreate, postRun: postCreate},
-		{name: "destroy", min: 1, max: unlimited, opts: []string{"--if-exists", "--all"}, write: true, run: cmdDestroy},
-		{name: "wait-until", min: 2, max: unlimited, run: cmdWaitUntil},
+		{name: "get", dbTable: true, min: 2, max: unlimited, opts: []string{"--if-exists", "--id"}, run: cmdGet},
+		{name: "list", dbTable: true, min: 1, max: unlimited, opts: []string{"--if-exists", "--columns"}, run: cmdList},
+		{name: "find", dbTable: true, min: 1, max: unlimited, opts: []string{"--columns"}, run: cmdFind},
+		{name: "set", dbTable: true, min: 3, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdSet},
+		{name: "add", dbTable: true, min: 4, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdAdd},
+		{name: "remove", dbTable: true, min: 4, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdRemove},
+		{name: "clear", dbTable: true, min: 3, max: unlimited, opts: []string{"--if-exists"}, write: true, run: cmdClear},
+		{name: "create", dbTable: true, min: 2, max: unlimited, opts: []string{"--id"}, write: true, run: cmdCreate, postRun: postCreate},
+		{name: "destroy", dbTable: true, min: 1, max: unlimited, opts: []string{"--if-exists", "--all"}, write: true, run: cmdDestroy},
+		{name: "wait-until", dbTable: true, min: 2, max: unlimited, run: cmdWaitUntil},
 	}
 }
 
@@ -85,6 +87,57 @@ func findCmd(name string) *cmdSpec {
 		}
 	}
 	return nil
+}
+
+// vsctlCore are the tables and columns the bridge, port and interface
+// commands (and show) read; monitoring only these keeps the initial
+// download small, like ovs-vsctl's own prerequisites do.
+var vsctlCore = map[string][]string{
+	"Open_vSwitch": nil,
+	"Bridge":       {"name", "ports", "controller", "fail_mode", "external_ids", "datapath_type"},
+	"Port":         {"name", "interfaces", "tag", "trunks", "fake_bridge", "external_ids"},
+	"Interface":    {"name", "type", "options", "ofport", "error"},
+}
+
+// neededTables maps each table to monitor to its columns (nil: all). A nil
+// map means every table.
+func neededTables(s *Schema, cmds []*cmdLine, specs []*cmdSpec) map[string]map[string]bool {
+	need := map[string]map[string]bool{}
+	all := map[string]bool{}
+	for t, cols := range vsctlCore {
+		if cols == nil {
+			all[t] = true
+			continue
+		}
+		need[t] = map[string]bool{}
+		for _, c := range cols {
+			need[t][c] = true
+		}
+	}
+	for i, spec := range specs {
+		for _, t := range spec.tables {
+			if t == "*" {
+				return nil
+			}
+			all[t] = true
+		}
+		if spec.dbTable && len(cmds[i].args) > 0 {
+			c := &ctx{schema: s}
+			if t, err := c.findTable(cmds[i].args[0]); err == nil {
+				all[t.Name] = true
+				for _, r := range rowIDRules[t.Name] {
+					if need[r.table] == nil {
+						need[r.table] = map[string]bool{}
+					}
+					need[r.table][r.name], need[r.table][r.via] = true, true
+				}
+			}
+		}
+	}
+	for t := range all {
+		need[t] = nil
+	}
+	return need
 }
 
 // checkCommands validates names, options and argument counts before

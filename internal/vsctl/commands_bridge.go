@@ -73,6 +73,13 @@ func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		c.set(br, "name", one(strAtom(name)))
 		c.set(br, "ports", one(uuidAtom(port.UUID)))
 		c.addRef(c.ovs, "bridges", br.UUID)
+		if c.cache != nil {
+			vb := &vbridge{name: name, row: br}
+			c.cache.bridges[name] = vb
+			c.cacheAddPort(vb, port, []*Row{iface})
+		}
+		c.newIfaces = append(c.newIfaces, iface)
+		return nil
 	} else {
 		parent, _ := c.findBridge(parentName, false)
 		if parent == nil {
@@ -92,6 +99,7 @@ func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 
 func (c *ctx) delPort(p *vport) {
 	c.delRef(p.br.row, "ports", p.row.UUID)
+	c.cacheDelPort(p)
 }
 
 func cmdDelBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
@@ -346,7 +354,7 @@ func (c *ctx) addPort(cmd *cmdLine, brName, portName string, ifaces, settings []
 	}
 	c.addRef(br.row, "ports", port.UUID)
 	c.newIfaces = append(c.newIfaces, ifRows...)
-	c.invalidate()
+	c.cacheAddPort(br, port, ifRows)
 	return nil
 }
 
@@ -448,7 +456,6 @@ func cmdDelPort(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		return fatalf("cannot delete port %s because it is the local port for bridge %s (deleting this port requires deleting the entire bridge)", p.name, p.br.name)
 	}
 	c.delPort(p)
-	c.invalidate()
 	return nil
 }
 

@@ -455,8 +455,6 @@ func cmdClear(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	return nil
 }
 
-type createResult struct{ row *Row }
-
 func cmdCreate(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	t, err := c.findTable(cmd.args[0])
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -62,8 +61,6 @@ func newUUID() string {
 }
 
 func (c *ctx) table(name string) *Table { return c.schema.Tables[name] }
-
-func (c *ctx) col(t *Table, name string) *Column { return t.Columns[name] }
 
 // get returns the value of a column.
 func (c *ctx) get(r *Row, col string) *Datum {
@@ -290,6 +287,54 @@ func isFakeBridgePort(c *ctx, p *Row) bool {
 	return len(fb.Keys) == 1 && fb.Keys[0].B && len(tag.Keys) == 1 && tag.Keys[0].I >= 0 && tag.Keys[0].I <= 4095
 }
 
+// cacheAddPort records a new port (and its interfaces) on br, the way a
+// rebuild would see it, without rebuilding the whole cache.
+func (c *ctx) cacheAddPort(br *vbridge, p *Row, ifaces []*Row) {
+	vc := c.cache
+	if vc == nil {
+		return
+	}
+	vp := &vport{name: c.strCol(p, "name"), row: p, br: br}
+	br.ports = append(br.ports, vp)
+	if _, isBr := vc.bridges[vp.name]; !isBr {
+		if _, dup := vc.ports[vp.name]; !dup {
+			vc.ports[vp.name] = vp
+		}
+	}
+	for _, i := range ifaces {
+		vi := &viface{name: c.strCol(i, "name"), row: i, port: vp}
+		vp.ifaces = append(vp.ifaces, vi)
+		if _, isBr := vc.bridges[vi.name]; isBr {
+			continue
+		}
+		if _, dup := vc.ifaces[vi.name]; !dup {
+			vc.ifaces[vi.name] = vi
+		}
+	}
+}
+
+// cacheDelPort forgets a port and its interfaces.
+func (c *ctx) cacheDelPort(vp *vport) {
+	vc := c.cache
+	if vc == nil {
+		return
+	}
+	if vc.ports[vp.name] == vp {
+		delete(vc.ports, vp.name)
+	}
+	for _, vi := range vp.ifaces {
+		if vc.ifaces[vi.name] == vi {
+			delete(vc.ifaces, vi.name)
+		}
+	}
+	for i, x := range vp.br.ports {
+		if x == vp {
+			vp.br.ports = append(vp.br.ports[:i:i], vp.br.ports[i+1:]...)
+			break
+		}
+	}
+}
+
 // invalidate drops the cache after a structural change.
 func (c *ctx) invalidate() { c.cache = nil }
 
@@ -330,15 +375,6 @@ func (c *ctx) findIface(name string, mustExist bool) (*viface, error) {
 		return nil, fatalf("no interface named %s", name)
 	}
 	return vi, nil
-}
-
-func sortedNames[T any](m []T, name func(T) string) []string {
-	out := make([]string, 0, len(m))
-	for _, x := range m {
-		out = append(out, name(x))
-	}
-	sort.Strings(out)
-	return out
 }
 
 var _ = bytes.MinRead

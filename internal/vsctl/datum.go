@@ -377,9 +377,6 @@ func formatReal(f float64) string {
 	if g := strconv.FormatFloat(f, 'g', 15, 64); mustParse(g) == f {
 		s = g
 	}
-	if strings.Contains(s, "e+") {
-		s = strings.Replace(s, "e+", "e+", 1)
-	}
 	return s
 }
 

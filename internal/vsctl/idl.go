@@ -8,9 +8,11 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gvswitch/gvswitch/jsonrpc"
+	"github.com/gvswitch/gvswitch/ovsdb/vswitch"
 )
 
 // Row is one row of the replica. Data holds the values the server sent;
@@ -227,8 +229,20 @@ func (c *client) waitUpdate() error {
 	}
 }
 
-// start fetches the schema and monitors every table.
-func (c *client) start() error {
+// start loads the schema and monitors the tables the commands need. It
+// uses the embedded Open_vSwitch schema, saving a get_schema round trip
+// and its ~100 kB reply; if the server rejects the monitor request (an
+// older or newer schema), it asks the server for its schema and monitors
+// every table of that instead.
+func (c *client) start(tables map[string]map[string]bool) error {
+	s, err := embeddedSchema()
+	if err != nil {
+		return err
+	}
+	c.schema = s
+	if err := c.monitor(tables); err == nil {
+		return nil
+	}
 	raw, err := c.call("get_schema", []string{c.db})
 	if err != nil {
 		return err
@@ -236,12 +250,26 @@ func (c *client) start() error {
 	if c.schema, err = ParseSchema(raw); err != nil {
 		return err
 	}
+	return c.monitor(nil)
+}
+
+// monitor requests the initial contents of the given tables (all when nil)
+// and updates to them, preferring monitor_cond_since like ovs-vsctl (the
+// server then sends rows in the same order), then monitor_cond, then
+// monitor.
+func (c *client) monitor(tables map[string]map[string]bool) error {
 	c.rep = newReplica(c.schema)
 	reqs := map[string]any{}
 	for name, t := range c.schema.Tables {
+		want, ok := tables[name]
+		if tables != nil && !ok {
+			continue
+		}
 		cols := make([]string, 0, len(t.Columns))
 		for _, col := range t.Sorted[1:] {
-			cols = append(cols, col.Name)
+			if want == nil || want[col.Name] {
+				cols = append(cols, col.Name)
+			}
 		}
 		reqs[name] = []any{map[string]any{"columns": cols}}
 	}
@@ -254,8 +282,15 @@ func (c *client) start() error {
 		}
 		return c.applyUpdates(arr[2], true)
 	}
+	var re *rpcError
+	if !errors.As(err, &re) {
+		return err
+	}
 	if res, err = c.call("monitor_cond", []any{c.db, monid, reqs}); err == nil {
 		return c.applyUpdates(res, true)
+	}
+	if !errors.As(err, &re) {
+		return err
 	}
 	for name, r := range reqs {
 		reqs[name] = r.([]any)[0]
@@ -264,6 +299,17 @@ func (c *client) start() error {
 		return err
 	}
 	return c.applyUpdates(res, true)
+}
+
+var (
+	schemaOnce sync.Once
+	schemaVal  *Schema
+	schemaErr  error
+)
+
+func embeddedSchema() (*Schema, error) {
+	schemaOnce.Do(func() { schemaVal, schemaErr = ParseSchema(vswitch.SchemaJSON) })
+	return schemaVal, schemaErr
 }
 
 // objectKeys returns the members of a JSON object in text order.

@@ -43,7 +43,7 @@ func parseToken(s string) (tok, rest string, err error) {
 			}
 			i++
 		}
-		return "", "", fmt.Errorf("%s: missing quote at end of quoted string", s)
+		return "", "", fatalf("%s: missing quote at end of quoted string", s)
 	}
 	i := 0
 	for i < len(s) && !isDelim(s[i]) {
@@ -55,14 +55,14 @@ func parseToken(s string) (tok, rest string, err error) {
 // unquote decodes a JSON-style quoted string.
 func unquote(s string) (string, error) {
 	if len(s) < 2 || s[len(s)-1] != '"' {
-		return "", fmt.Errorf("%s: missing quote at end of quoted string", s)
+		return "", fatalf("%s: missing quote at end of quoted string", s)
 	}
 	in := s[1 : len(s)-1]
 	var b strings.Builder
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		if c == '"' {
-			return "", fmt.Errorf("%s: missing quote at end of quoted string", s)
+			return "", fatalf("%s: missing quote at end of quoted string", s)
 		}
 		if c != '\\' {
 			b.WriteByte(c)
@@ -70,7 +70,7 @@ func unquote(s string) (string, error) {
 		}
 		i++
 		if i >= len(in) {
-			return "", fmt.Errorf("%s: missing quote at end of quoted string", s)
+			return "", fatalf("%s: missing quote at end of quoted string", s)
 		}
 		switch in[i] {
 		case 'n':
@@ -91,7 +91,7 @@ func unquote(s string) (string, error) {
 					continue
 				}
 			}
-			return "", fmt.Errorf("%s: invalid escape in quoted string", s)
+			return "", fatalf("%s: invalid escape in quoted string", s)
 		default:
 			b.WriteByte(in[i])
 		}
@@ -111,10 +111,10 @@ func parseAtom(s string, b *BaseType, syms symbolResolver, allowRange bool) ([]A
 				hi, err2 := strconv.ParseInt(s[i+1:], 10, 64)
 				if err1 == nil && err2 == nil {
 					if hi < lo {
-						return nil, fmt.Errorf("%q is not a valid range. Range end cannot be before start.", s)
+						return nil, fatalf("%q is not a valid range. Range end cannot be before start.", s)
 					}
 					if hi-lo >= 4096 {
-						return nil, fmt.Errorf("Range \"%s\" is too big.", s)
+						return nil, fatalf("Range \"%s\" is too big.", s)
 					}
 					var out []Atom
 					for v := lo; v <= hi; v++ {
@@ -127,15 +127,15 @@ func parseAtom(s string, b *BaseType, syms symbolResolver, allowRange bool) ([]A
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			if allowRange {
-				return nil, fmt.Errorf("%q is not a valid integer or range", s)
+				return nil, fatalf("%q is not a valid integer or range", s)
 			}
-			return nil, fmt.Errorf("%q is not a valid integer", s)
+			return nil, fatalf("%q is not a valid integer", s)
 		}
 		a.I = v
 	case TypeReal:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a valid real number", s)
+			return nil, fatalf("%q is not a valid real number", s)
 		}
 		a.R = v
 	case TypeBoolean:
@@ -144,7 +144,7 @@ func parseAtom(s string, b *BaseType, syms symbolResolver, allowRange bool) ([]A
 			a.B = true
 		case "false", "no", "off", "0":
 		default:
-			return nil, fmt.Errorf("%q is not a valid boolean (use \"true\" or \"false\")", s)
+			return nil, fatalf("%q is not a valid boolean (use \"true\" or \"false\")", s)
 		}
 	case TypeString:
 		if len(s) > 0 && s[0] == '"' {
@@ -166,7 +166,7 @@ func parseAtom(s string, b *BaseType, syms symbolResolver, allowRange bool) ([]A
 		} else if isUUID(s) {
 			a.S = strings.ToLower(s)
 		} else {
-			return nil, fmt.Errorf("%q is not a valid UUID", s)
+			return nil, fatalf("%q is not a valid UUID", s)
 		}
 	}
 	return []Atom{a}, nil
@@ -181,7 +181,7 @@ func checkAtom(a Atom, b *BaseType) error {
 			}
 		}
 		d := &Datum{Keys: b.Enum}
-		return fmt.Errorf("constraint violation: %s is not one of the allowed values (%s)",
+		return fatalf("constraint violation: %s is not one of the allowed values (%s)",
 			AtomString(a), d.String(&ColType{Key: *b, Max: 2}))
 	}
 	switch b.Type {
@@ -190,22 +190,22 @@ func checkAtom(a Atom, b *BaseType) error {
 			switch {
 			case b.hasMinInt && b.hasMaxInt:
 				if b.MinInt == b.MaxInt {
-					return fmt.Errorf("constraint violation: %d is not allowed value %d", a.I, b.MinInt)
+					return fatalf("constraint violation: %d is not allowed value %d", a.I, b.MinInt)
 				}
-				return fmt.Errorf("constraint violation: %d is not in the valid range %d to %d (inclusive)", a.I, b.MinInt, b.MaxInt)
+				return fatalf("constraint violation: %d is not in the valid range %d to %d (inclusive)", a.I, b.MinInt, b.MaxInt)
 			case b.hasMinInt:
-				return fmt.Errorf("constraint violation: %d is less than minimum allowed value %d", a.I, b.MinInt)
+				return fatalf("constraint violation: %d is less than minimum allowed value %d", a.I, b.MinInt)
 			default:
-				return fmt.Errorf("constraint violation: %d is greater than maximum allowed value %d", a.I, b.MaxInt)
+				return fatalf("constraint violation: %d is greater than maximum allowed value %d", a.I, b.MaxInt)
 			}
 		}
 	case TypeString:
 		n := len([]rune(a.S))
 		if n < b.MinLen {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", a.S, n, b.MinLen)
+			return fatalf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", a.S, n, b.MinLen)
 		}
 		if n > b.MaxLen {
-			return fmt.Errorf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", a.S, n, b.MaxLen)
+			return fatalf("constraint violation: \"%s\" length %d is greater than maximum allowed length %d", a.S, n, b.MaxLen)
 		}
 	}
 	return nil
@@ -241,9 +241,9 @@ func parseDatum(s string, t *ColType, syms symbolResolver) (*Datum, error) {
 	}
 	if len(d.Keys) < t.Min || len(d.Keys) > t.Max {
 		if len(d.Keys) < t.Min {
-			return nil, fmt.Errorf("%s: %d value(s) specified but the minimum number is %d", s, len(d.Keys), t.Min)
+			return nil, fatalf("%s: %d value(s) specified but the minimum number is %d", s, len(d.Keys), t.Min)
 		}
-		return nil, fmt.Errorf("%s: %d value(s) specified but the maximum number is %d", s, len(d.Keys), t.Max)
+		return nil, fatalf("%s: %d value(s) specified but the maximum number is %d", s, len(d.Keys), t.Max)
 	}
 	return d, nil
 }
@@ -271,7 +271,7 @@ func parseDatumNoCheck(s string, t *ColType, syms symbolResolver) (*Datum, error
 			return nil, err
 		}
 		if tok == "" {
-			return nil, fmt.Errorf("%s: unexpected %q parsing %s", s, string(p[0]), typeDescription(t))
+			return nil, fatalf("%s: unexpected %q parsing %s", s, string(p[0]), typeDescription(t))
 		}
 		keys, err := parseAtom(tok, &t.Key, syms, !isMap && t.Key.Type == TypeInteger)
 		if err != nil {
@@ -286,13 +286,13 @@ func parseDatumNoCheck(s string, t *ColType, syms symbolResolver) (*Datum, error
 		if isMap {
 			if len(p) == 0 || p[0] != '=' {
 				if len(p) == 0 {
-					return nil, fmt.Errorf("%s: syntax error at \"", elem)
+					return nil, fatalf("%s: syntax error at \"", elem)
 				}
 				at, _, _ := parseToken(p)
 				if at == "" {
 					at = p[:1]
 				}
-				return nil, fmt.Errorf("%s: syntax error at \"%s\" expecting \"=\"", elem, at)
+				return nil, fatalf("%s: syntax error at \"%s\" expecting \"=\"", elem, at)
 			}
 			p = skipSpace(p[1:])
 			vtok, vrest, err := parseToken(p)
@@ -318,20 +318,20 @@ func parseDatumNoCheck(s string, t *ColType, syms symbolResolver) (*Datum, error
 	}
 	if bracketed {
 		if len(p) == 0 {
-			return nil, fmt.Errorf("%s: missing %q at end of data", s, string(closeCh))
+			return nil, fatalf("%s: missing %q at end of data", s, string(closeCh))
 		}
 		p = skipSpace(p[1:])
 		if len(p) > 0 {
-			return nil, fmt.Errorf("%s: trailing garbage after %q", s, string(closeCh))
+			return nil, fatalf("%s: trailing garbage after %q", s, string(closeCh))
 		}
 	} else if len(p) > 0 {
-		return nil, fmt.Errorf("%s: unexpected %q parsing %s", s, string(p[0]), typeDescription(t))
+		return nil, fatalf("%s: unexpected %q parsing %s", s, string(p[0]), typeDescription(t))
 	}
 	if d.sortDatum() {
 		if isMap {
-			return nil, fmt.Errorf("%s: map contains duplicate key", s)
+			return nil, fatalf("%s: map contains duplicate key", s)
 		}
-		return nil, fmt.Errorf("%s: set contains duplicate value", s)
+		return nil, fatalf("%s: set contains duplicate value", s)
 	}
 	return d, nil
 }
@@ -356,7 +356,7 @@ func splitColumnArg(arg string) (col string, key string, hasKey bool, value stri
 		return col, key, hasKey, rest[1:], true, nil
 	}
 	if len(rest) > 0 {
-		return "", "", false, "", false, fmt.Errorf("%s: trailing garbage %q in argument", arg, rest)
+		return "", "", false, "", false, fatalf("%s: trailing garbage %q in argument", arg, rest)
 	}
 	return col, key, hasKey, "", false, nil
 }

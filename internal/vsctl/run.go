@@ -92,7 +92,11 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer cl.close()
-	if err := cl.start(); err != nil {
+	schema, err := embeddedSchema()
+	if err != nil {
+		return fail(err)
+	}
+	if err := cl.start(neededTables(schema, cmds, specs)); err != nil {
 		return fail(fmt.Errorf("%s: database connection failed (%w)", opts.db, err))
 	}
 	return run(cl, opts, cmds, specs, lg, stdout, stderr)

@@ -56,7 +56,6 @@ func (c *ctx) compose(comment string) *txnPlan {
 		return ""
 	}
 	var verifies, writes []json.RawMessage
-	var insertRows []*Row
 	for _, name := range c.schema.Names {
 		t := c.schema.Tables[name]
 		for _, r := range c.rep.tables[name].order {
@@ -88,7 +87,6 @@ func (c *ctx) compose(comment string) *txnPlan {
 					d.AppendJSON(&b, &col.Type, named)
 				}
 				b.WriteString("}}")
-				insertRows = append(insertRows, r)
 				writes = append(writes, b.Bytes())
 				p.inserts[len(writes)-1] = r
 			case r.Deleted:

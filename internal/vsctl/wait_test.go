@@ -1,0 +1,185 @@
+package vsctl_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/internal/ovstest"
+)
+
+// faultyBumper stands in for an ovs-vswitchd that fails some interfaces: it
+// copies next_cfg to cur_cfg and gives each new interface an ofport, except
+// interfaces named "bad*" (ofport -1 and an error) and "noport*" (no ofport,
+// no error). It exercises the post-reconfiguration checks.
+func faultyBumper(t *testing.T, sock string) {
+	conn, err := net.Dial("unix", strings.TrimPrefix(sock, "unix:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { conn.Close(); wg.Wait() })
+	enc, dec := json.NewEncoder(conn), json.NewDecoder(conn)
+	mon := map[string]any{
+		"Open_vSwitch": map[string]any{"columns": []string{"next_cfg", "cur_cfg"}},
+		"Interface":    map[string]any{"columns": []string{"name", "ofport"}},
+	}
+	if err := enc.Encode(map[string]any{"id": 0, "method": "monitor", "params": []any{"Open_vSwitch", nil, mon}}); err != nil {
+		t.Fatal(err)
+	}
+	type row map[string]json.RawMessage
+	ovs, ifaces := map[string]row{}, map[string]row{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		next := 1
+		port := 1
+		for {
+			var m struct {
+				Method string            `json:"method"`
+				Params []json.RawMessage `json:"params"`
+				Result json.RawMessage   `json:"result"`
+				ID     json.RawMessage   `json:"id"`
+			}
+			if dec.Decode(&m) != nil {
+				return
+			}
+			var upd json.RawMessage
+			switch {
+			case m.Method == "update" && len(m.Params) == 2:
+				upd = m.Params[1]
+			case string(m.ID) == "0":
+				upd = m.Result
+			default:
+				continue
+			}
+			var tables map[string]map[string]struct {
+				New row `json:"new"`
+			}
+			if json.Unmarshal(upd, &tables) != nil {
+				continue
+			}
+			for u, r := range tables["Open_vSwitch"] {
+				ovs[u] = r.New
+			}
+			for u, r := range tables["Interface"] {
+				if r.New == nil {
+					delete(ifaces, u)
+				} else {
+					ifaces[u] = r.New
+				}
+			}
+			ops := []any{"Open_vSwitch"}
+			for u, r := range ovs {
+				if r == nil || string(r["next_cfg"]) == string(r["cur_cfg"]) {
+					continue
+				}
+				for iu, ir := range ifaces {
+					if string(ir["ofport"]) != `["set",[]]` {
+						continue
+					}
+					var name string
+					_ = json.Unmarshal(ir["name"], &name)
+					set := map[string]any{"ofport": port}
+					switch {
+					case strings.HasPrefix(name, "bad"):
+						set = map[string]any{"ofport": -1, "error": "could not open network device " + name + " (No such device)"}
+					case strings.HasPrefix(name, "noport"):
+						continue
+					}
+					port++
+					ops = append(ops, map[string]any{"op": "update", "table": "Interface",
+						"where": []any{[]any{"_uuid", "==", []any{"uuid", iu}}}, "row": set})
+				}
+				ops = append(ops, map[string]any{"op": "update", "table": "Open_vSwitch",
+					"where": []any{[]any{"_uuid", "==", []any{"uuid", u}}}, "row": map[string]any{"cur_cfg": json.RawMessage(r["next_cfg"])}})
+			}
+			if len(ops) > 1 {
+				next++
+				_ = enc.Encode(map[string]any{"id": fmt.Sprint("t", next), "method": "transact", "params": ops})
+			}
+		}
+	}()
+}
+
+// TestPostChecks compares the "Error detected while setting up" reports.
+func TestPostChecks(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	steps := lines(
+		"add-br br0", "add-port br0 good0", "add-port br0 bad0", "add-port br0 noport0",
+		"add-port br0 good1 -- add-port br0 bad1 -- add-port br0 noport1", "add-bond br0 bond0 bad2 good2",
+		"set Interface good0 mtu_request=1400", "--timeout=5 add-br bad3", "add-br brx br0 7", "del-port bad0", "show",
+	)
+	sockA, sockB := startServer(t), startServer(t)
+	faultyBumper(t, sockA)
+	faultyBumper(t, sockB)
+	var nw, ng normaliser
+	for _, args := range steps {
+		want := runTool(t, real, sockA, args, 10*time.Second)
+		got := runTool(t, ours, sockB, args, 10*time.Second)
+		if args[0] == "show" {
+			want.stdout, got.stdout = sortLines(nw.apply(want.stdout)), sortLines(ng.apply(got.stdout))
+		}
+		if testing.Verbose() {
+			t.Logf("%v: %s %q %q", args, want.status, want.stdout, want.stderr)
+		}
+		compare(t, args, want, got, &nw, &ng)
+	}
+}
+
+// TestTimeouts compares death by SIGALRM on --timeout expiry.
+func TestTimeouts(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	cases := lines(
+		"-t 1 add-br br9", "--timeout=1 wait-until Bridge nope", "-t 1 --no-wait add-br br7 -- wait-until Bridge br7 name=x",
+		"-t 1 wait-until Open_vSwitch . cur_cfg=5",
+	)
+	for i, args := range cases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			sockA, sockB := startServer(t), startServer(t)
+			var nw, ng normaliser
+			want := runTool(t, real, sockA, args, 10*time.Second)
+			got := runTool(t, ours, sockB, args, 10*time.Second)
+			if testing.Verbose() {
+				t.Logf("%v: %s %q", args, want.status, want.stderr)
+			}
+			compare(t, args, want, got, &nw, &ng)
+		})
+	}
+	t.Run("retry", func(t *testing.T) {
+		t.Parallel()
+		sock := "unix:" + t.TempDir() + "/none.sock"
+		for _, args := range lines("-t 1 --retry list-br", "-t 1 --retry add-br x") {
+			var nw, ng normaliser
+			want := runTool(t, real, sock, args, 10*time.Second)
+			got := runTool(t, ours, sock, args, 10*time.Second)
+			compare(t, args, want, got, &nw, &ng)
+		}
+	})
+}
+
+// TestEmptyDatabase covers a database without the Open_vSwitch row.
+func TestEmptyDatabase(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	for i, args := range lines("--no-wait init", "--no-wait list-br", "-t 1 list-br", "--no-wait show", "--no-wait add-br br0", "--no-wait list Open_vSwitch") {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			a := ovstest.StartOVSDBServer(t, &ovstest.Options{NoInit: true}).Sock
+			b := ovstest.StartOVSDBServer(t, &ovstest.Options{NoInit: true}).Sock
+			var nw, ng normaliser
+			want := runTool(t, real, a, args, 10*time.Second)
+			got := runTool(t, ours, b, args, 10*time.Second)
+			compare(t, args, want, got, &nw, &ng)
+			// The state left behind must match too.
+			args = lines("--no-wait --columns=bridges,cur_cfg,next_cfg list Open_vSwitch")[0]
+			want = runTool(t, real, a, args, 10*time.Second)
+			got = runTool(t, ours, b, args, 10*time.Second)
+			compare(t, args, want, got, &nw, &ng)
+		})
+	}
+}
