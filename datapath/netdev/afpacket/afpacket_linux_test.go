@@ -31,7 +31,7 @@ type rig struct {
 	portName string
 }
 
-func newRig(t *testing.T, sw *nettest.NS, hostAddr string) *rig {
+func newRig(t testing.TB, sw *nettest.NS, hostAddr string) *rig {
 	t.Helper()
 	if sw == nil {
 		sw = nettest.NewNS(t)
@@ -273,7 +273,7 @@ func forward(a, b *afpacket.Port, stop <-chan struct{}, gso *atomic.Uint64, wg *
 }
 
 // bridge joins two host namespaces through two ports and a forwarding loop.
-func bridge(t *testing.T, opts afpacket.Options) (hostA, hostB *nettest.NS, gso *atomic.Uint64) {
+func bridge(t testing.TB, opts afpacket.Options) (hostA, hostB *nettest.NS, gso *atomic.Uint64) {
 	t.Helper()
 	sw := nettest.NewNS(t)
 	ra := newRig(t, sw, "10.77.0.1/24")

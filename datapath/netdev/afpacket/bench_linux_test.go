@@ -2,6 +2,10 @@ package afpacket_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,9 +141,19 @@ func TestIperf3(t *testing.T) {
 
 func testIperf3(t *testing.T, mode afpacket.RxMode) {
 	hostA, hostB, gso := bridge(t, afpacket.Options{RxMode: mode})
+	bps, err := iperf3(hostA, hostB, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("iperf3 TCP through two afpacket ports (%v): %.2f Gb/s, %d GSO frames", mode, bps/1e9, gso.Load())
+}
+
+// iperf3 runs a TCP test of secs seconds from a to b (at 10.77.0.2) and
+// returns the received rate in bits per second.
+func iperf3(a, b *nettest.NS, secs int) (float64, error) {
 	srv := make(chan error, 1)
 	go func() {
-		_, err := hostB.Exec(20*time.Second, "iperf3", "-s", "-1", "-B", "10.77.0.2")
+		_, err := b.Exec(time.Duration(secs+18)*time.Second, "iperf3", "-s", "-1", "-B", "10.77.0.2")
 		srv <- err
 	}()
 	type result struct {
@@ -155,10 +169,11 @@ func testIperf3(t *testing.T, mode afpacket.RxMode) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		out, err = hostA.Exec(15*time.Second, "iperf3", "-c", "10.77.0.2", "-t", "2", "-J")
+		out, err = a.Exec(time.Duration(secs+13)*time.Second, "iperf3", "-c", "10.77.0.2", "-t", strconv.Itoa(secs), "-J")
 		res = result{}
 		if jerr := json.Unmarshal(out, &res); jerr != nil {
-			t.Fatalf("iperf3 client: %v, output: %v\n%s", err, jerr, out)
+			<-srv
+			return 0, fmt.Errorf("iperf3 client: %v, output: %v\n%s", err, jerr, out)
 		}
 		// Poll until the server listens: iperf3 reports that as an error.
 		if !strings.Contains(res.Error, "refused") || time.Now().After(deadline) {
@@ -166,13 +181,154 @@ func testIperf3(t *testing.T, mode afpacket.RxMode) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if res.Error != "" {
-		t.Fatalf("iperf3: %s", res.Error)
-	}
 	<-srv
-	bps := res.End.SumReceived.BitsPerSecond
-	t.Logf("iperf3 TCP through two afpacket ports (%v): %.2f Gb/s, %d GSO frames", mode, bps/1e9, gso.Load())
-	if bps == 0 {
-		t.Fatalf("iperf3 moved no data:\n%s", out)
+	if res.Error != "" {
+		return 0, fmt.Errorf("iperf3: %s", res.Error)
 	}
+	bps := res.End.SumReceived.BitsPerSecond
+	if bps == 0 {
+		return 0, fmt.Errorf("iperf3 moved no data:\n%s", out)
+	}
+	return bps, nil
+}
+
+// pingRTTs pings 10.77.0.2 from a count times, interval apart, and returns
+// the round trip times in milliseconds, sorted.
+func pingRTTs(a *nettest.NS, count int, interval string) ([]float64, error) {
+	out, err := a.Exec(30*time.Second, "ping", "-c", strconv.Itoa(count), "-i", interval, "-W", "2", "10.77.0.2")
+	if err != nil {
+		return nil, fmt.Errorf("ping: %w\n%s", err, out)
+	}
+	var rtts []float64
+	for _, line := range strings.Split(string(out), "\n") {
+		_, after, ok := strings.Cut(line, "time=")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSuffix(after, " ms"), 64)
+		if err == nil {
+			rtts = append(rtts, v)
+		}
+	}
+	if len(rtts) == 0 {
+		return nil, fmt.Errorf("no replies:\n%s", out)
+	}
+	sort.Float64s(rtts)
+	return rtts, nil
+}
+
+// forwardPPS forwards frames of size bytes from a generator through p0 to
+// p1 for d, and returns the forwarded rate.
+func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) float64 {
+	f := newFwdRig(tb, size, mode)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := f.gen.Send(&f.frames); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	var batch packet.Batch
+	// Warm up a little so every path is faulted in.
+	for n := 0; n < 1000; n += batch.N {
+		if err := f.p0.Recv(&batch); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		if err := f.p0.Recv(&batch); err != nil {
+			tb.Fatal(err)
+		}
+		if err := f.p1.Send(&batch); err != nil {
+			tb.Fatal(err)
+		}
+		n += batch.N
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkCompareModes measures every receive mode back to back, rounds
+// times (env GVS_ROUNDS, default 3): median ping RTT at 20 pings 50 ms
+// apart, iperf3 TCP for 2 s with default offloads, and 64-byte forwarding
+// rate for 1 s. Run it with -benchtime=1x; the table goes to the log. On a
+// shared 2-vCPU VM only back-to-back comparisons mean anything.
+func BenchmarkCompareModes(b *testing.B) {
+	nettest.RequireBinary(b, "iperf3")
+	nettest.RequireBinary(b, "ping")
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("GVS_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	cmodes := modes
+	if v := os.Getenv("GVS_MODES"); v != "" {
+		cmodes = nil
+		for _, m := range modes {
+			if strings.Contains(","+v+",", ","+m.String()+",") {
+				cmodes = append(cmodes, m)
+			}
+		}
+	}
+	type row struct{ rtt, gbps, kpps []float64 }
+	rows := make(map[afpacket.RxMode]*row)
+	for _, m := range cmodes {
+		rows[m] = new(row)
+	}
+	for r := range rounds {
+		for _, m := range cmodes {
+			b.Run(fmt.Sprintf("%v/%d", m, r), func(b *testing.B) {
+				hostA, hostB, _ := bridge(b, afpacket.Options{RxMode: m})
+				rtts, err := pingRTTs(hostA, 20, "0.05")
+				if err != nil {
+					b.Fatal(err)
+				}
+				bps, err := iperf3(hostA, hostB, 2)
+				if err != nil {
+					b.Fatal(err)
+				}
+				pps := forwardPPS(b, m, 60, time.Second)
+				w := rows[m]
+				w.rtt = append(w.rtt, median(rtts))
+				w.gbps = append(w.gbps, bps/1e9)
+				w.kpps = append(w.kpps, pps/1e3)
+				b.Logf("%-10v rtt p50 %.3f ms (p90 %.3f)  tcp %.2f Gb/s  64B %.0f kpps", m,
+					median(rtts), rtts[len(rtts)*9/10], bps/1e9, pps/1e3)
+			})
+		}
+	}
+	for _, m := range cmodes {
+		w := rows[m]
+		if len(w.rtt) == 0 {
+			continue
+		}
+		fmt.Printf("SUMMARY %-10v rtt ms %.3f %v  tcp Gb/s %.2f %v  64B kpps %.0f %v", m,
+			median(w.rtt), fmtAll(w.rtt, "%.3f"), median(w.gbps), fmtAll(w.gbps, "%.2f"),
+			median(w.kpps), fmtAll(w.kpps, "%.0f"))
+		fmt.Println()
+	}
+}
+
+func fmtAll(v []float64, f string) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf(f, x)
+	}
+	return "[" + strings.Join(s, " ") + "]"
 }
