@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvswitch/gvswitch/datapath/netdev"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/internal/pkttest"
 )
@@ -389,5 +390,48 @@ func TestRuntimeTunables(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	if n := dp.Sweep(); n != 2 {
 		t.Fatalf("swept %d", n)
+	}
+}
+
+// flakyPort fails every Recv and Send with a non-closed error until closed.
+type flakyPort struct {
+	dummyClosed chan struct{}
+}
+
+func (p *flakyPort) Name() string { return "flaky" }
+func (p *flakyPort) Recv(b *packet.Batch) error {
+	b.Reset()
+	select {
+	case <-p.dummyClosed:
+		return netdev.ErrClosed
+	default:
+		return errors.New("device went away")
+	}
+}
+func (p *flakyPort) Send(*packet.Batch) error { return errors.New("device went away") }
+func (p *flakyPort) BatchSize() int           { return packet.BatchSize }
+func (p *flakyPort) Stats() netdev.Stats      { return netdev.Stats{} }
+func (p *flakyPort) Close() error             { close(p.dummyClosed); return nil }
+
+func TestFailingPort(t *testing.T) {
+	dp, ports := testDP(t, 1, Options{})
+	fp := &flakyPort{dummyClosed: make(chan struct{})}
+	no, err := dp.AddPort("flaky", fp, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Recv failures are counted and retried (after a short backoff).
+	waitStats(t, dp, "rx errors", func(s Stats) bool { return s.RxErrors >= 2 })
+	var k FlowKey
+	f := udpFrame(1, 2, 3, 4)
+	ExtractFrame(f, 1, &k)
+	m := l2Mask()
+	if err := dp.FlowPut(&k, &m, Actions{Output(no)}); err != nil {
+		t.Fatal(err)
+	}
+	ports[0].Inject(f)
+	waitStats(t, dp, "tx error", func(s Stats) bool { return s.TxErrors == 1 })
+	if err := dp.DelPort(no); err != nil {
+		t.Fatal(err)
 	}
 }
