@@ -3,6 +3,7 @@ package datapath
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,9 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Tests use it to
 	// drive idle expiry and "used" without sleeping.
 	Now func() time.Time
+	// Log receives rare events (a port that starts or stops failing);
+	// nil discards them. Nothing is logged per packet.
+	Log *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -94,6 +98,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 }
 

@@ -57,6 +57,7 @@ type batchCounters struct {
 type pmd struct {
 	dp   *Datapath
 	no   uint32
+	name string
 	port netdev.Port
 	cls  *classifier
 	emc  emc
@@ -93,6 +94,7 @@ func newPMD(dp *Datapath, p *dpPort, c *classifier) *pmd {
 	return &pmd{
 		dp:    dp,
 		no:    p.no,
+		name:  p.name,
 		port:  p.port,
 		cls:   c,
 		emc:   newEMC(dp.opts.EMCEntries, int(dp.emcInvProb.Load())),
@@ -108,15 +110,24 @@ func (p *pmd) run() {
 	defer runtime.UnlockOSThread()
 	defer close(p.done)
 	p.lastRank = p.dp.nowNs()
+	failures := 0
 	for !p.stop.Load() {
 		err := p.port.Recv(&p.rx)
 		if err != nil {
 			if errors.Is(err, netdev.ErrClosed) {
 				return
 			}
+			if failures == 0 {
+				p.dp.opts.Log.Warn("port receive failing", "port", p.name, "error", err)
+			}
+			failures++
 			p.ctr.rxErrors.Add(1)
 			time.Sleep(recvErrorBackoff)
 			continue
+		}
+		if failures != 0 {
+			p.dp.opts.Log.Info("port receive recovered", "port", p.name, "failures", failures)
+			failures = 0
 		}
 		if p.rx.N == 0 {
 			continue
