@@ -231,7 +231,9 @@ func testAddBrAddPort(t *testing.T, startFn func(t testing.TB) (*dbClient, *proc
 	if got := byName("list-commands").Check(t); !strings.HasPrefix(got, "The available commands are:\n") || !strings.Contains(got, "  fdb/show                bridge\n") {
 		t.Errorf("list-commands = %q", got)
 	}
-	if got := byName("fdb/show", br).Check(t); got != " port  VLAN  MAC                Age\n" {
+	// The bridge's own TAP may already have sent a frame (it is up for a
+	// moment when created), so only the layout is checked.
+	if got := byName("fdb/show", br).Check(t); !strings.HasPrefix(got, " port  VLAN  MAC                Age\n") {
 		t.Errorf("fdb/show = %q", got)
 	}
 	if r := byName("fdb/show", "nosuchbr"); r.ExitCode != 2 || !strings.HasPrefix(r.Stderr, "no such bridge\n") {
