@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
 	"github.com/gvswitch/gvswitch/datapath/netdev/internal/nettest"
@@ -218,8 +221,11 @@ func pingRTTs(a *nettest.NS, count int, interval string) ([]float64, error) {
 }
 
 // forwardPPS forwards frames of size bytes from a generator through p0 to
-// p1 for d, and returns the forwarded rate.
-func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) float64 {
+// p1 for d, and returns the forwarded rate and the forwarding thread's CPU
+// time per packet in nanoseconds (user plus system, so the kernel work done
+// in its system calls counts; softirq work elsewhere does not), which
+// depends less on what else runs on the machine than the rate.
+func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) (pps, cpuNS float64) {
 	f := newFwdRig(tb, size, mode)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -245,6 +251,10 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 			tb.Fatal(err)
 		}
 	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var c0, c1 unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &c0)
 	n := 0
 	start := time.Now()
 	for time.Since(start) < d {
@@ -256,7 +266,26 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 		}
 		n += batch.N
 	}
-	return float64(n) / time.Since(start).Seconds()
+	el := time.Since(start)
+	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &c1)
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(n) / el.Seconds(), float64(c1.Nano()-c0.Nano()) / float64(n)
+}
+
+// cmpCase is one receive configuration in BenchmarkCompareModes.
+type cmpCase struct {
+	name  string
+	mode  afpacket.RxMode
+	batch int // messages per recvmmsg, 0 for the default
+}
+
+var cmpCases = []cmpCase{
+	{"framering", afpacket.RxFrameRing, 0},
+	{"ring", afpacket.RxRing, 0},
+	{"mmsg", afpacket.RxMmsg, 0},
+	{"mmsg128", afpacket.RxMmsg, 128},
 }
 
 func median(v []float64) float64 {
@@ -277,24 +306,27 @@ func BenchmarkCompareModes(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("GVS_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	cmodes := modes
+	cases := cmpCases
 	if v := os.Getenv("GVS_MODES"); v != "" {
-		cmodes = nil
-		for _, m := range modes {
-			if strings.Contains(","+v+",", ","+m.String()+",") {
-				cmodes = append(cmodes, m)
+		cases = nil
+		for _, c := range cmpCases {
+			if strings.Contains(","+v+",", ","+c.name+",") {
+				cases = append(cases, c)
 			}
 		}
 	}
-	type row struct{ rtt, gbps, kpps []float64 }
-	rows := make(map[afpacket.RxMode]*row)
-	for _, m := range cmodes {
-		rows[m] = new(row)
+	type row struct{ rtt, gbps, kpps, cpu []float64 }
+	rows := make(map[string]*row)
+	for _, c := range cases {
+		rows[c.name] = new(row)
 	}
 	for r := range rounds {
-		for _, m := range cmodes {
-			b.Run(fmt.Sprintf("%v/%d", m, r), func(b *testing.B) {
-				hostA, hostB, _ := bridge(b, afpacket.Options{RxMode: m})
+		for _, c := range cases {
+			b.Run(fmt.Sprintf("%v/%d", c.name, r), func(b *testing.B) {
+				if c.batch > 0 {
+					defer afpacket.SetMmsgBatch(afpacket.SetMmsgBatch(c.batch))
+				}
+				hostA, hostB, _ := bridge(b, afpacket.Options{RxMode: c.mode})
 				rtts, err := pingRTTs(hostA, 20, "0.05")
 				if err != nil {
 					b.Fatal(err)
@@ -303,25 +335,25 @@ func BenchmarkCompareModes(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				pps := forwardPPS(b, m, 60, time.Second)
-				w := rows[m]
+				pps, cpu := forwardPPS(b, c.mode, 60, time.Second)
+				w := rows[c.name]
 				w.rtt = append(w.rtt, median(rtts))
 				w.gbps = append(w.gbps, bps/1e9)
 				w.kpps = append(w.kpps, pps/1e3)
-				b.Logf("%-10v rtt p50 %.3f ms (p90 %.3f)  tcp %.2f Gb/s  64B %.0f kpps", m,
-					median(rtts), rtts[len(rtts)*9/10], bps/1e9, pps/1e3)
+				w.cpu = append(w.cpu, cpu)
+				b.Logf("%-10v rtt p50 %.3f ms (p90 %.3f)  tcp %.2f Gb/s  64B %.0f kpps %.0f cpu-ns/pkt", c.name,
+					median(rtts), rtts[len(rtts)*9/10], bps/1e9, pps/1e3, cpu)
 			})
 		}
 	}
-	for _, m := range cmodes {
-		w := rows[m]
+	for _, c := range cases {
+		w := rows[c.name]
 		if len(w.rtt) == 0 {
 			continue
 		}
-		fmt.Printf("SUMMARY %-10v rtt ms %.3f %v  tcp Gb/s %.2f %v  64B kpps %.0f %v", m,
+		fmt.Printf("SUMMARY %-10v rtt ms %.3f %v  tcp Gb/s %.2f %v  64B kpps %.0f %v  cpu-ns/pkt %.0f %v\n", c.name,
 			median(w.rtt), fmtAll(w.rtt, "%.3f"), median(w.gbps), fmtAll(w.gbps, "%.2f"),
-			median(w.kpps), fmtAll(w.kpps, "%.0f"))
-		fmt.Println()
+			median(w.kpps), fmtAll(w.kpps, "%.0f"), median(w.cpu), fmtAll(w.cpu, "%.0f"))
 	}
 }
 

@@ -20,16 +20,23 @@ const (
 	rcvBuf = 4 << 20
 )
 
-// rxMmsg is the recvmmsg receive state: one message per batch slot, each
+// mmsgBatch is how many messages one recvmmsg asks for; frames beyond a
+// packet.Batch wait in the slab for the next Recv. Tests change it to
+// measure larger vectors (see doc.go).
+var mmsgBatch = packet.BatchSize
+
+// rxMmsg is the recvmmsg receive state: one message per slot, each
 // scattering into a virtio-net header and a slab slot, with a
 // PACKET_AUXDATA control message and the sender's link-layer address.
 type rxMmsg struct {
-	msgs  [packet.BatchSize]unix.Mmsghdr
-	iovs  [packet.BatchSize][2]unix.Iovec
-	hdrs  [packet.BatchSize][offload.VnetHdrSize]byte
-	names [packet.BatchSize]unix.RawSockaddrLinklayer
-	cmsgs [packet.BatchSize][cmsgSize]byte
+	msgs  []unix.Mmsghdr
+	iovs  [][2]unix.Iovec
+	hdrs  [][offload.VnetHdrSize]byte
+	names []unix.RawSockaddrLinklayer
+	cmsgs [][cmsgSize]byte
 	slot  int
+	next  int // first message not yet handed out
+	got   int // messages the last recvmmsg filled
 }
 
 // setupMmsg asks for PACKET_AUXDATA and a larger socket buffer, and points
@@ -41,8 +48,16 @@ func (p *Port) setupMmsg() error {
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf); err != nil {
 		_ = unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
 	}
-	m := &rxMmsg{slot: alignSlot(packet.Headroom + vlanTagSize + maxFrame)}
-	p.slab = make([]byte, packet.BatchSize*m.slot)
+	nb := max(1, mmsgBatch)
+	m := &rxMmsg{
+		slot:  alignSlot(packet.Headroom + vlanTagSize + maxFrame),
+		msgs:  make([]unix.Mmsghdr, nb),
+		iovs:  make([][2]unix.Iovec, nb),
+		hdrs:  make([][offload.VnetHdrSize]byte, nb),
+		names: make([]unix.RawSockaddrLinklayer, nb),
+		cmsgs: make([][cmsgSize]byte, nb),
+	}
+	p.slab = make([]byte, nb*m.slot)
 	for i := range m.msgs {
 		iov := &m.iovs[i]
 		n := 0
@@ -70,25 +85,31 @@ func (p *Port) setupMmsg() error {
 // put back by moving only the two MAC addresses.
 func (p *Port) fillMmsg(b *packet.Batch) {
 	m := p.mm
-	for i := range m.msgs {
-		h := &m.msgs[i].Hdr
-		h.Namelen = unix.SizeofSockaddrLinklayer
-		h.SetControllen(cmsgSize)
-		h.Flags = 0
-	}
-	n, err := recvmmsg(p.fd, m.msgs[:], unix.MSG_DONTWAIT)
-	if err != nil {
-		if err != unix.EAGAIN && err != unix.EINTR {
-			p.rxErrors.Add(1)
+	if m.next >= m.got {
+		// Everything handed out before is no longer valid: refill.
+		m.next, m.got = 0, 0
+		for i := range m.msgs {
+			h := &m.msgs[i].Hdr
+			h.Namelen = unix.SizeofSockaddrLinklayer
+			h.SetControllen(cmsgSize)
+			h.Flags = 0
 		}
-		return
+		n, err := recvmmsg(p.fd, m.msgs, unix.MSG_DONTWAIT)
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				p.rxErrors.Add(1)
+			}
+			return
+		}
+		m.got = n
 	}
 	var nbytes, ndrop, nerr uint64
 	vsz := 0
 	if p.caps != 0 {
 		vsz = offload.VnetHdrSize
 	}
-	for i := range n {
+	for ; m.next < m.got && b.N < packet.BatchSize; m.next++ {
+		i := m.next
 		msg := &m.msgs[i]
 		if m.names[i].Pkttype == unix.PACKET_OUTGOING {
 			continue
