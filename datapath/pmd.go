@@ -28,13 +28,13 @@ type pmdCounters struct {
 	rxErrors, txErrors, upcall atomic.Uint64
 	rxPackets, batches         atomic.Uint64
 	sends, sentPkts            atomic.Uint64
-	busyNs                     atomic.Uint64
+	busyNs, policed            atomic.Uint64
 }
 
 func (c *pmdCounters) fields() []*atomic.Uint64 {
 	return []*atomic.Uint64{&c.hit, &c.missed, &c.lost, &c.emcHits, &c.mfHits, &c.maskHits,
 		&c.limitHits, &c.actionDrops, &c.rxErrors, &c.txErrors, &c.upcall,
-		&c.rxPackets, &c.batches, &c.sends, &c.sentPkts, &c.busyNs}
+		&c.rxPackets, &c.batches, &c.sends, &c.sentPkts, &c.busyNs, &c.policed}
 }
 
 func (c *pmdCounters) add(o *pmdCounters) {
@@ -48,6 +48,7 @@ func (c *pmdCounters) add(o *pmdCounters) {
 // publishing them with one atomic add each.
 type batchCounters struct {
 	emcHits, mfHits, maskHits, missed, lost, limitHits uint64
+	policed                                            uint64
 	rx                                                 int
 }
 
@@ -67,6 +68,8 @@ type pmd struct {
 	done     chan struct{}
 	ctr      pmdCounters
 	baseline atomic.Pointer[PMDStats] // ClearPMDStats
+	policing atomic.Pointer[Policing] // SetIngressPolicing; nil = off
+	pol      policer
 
 	rx       packet.Batch
 	keys     [packet.BatchSize]FlowKey
@@ -206,6 +209,9 @@ const _ = uint(32 - packet.BatchSize)
 func (p *pmd) process(b *packet.Batch, now int64) {
 	p.x.ports = p.dp.ports.Load()
 	p.bc.rx = b.N
+	if cfg := p.policing.Load(); cfg != nil {
+		p.bc.policed = uint64(p.police(b, cfg, now))
+	}
 	var lookupEMC bool
 	p.useEMC, lookupEMC = p.emcPolicy()
 	// Pass 1: extract and look up the EMC; collect the rest in todo.
@@ -348,6 +354,9 @@ func (p *pmd) publish() {
 	if p.x.txErrs != 0 {
 		p.ctr.txErrors.Add(p.x.txErrs)
 		p.x.txErrs = 0
+	}
+	if bc.policed != 0 {
+		p.ctr.policed.Add(bc.policed)
 	}
 	p.ctr.rxPackets.Add(uint64(bc.rx))
 	p.ctr.batches.Add(1)

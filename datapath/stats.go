@@ -30,6 +30,9 @@ type Stats struct {
 	ActionDrops uint64
 	// RxErrors and TxErrors count failed Recv and Send calls.
 	RxErrors, TxErrors uint64
+	// PolicerDrops counts packets dropped by ingress policing (before any
+	// lookup, so they count neither as hits nor as misses).
+	PolicerDrops uint64
 }
 
 // FlowStats are one megaflow's counters.
@@ -77,6 +80,7 @@ func (dp *Datapath) Stats() Stats {
 		ActionDrops:   sum.actionDrops.Load(),
 		TxErrors:      sum.txErrors.Load(),
 		RxErrors:      sum.rxErrors.Load(),
+		PolicerDrops:  sum.policed.Load(),
 	}
 	if n := dp.nflows.Load(); n > 0 {
 		s.Flows = uint64(n)
@@ -104,6 +108,8 @@ type PMDStats struct {
 	Sends, SentPackets uint64
 	// Busy is the time spent processing batches (not waiting in Recv).
 	Busy time.Duration
+	// PolicerDrops counts packets dropped by ingress policing.
+	PolicerDrops uint64
 }
 
 func (c *pmdCounters) pmdStats(name string, no uint32) PMDStats {
@@ -114,7 +120,8 @@ func (c *pmdCounters) pmdStats(name string, no uint32) PMDStats {
 		UpcallOK:     c.missed.Load() - c.lost.Load(),
 		UpcallFailed: c.lost.Load(),
 		Sends:        c.sends.Load(), SentPackets: c.sentPkts.Load(),
-		Busy: time.Duration(c.busyNs.Load()),
+		Busy:         time.Duration(c.busyNs.Load()),
+		PolicerDrops: c.policed.Load(),
 	}
 }
 
@@ -157,5 +164,6 @@ func (s PMDStats) sub(b *PMDStats) PMDStats {
 	s.Sends -= b.Sends
 	s.SentPackets -= b.SentPackets
 	s.Busy -= b.Busy
+	s.PolicerDrops -= b.PolicerDrops
 	return s
 }
