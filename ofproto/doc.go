@@ -11,6 +11,12 @@
 // transactions. It publishes an immutable ofproto/xlate snapshot for the
 // upcall path and registers the OVS appctl commands (appctl.go).
 //
+// The database client (db.go) is a narrow one of our own over package
+// jsonrpc rather than libovsdb's: it needs the lock and "assert" op, monitor
+// v1 "old" columns to tell configuration changes from the echo of its own
+// writes, and a replica of four tables without a typed cache. DB is the
+// interface the rest of the package uses, so another client can replace it.
+//
 // Goroutines: Run is the single main loop (reconcile, status, statistics,
 // MAC aging); the DB session has one reader goroutine; the netlink link
 // monitor has one goroutine calling back into the Vswitch. Shared state is
