@@ -272,8 +272,9 @@ func (f *flow) entry() FlowEntry {
 	return e
 }
 
-// snapshot returns every live flow, sorted by in_port then installation.
-func (dp *Datapath) snapshot() []*flow {
+// snapshot returns every live flow, sorted by in_port then installation
+// when sorted is set.
+func (dp *Datapath) snapshot(sorted bool) []*flow {
 	var out []*flow
 	for _, c := range dp.classifiers() {
 		for _, st := range *c.subs.Load() {
@@ -283,6 +284,9 @@ func (dp *Datapath) snapshot() []*flow {
 				}
 			})
 		}
+	}
+	if !sorted {
+		return out
 	}
 	slices.SortFunc(out, func(a, b *flow) int {
 		if a.key.InPort != b.key.InPort {
@@ -296,7 +300,7 @@ func (dp *Datapath) snapshot() []*flow {
 // FlowDump returns a snapshot of every installed megaflow with its stats,
 // sorted by in_port then installation order.
 func (dp *Datapath) FlowDump() []FlowEntry {
-	fs := dp.snapshot()
+	fs := dp.snapshot(true)
 	out := make([]FlowEntry, len(fs))
 	for i, f := range fs {
 		out[i] = f.entry()
@@ -311,7 +315,8 @@ func (dp *Datapath) FlowFlush() {
 	}
 }
 
-// RevalidateFunc decides the fate of one megaflow; see Revalidate.
+// RevalidateFunc decides the fate of one megaflow; see Revalidate. The
+// entry is valid only during the call.
 type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
 
 // Revalidate calls fn for every installed megaflow. fn returns the actions
@@ -321,9 +326,12 @@ type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
 // how many flows were modified and deleted. fn runs without datapath locks
 // held but must not call Revalidate itself.
 func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) {
-	for _, f := range dp.snapshot() {
-		e := f.entry()
-		acts, keep := fn(&e)
+	// One entry, refilled for every flow: fn must not keep it. This keeps
+	// a pass over 100k flows from allocating 100k entries every second.
+	e := new(FlowEntry)
+	for _, f := range dp.snapshot(false) {
+		*e = f.entry()
+		acts, keep := fn(e)
 		if f.dead.Load() {
 			continue
 		}
