@@ -65,6 +65,10 @@ func init() {
 		{name: "get-ssl", tables: []string{"SSL"}, run: cmdGetSSL},
 		{name: "del-ssl", tables: []string{"SSL"}, write: true, run: cmdDelSSL},
 		{name: "set-ssl", tables: []string{"SSL"}, min: 3, max: 3, opts: []string{"--bootstrap"}, write: true, run: cmdSetSSL},
+		// Auto Attach commands.
+		{name: "add-aa-mapping", tables: []string{"AutoAttach"}, min: 3, max: 3, write: true, run: cmdAddAAMapping},
+		{name: "del-aa-mapping", tables: []string{"AutoAttach"}, min: 3, max: 3, write: true, run: cmdDelAAMapping},
+		{name: "get-aa-mapping", tables: []string{"AutoAttach"}, min: 1, max: 1, run: cmdGetAAMapping},
 		// Database commands.
 		{name: "comment", max: unlimited, run: func(*ctx, *cmdLine, *bytes.Buffer) error { return nil }},
 		{name: "get", dbTable: true, min: 2, max: unlimited, opts: []string{"--if-exists", "--id"}, run: cmdGet},
@@ -94,7 +98,7 @@ func findCmd(name string) *cmdSpec {
 // download small, like ovs-vsctl's own prerequisites do.
 var vsctlCore = map[string][]string{
 	"Open_vSwitch": nil,
-	"Bridge":       {"name", "ports", "controller", "fail_mode", "external_ids", "datapath_type"},
+	"Bridge":       {"name", "ports", "controller", "fail_mode", "external_ids", "datapath_type", "auto_attach"},
 	"Port":         {"name", "interfaces", "tag", "trunks", "fake_bridge", "external_ids"},
 	"Interface":    {"name", "type", "options", "ofport", "error"},
 }

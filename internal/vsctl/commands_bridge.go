@@ -447,9 +447,6 @@ func cmdDelPort(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		if p.br.parent == br {
 			return fatalf("bridge %s does not have a port %s (although its child bridge %s does)", br.name, target, p.br.name)
 		}
-		if br.parent != nil && p.br == br.parent {
-			return fatalf("bridge %s does not have a port %s (although its parent bridge %s does)", br.name, target, br.parent.name)
-		}
 		return fatalf("bridge %s does not have a port %s", br.name, target)
 	}
 	if p.name == p.br.name {

@@ -193,3 +193,76 @@ func cmdEmerReset(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	c.invalidate()
 	return nil
 }
+
+func parseAAArg(s string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fatalf("Invalid argument %s", s)
+	}
+	return v, nil
+}
+
+func cmdAddAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
+	br, err := c.realBridgeOf(cmd.args[0])
+	if err != nil {
+		return err
+	}
+	isid, err := parseAAArg(cmd.args[1])
+	if err != nil {
+		return err
+	}
+	vlan, err := parseAAArg(cmd.args[2])
+	if err != nil {
+		return err
+	}
+	var aa *Row
+	if refs := c.refs(br.row, "auto_attach"); len(refs) > 0 {
+		aa = refs[0]
+	} else {
+		aa = c.insert("AutoAttach", "")
+		c.set(br.row, "auto_attach", one(uuidAtom(aa.UUID)))
+	}
+	d := c.get(aa, "mappings").Clone()
+	d.Add(intAtom(isid), intAtom(vlan), true, false)
+	c.set(aa, "mappings", d)
+	return nil
+}
+
+func cmdDelAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
+	br, err := c.realBridgeOf(cmd.args[0])
+	if err != nil {
+		return err
+	}
+	isid, err := parseAAArg(cmd.args[1])
+	if err != nil {
+		return err
+	}
+	vlan, err := parseAAArg(cmd.args[2])
+	if err != nil {
+		return err
+	}
+	refs := c.refs(br.row, "auto_attach")
+	if len(refs) == 0 {
+		return nil
+	}
+	d := c.get(refs[0], "mappings").Clone()
+	if i := d.Find(intAtom(isid)); i >= 0 && d.Values[i].I == vlan {
+		d.RemoveAt(i)
+	}
+	c.set(refs[0], "mappings", d)
+	return nil
+}
+
+func cmdGetAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
+	br, err := c.realBridgeOf(cmd.args[0])
+	if err != nil {
+		return err
+	}
+	for _, aa := range c.refs(br.row, "auto_attach") {
+		d := c.get(aa, "mappings")
+		for i := range d.Keys {
+			fmt.Fprintf(out, "%d %d\n", d.Keys[i].I, d.Values[i].I)
+		}
+	}
+	return nil
+}

@@ -68,6 +68,9 @@ func (c *ctx) listColumns(t *Table, cmd *cmdLine) ([]*Column, error) {
 	if !ok {
 		return t.Sorted, nil
 	}
+	if spec == "" {
+		return nil, fatalf("must specify at least one column name")
+	}
 	var cols []*Column
 	for _, n := range strings.Split(spec, ",") {
 		col, err := c.findColumn(t, n)
@@ -200,7 +203,7 @@ func (c *ctx) evalCondition(t *Table, r *Row, arg string) (bool, error) {
 	} else {
 		relaxed := typ
 		relaxed.Min = 0
-		if strings.HasPrefix(op, "{") {
+		if strings.HasPrefix(op, "{") && op != "{in}" && op != "{not-in}" {
 			relaxed.Max = unlimited
 		}
 		if want, err = parseDatum(value, &relaxed, c.resolveSym); err != nil {
@@ -467,9 +470,6 @@ func cmdCreate(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 			return err
 		}
 		uuid = sym.uuid
-	}
-	if sym == nil && !t.IsRoot {
-		c.warnf("db_ctl_base", "applying \"create\" command to table %s without --id option will have no effect", t.Name)
 	}
 	r := c.insert(t.Name, uuid)
 	for _, arg := range cmd.args[1:] {

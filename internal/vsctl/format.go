@@ -85,17 +85,17 @@ func renderTable(out *bytes.Buffer, headings []string, cells [][]string, noHeadi
 		}
 	}
 	line := func(vals []string) {
+		var l bytes.Buffer
 		for j, v := range vals {
 			if j > 0 {
-				out.WriteByte(' ')
+				l.WriteByte(' ')
 			}
-			out.WriteString(v)
-			if j < len(vals)-1 {
-				for k := len(v); k < widths[j]; k++ {
-					out.WriteByte(' ')
-				}
+			l.WriteString(v)
+			for k := len(v); k < widths[j]; k++ {
+				l.WriteByte(' ')
 			}
 		}
+		out.Write(bytes.TrimRight(l.Bytes(), " "))
 		out.WriteByte('\n')
 	}
 	if !noHeadings {

@@ -71,6 +71,13 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 			break
 		}
 	}
+	schema, err := embeddedSchema()
+	if err != nil {
+		return fail(err)
+	}
+	if err := prerequisites(schema, cmds, specs, lg); err != nil {
+		return fail(err)
+	}
 	timeout := opts.timeout
 	if timeout == 0 {
 		if n, err := strconv.Atoi(os.Getenv("OVS_CTL_TIMEOUT")); err == nil && n > 0 {
@@ -92,10 +99,6 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer cl.close()
-	schema, err := embeddedSchema()
-	if err != nil {
-		return fail(err)
-	}
 	if err := cl.start(neededTables(schema, cmds, specs)); err != nil {
 		return fail(fmt.Errorf("%s: database connection failed (%w)", opts.db, err))
 	}
@@ -205,7 +208,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 			}
 		}
 		_, _ = stdout.Write(all.Bytes())
-		if plan.changed && !opts.noWait && !opts.dryRun && next >= 0 {
+		if plan.changed && !opts.noWait && next >= 0 {
 			if err := waitCurCfg(cl, next); err != nil {
 				return fail(err)
 			}
@@ -252,4 +255,53 @@ func postChecks(cl *client, c *ctx, real map[string]string, stderr io.Writer) {
 	if any {
 		fmt.Fprintf(stderr, "ovs-vsctl: The default log directory is \"/var/log/openvswitch\".\n")
 	}
+}
+
+// prerequisites checks what ovs-vsctl checks before it connects: table
+// names of database commands, and "create" without --id on a table whose
+// rows only live while referenced.
+func prerequisites(s *Schema, cmds []*cmdLine, specs []*cmdSpec, lg *logger) error {
+	c := &ctx{schema: s}
+	for i, spec := range specs {
+		if !spec.dbTable {
+			continue
+		}
+		t, err := c.findTable(cmds[i].args[0])
+		if err != nil {
+			return err
+		}
+		if spec.name == "create" && !cmds[i].has("--id") && !t.IsRoot {
+			lg.warn(fmt.Sprintf("db_ctl_base|WARN|applying \"create\" command to table %s without --id option will have no effect", t.Name))
+		}
+		if spec.name == "list" || spec.name == "find" {
+			if _, err := c.listColumns(t, cmds[i]); err != nil {
+				return err
+			}
+		}
+		var cols []string
+		args := cmds[i].args
+		switch spec.name {
+		case "get", "set", "wait-until":
+			cols = args[min(2, len(args)):]
+		case "find":
+			cols = args[1:]
+		case "add", "remove":
+			cols = args[2:3]
+		case "clear":
+			cols = args[2:]
+		}
+		for _, a := range cols {
+			name := a
+			if j := strings.IndexAny(a, ":=!<>{"); j >= 0 {
+				name = a[:j]
+			}
+			if name == "" {
+				continue
+			}
+			if _, err := c.findColumn(t, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
