@@ -72,7 +72,9 @@ type Vswitch struct {
 	linkCache map[string]LinkInfo
 	lastStats time.Time
 
-	runDone chan struct{}
+	runDone   chan struct{}
+	ready     chan struct{} // closed after the first complete pass
+	readyOnce sync.Once
 }
 
 // New creates a Vswitch; Run starts it.
@@ -91,6 +93,7 @@ func New(opts Options) *Vswitch {
 		rec:       newReconciler(opts.Datapath, opts.Opener, log, opts.Count),
 		linkCache: make(map[string]LinkInfo),
 		runDone:   make(chan struct{}),
+		ready:     make(chan struct{}),
 	}
 }
 
@@ -193,6 +196,7 @@ func (v *Vswitch) reconfigure() {
 	spec := BuildSpec(v.opts.DB.Snapshot())
 	if spec.RootUUID == "" {
 		v.ensureRoot()
+		// The insert's update wakes us up again.
 		return
 	}
 	v.mu.Lock()
@@ -244,6 +248,7 @@ func (v *Vswitch) reconfigure() {
 		}
 	}
 	t3 := time.Now()
+	v.readyOnce.Do(func() { close(v.ready) })
 	v.writeStatus(spec)
 	v.log.Debug("reconfigured", "cfg", spec.NextCfg, "ops", len(ops), "reconcile", t1.Sub(t0),
 		"publish", t2.Sub(t1), "txn", t3.Sub(t2), "status", time.Since(t3))
@@ -326,6 +331,10 @@ func osRelease() (id, version string) {
 	}
 	return id, version
 }
+
+// Ready is closed once the first reconfiguration has been written back (the
+// Open_vSwitch row exists and every interface has its ofport).
+func (v *Vswitch) Ready() <-chan struct{} { return v.ready }
 
 // Wait blocks until Run has returned.
 func (v *Vswitch) Wait() { <-v.runDone }

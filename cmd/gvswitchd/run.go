@@ -154,5 +154,13 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 	vctx, vcancel := context.WithCancel(ctx)
 	go func() { _ = v.Run(vctx) }()
 	down.add(func() { vcancel(); v.Wait() })
+	// Report readiness (--detach returns) once the database has been
+	// reconciled, as ovs-vswitchd does after its first bridge_run.
+	select {
+	case <-v.Ready():
+	case <-time.After(10 * time.Second):
+		log.Logger("bridge").Warn("first reconfiguration is taking long; continuing")
+	case <-ctx.Done():
+	}
 	return nil
 }
