@@ -119,9 +119,9 @@ func ovsNetworkXML(name, br string) string {
 `, x(name), x(br))
 }
 
-// startGuests creates the transient domains (a few at a time) and waits
+// startGuests creates the transient domains, width at a time, and waits
 // until every guest's /init runs.
-func startGuests(t *testing.T, l *libvirtd, img guestImage, dir, prefix string, specs []guestSpec) map[string]*guest {
+func startGuests(t *testing.T, l *libvirtd, img guestImage, dir, prefix string, width int, specs []guestSpec) map[string]*guest {
 	t.Helper()
 	gs := map[string]*guest{}
 	var list []*guest
@@ -130,7 +130,7 @@ func startGuests(t *testing.T, l *libvirtd, img guestImage, dir, prefix string, 
 		gs[s.role] = g
 		list = append(list, g)
 	}
-	errs := parallel(len(list), 3, func(i int) error {
+	errs := parallel(len(list), width, func(i int) error {
 		g := list[i]
 		if _, err := l.virshXML("create", domainXML(g.dom, img, g.guestSpec, g.console)); err != nil {
 			return fmt.Errorf("start guest %s: %w", g.dom, err)

@@ -97,7 +97,14 @@ func (e *env) mac(mode, n int) string {
 
 // knownBlocked lists the scenarios (mode/scenario) that do not pass yet and
 // why. They are left out of the default run; GVS_LIBVIRT_ALL=1 runs them.
-var knownBlocked = map[string]string{}
+var knownBlocked = map[string]string{
+	// Concurrent del-port (or add-port) runs of gvsctl lose updates: each
+	// writes Bridge.ports without the other's change and exits 0, so
+	// ports of guests stopped together stay in the database. Debian's
+	// ovs-vsctl verifies Bridge.ports ("wait" operation) and retries.
+	"gvsctl/stop-all":         "gvsctl: concurrent add-port/del-port lose updates (no verify/retry of Bridge.ports)",
+	"gvsctl/concurrent-start": "gvsctl: concurrent add-port/del-port lose updates (no verify/retry of Bridge.ports)",
+}
 
 func runAll() bool { return os.Getenv("GVS_LIBVIRT_ALL") != "" }
 
@@ -158,7 +165,7 @@ func (e *env) linuxBridge(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gs := startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-lb", []guestSpec{
+	gs := startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-lb", 2, []guestSpec{
 		{role: "a", ips: []string{"10.0.0.1/24"}, pings: []string{"10.0.0.2"}, nics: []string{bridgeNIC(br, e.mac(0, 1), false)}},
 		{role: "b", ips: []string{"10.0.0.2/24"}, pings: []string{"10.0.0.1"}, nics: []string{bridgeNIC(br, e.mac(0, 2), false)}},
 	})
@@ -180,9 +187,16 @@ type mode struct {
 	guests  map[string]*guest
 }
 
+// blocked reports why scenario name of this mode is left out of the default
+// run, if it is.
+func (m *mode) blocked(name string) (string, bool) {
+	why, ok := knownBlocked[m.name+"/"+name]
+	return why, ok && !runAll()
+}
+
 // scenario runs f as subtest name unless it is known not to pass yet.
 func (m *mode) scenario(t *testing.T, name string, f func(t *testing.T)) {
-	if why, ok := knownBlocked[m.name+"/"+name]; ok && !runAll() {
+	if why, ok := m.blocked(name); ok {
 		t.Logf("%s/%s is not in the default run (blocked on %s); GVS_LIBVIRT_ALL=1 runs it", m.name, name, why)
 		return
 	}
@@ -221,7 +235,12 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 	vlan := func(inner string) string { return "<vlan" + inner + "</vlan>" }
 	nic := func(n int, inner string) []string { return []string{netNIC(m.net, e.mac(m.idx, n), inner)} }
 	start := time.Now()
-	m.guests = startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-"+m.name, []guestSpec{
+	width := 3 // guests started at once
+	if why, ok := m.blocked("concurrent-start"); ok {
+		t.Logf("starting guests one at a time: %s", why)
+		width = 1
+	}
+	m.guests = startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-"+m.name, width, []guestSpec{
 		{role: "a", ips: []string{ipA + "/24"}, pings: []string{ipB, ipC, ipH}, nics: nic(1, "")},
 		{role: "b", ips: []string{ipB + "/24"}, pings: []string{ipA}, nics: nic(2, "")},
 		{role: "c", ips: []string{ipC + "/24"}, pings: []string{ipA}, nics: []string{bridgeNIC(m.br, e.mac(m.idx, 3), true)}},
@@ -284,9 +303,19 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 	m.scenario(t, "bandwidth", func(t *testing.T) { m.bandwidth(t, e) })
 	m.scenario(t, "libvirtd-restart", func(t *testing.T) { m.restart(t, e) })
 	m.scenario(t, "stop", func(t *testing.T) {
+		b := g["b"]
+		port := m.port(t, b)
+		since := g["a"].mark()
+		e.lv.mustVirsh(t, "destroy", b.dom)
+		m.waitPort(t, port, false)
+		g["a"].waitUnreachable(t, ipB, since, 3, reach)
+	})
+	m.scenario(t, "stop-all", func(t *testing.T) {
 		var doms []string
 		for _, gu := range m.guests {
-			doms = append(doms, gu.dom)
+			if st, err := e.lv.virsh("domstate", gu.dom); err == nil && strings.TrimSpace(st) == "running" {
+				doms = append(doms, gu.dom)
+			}
 		}
 		if err := destroyGuests(e.lv, doms); err != nil {
 			t.Fatal(err)
@@ -300,7 +329,7 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 				return fmt.Errorf("ports left on %s: %s", m.br, strings.Join(strings.Fields(s), " "))
 			}
 			return nil
-		}, "ports of stopped guests removed")
+		}, "ports of the %d guests stopped together removed", len(doms))
 	})
 	m.scenario(t, "libvirtd-log", func(t *testing.T) {
 		bad, runs := e.lv.ovsFailures(logOff)
