@@ -95,6 +95,9 @@ type client struct {
 	readErr chan error
 	schema  *Schema
 	rep     *replica
+	// seqno counts applied update notifications, so that a retry can tell
+	// whether the database changed since the commands last ran.
+	seqno int
 }
 
 // connError is a failure to reach the database, printed as
@@ -210,10 +213,21 @@ func (c *client) next() (*jsonrpc.Message, error) {
 			var p []json.RawMessage
 			if json.Unmarshal(m.Params, &p) == nil && len(p) >= 2 {
 				_ = c.applyUpdates(p[len(p)-1], false)
+				c.seqno++
 			}
 		}
 		return m, nil
 	}
+}
+
+// waitChange blocks until the database changed after seqno was taken.
+func (c *client) waitChange(seqno int) error {
+	for c.seqno == seqno {
+		if err := c.waitUpdate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitUpdate blocks until the next update notification has been applied.
@@ -433,7 +447,7 @@ func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string
 			return fmt.Errorf("table %s column %s: %w", t.Name, cname, err)
 		}
 		if diff && col.Type.IsComposite() {
-			d = applyDiff(row.Get(col), d, col.Type.IsMap())
+			d = applyDiff(row.original(col), d, col.Type.IsMap())
 		}
 		row.Data[cname] = d
 	}

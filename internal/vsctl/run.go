@@ -126,6 +126,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 		return 1
 	}
 	for {
+		seqno := cl.seqno
 		cl.rep.reset()
 		c := &ctx{opts: opts, rep: cl.rep, schema: cl.schema, syms: map[string]*symbol{}, tableOut: map[*bytes.Buffer]bool{}}
 		if rows := cl.rep.rows("Open_vSwitch"); len(rows) > 0 {
@@ -149,7 +150,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 			var ex *exitError
 			switch {
 			case errors.As(cmdErr, &ta):
-				if err := cl.waitUpdate(); err != nil {
+				if err := cl.waitChange(seqno); err != nil {
 					return fail(err)
 				}
 				continue
@@ -182,7 +183,7 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 				return fail(err)
 			}
 			if outcome == txnTryAgain {
-				if err := cl.waitUpdate(); err != nil {
+				if err := cl.waitChange(seqno); err != nil {
 					return fail(err)
 				}
 				continue

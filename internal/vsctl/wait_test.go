@@ -183,3 +183,40 @@ func TestEmptyDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentAddPort runs many gvsctl add-port processes at once on one
+// bridge: the "wait" verifies make the losers retry, and every port must
+// end up on the bridge.
+func TestConcurrentAddPort(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	sock := startServer(t)
+	if o := runTool(t, real, sock, lines("--no-wait add-br br0")[0], 0); o.status != "exit 0" {
+		t.Fatal(o.stderr)
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := runTool(t, ours, sock, []string{"--no-wait", "--timeout=20", "add-port", "br0", fmt.Sprint("p", i), "--", "set", "Open_vSwitch", ".", fmt.Sprint("external_ids:k", i, "=v")}, 30*time.Second)
+			if o.status != "exit 0" || o.stderr != "" {
+				errs <- fmt.Sprintf("p%d: %s %s", i, o.status, o.stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	o := runTool(t, real, sock, []string{"list-ports", "br0"}, 0)
+	if got := strings.Count(o.stdout, "\n"); got != n {
+		t.Errorf("list-ports: %d ports, want %d:\n%s", got, n, o.stdout)
+	}
+	o = runTool(t, real, sock, []string{"get", "Open_vSwitch", ".", "external_ids"}, 0)
+	if got := strings.Count(o.stdout, "=v"); got != n {
+		t.Errorf("external_ids has %d keys, want %d: %s", got, n, o.stdout)
+	}
+}
