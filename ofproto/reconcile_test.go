@@ -121,3 +121,34 @@ func TestBuildSpecSkipsDanglingRows(t *testing.T) {
 		t.Fatalf("vlan columns %+v", p)
 	}
 }
+
+func TestSpecCacheFollowsRowReplacement(t *testing.T) {
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	tables := Tables{
+		"Open_vSwitch": {"r": {"bridges": raw(`["uuid","b1"]`)}},
+		"Bridge":       {"b1": {"name": raw(`"br0"`), "ports": raw(`["uuid","p1"]`)}},
+		"Port":         {"p1": {"name": raw(`"eth1"`), "interfaces": raw(`["uuid","i1"]`), "tag": raw(`10`)}},
+		"Interface":    {"i1": {"name": raw(`"eth1"`), "ofport_request": raw(`3`)}},
+	}
+	c := newSpecCache()
+	first := buildSpec(tables, c)
+	again := buildSpec(tables, c)
+	if p := again.Bridges["br0"].Ports["eth1"]; p.Tag != 10 || p.Interfaces[0].OFPortRequest != 3 || p.Interfaces[0].Bridge != "br0" {
+		t.Fatalf("cached spec %+v / %+v", p, p.Interfaces[0])
+	}
+	if first.Bridges["br0"].Ports["eth1"] == again.Bridges["br0"].Ports["eth1"] {
+		t.Fatal("cache hands out shared PortSpec values")
+	}
+	// An update replaces the row: the cache must not serve the old value.
+	tables["Interface"]["i1"] = Row{"name": raw(`"eth1"`), "ofport_request": raw(`4`)}
+	tables["Port"]["p1"] = Row{"name": raw(`"eth1"`), "interfaces": raw(`["uuid","i1"]`), "tag": raw(`20`)}
+	p := buildSpec(tables, c).Bridges["br0"].Ports["eth1"]
+	if p.Tag != 20 || p.Interfaces[0].OFPortRequest != 4 {
+		t.Fatalf("stale cache: %+v / %+v", p, p.Interfaces[0])
+	}
+	delete(tables["Interface"], "i1")
+	buildSpec(tables, c)
+	if _, ok := c.ifaces["i1"]; ok {
+		t.Fatal("cache keeps a deleted row")
+	}
+}

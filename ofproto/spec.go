@@ -1,6 +1,7 @@
 package ofproto
 
 import (
+	"reflect"
 	"sort"
 )
 
@@ -18,6 +19,8 @@ type Spec struct {
 	OtherConfig map[string]string
 	// Bridges by name.
 	Bridges map[string]*BridgeSpec
+
+	ifaces []*IfaceSpec // sorted, computed once by Ifaces
 }
 
 // BridgeSpec is one Bridge row.
@@ -66,9 +69,37 @@ type IfaceSpec struct {
 // the bridge; it gets OpenFlow port 65534).
 func (i *IfaceSpec) Local() bool { return i.Name == i.Bridge }
 
+// specCache remembers decoded Port and Interface rows between passes. Rows
+// are replaced, never modified, when an update arrives, so the identity of
+// a row's map tells whether the decoded value is still current.
+type specCache struct {
+	ports  map[string]cachedPort
+	ifaces map[string]cachedIface
+}
+
+type cachedPort struct {
+	row  uintptr
+	spec PortSpec
+}
+
+type cachedIface struct {
+	row  uintptr
+	spec IfaceSpec
+}
+
+func newSpecCache() *specCache {
+	return &specCache{ports: make(map[string]cachedPort), ifaces: make(map[string]cachedIface)}
+}
+
+func rowID(r Row) uintptr { return reflect.ValueOf(r).Pointer() }
+
 // BuildSpec turns a replica into a Spec. It never fails: dangling
 // references are skipped, duplicate names keep the first row in uuid order.
-func BuildSpec(t Tables) *Spec {
+func BuildSpec(t Tables) *Spec { return buildSpec(t, nil) }
+
+// buildSpec is BuildSpec with an optional decode cache (nil: none). Entries
+// for rows that no longer exist are dropped.
+func buildSpec(t Tables, c *specCache) *Spec {
 	s := &Spec{Bridges: make(map[string]*BridgeSpec)}
 	roots := sortedKeys(t["Open_vSwitch"])
 	if len(roots) == 0 {
@@ -108,16 +139,7 @@ func BuildSpec(t Tables) *Spec {
 			if !ok {
 				continue
 			}
-			tag, _ := pr.colInt("tag")
-			p := &PortSpec{
-				UUID:        pu,
-				Name:        pr.colString("name"),
-				Tag:         tag,
-				Trunks:      pr.colInts("trunks"),
-				CVLANs:      pr.colInts("cvlans"),
-				VLANMode:    pr.colString("vlan_mode"),
-				OtherConfig: pr.colMap("other_config"),
-			}
+			p := c.port(pu, pr)
 			if p.Name == "" || b.Ports[p.Name] != nil {
 				continue
 			}
@@ -129,7 +151,7 @@ func BuildSpec(t Tables) *Spec {
 				if !ok {
 					continue
 				}
-				i := ifaceFromRow(iu, ir)
+				i := c.iface(iu, ir)
 				if i.Name == "" || seenIface[i.Name] {
 					continue
 				}
@@ -139,7 +161,65 @@ func BuildSpec(t Tables) *Spec {
 			}
 		}
 	}
+	c.prune(t)
 	return s
+}
+
+// port decodes a Port row (without interfaces), from the cache when the
+// row is unchanged.
+func (c *specCache) port(uuid string, r Row) *PortSpec {
+	if c != nil {
+		if e, ok := c.ports[uuid]; ok && e.row == rowID(r) {
+			p := e.spec
+			return &p
+		}
+	}
+	tag, _ := r.colInt("tag")
+	p := PortSpec{
+		UUID:        uuid,
+		Name:        r.colString("name"),
+		Tag:         tag,
+		Trunks:      r.colInts("trunks"),
+		CVLANs:      r.colInts("cvlans"),
+		VLANMode:    r.colString("vlan_mode"),
+		OtherConfig: r.colMap("other_config"),
+	}
+	if c != nil {
+		c.ports[uuid] = cachedPort{row: rowID(r), spec: p}
+	}
+	return &p
+}
+
+// iface decodes an Interface row, from the cache when the row is unchanged.
+func (c *specCache) iface(uuid string, r Row) *IfaceSpec {
+	if c != nil {
+		if e, ok := c.ifaces[uuid]; ok && e.row == rowID(r) {
+			i := e.spec
+			return &i
+		}
+	}
+	i := ifaceFromRow(uuid, r)
+	if c != nil {
+		c.ifaces[uuid] = cachedIface{row: rowID(r), spec: *i}
+	}
+	return i
+}
+
+// prune drops cache entries of rows that are gone.
+func (c *specCache) prune(t Tables) {
+	if c == nil {
+		return
+	}
+	for u := range c.ports {
+		if _, ok := t["Port"][u]; !ok {
+			delete(c.ports, u)
+		}
+	}
+	for u := range c.ifaces {
+		if _, ok := t["Interface"][u]; !ok {
+			delete(c.ifaces, u)
+		}
+	}
 }
 
 func ifaceFromRow(uuid string, r Row) *IfaceSpec {
@@ -162,8 +242,12 @@ func ifaceFromRow(uuid string, r Row) *IfaceSpec {
 }
 
 // Ifaces returns every interface of the spec sorted by bridge, then name.
+// The slice is computed once and shared: do not modify it.
 func (s *Spec) Ifaces() []*IfaceSpec {
-	var out []*IfaceSpec
+	if s.ifaces != nil {
+		return s.ifaces
+	}
+	out := []*IfaceSpec{}
 	for _, b := range s.Bridges {
 		for _, p := range b.Ports {
 			out = append(out, p.Interfaces...)
@@ -175,6 +259,7 @@ func (s *Spec) Ifaces() []*IfaceSpec {
 		}
 		return out[i].Name < out[j].Name
 	})
+	s.ifaces = out
 	return out
 }
 

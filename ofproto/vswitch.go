@@ -72,6 +72,7 @@ type Vswitch struct {
 	linkCache map[string]LinkInfo
 	lastStats time.Time
 
+	cache     *specCache // used by the Run goroutine only
 	runDone   chan struct{}
 	ready     chan struct{} // closed after the first complete pass
 	readyOnce sync.Once
@@ -94,6 +95,7 @@ func New(opts Options) *Vswitch {
 		linkCache: make(map[string]LinkInfo),
 		runDone:   make(chan struct{}),
 		ready:     make(chan struct{}),
+		cache:     newSpecCache(),
 	}
 }
 
@@ -193,7 +195,7 @@ func (v *Vswitch) reconfigure() {
 	}
 	t0 := time.Now()
 	v.count("bridge_reconfigure")
-	spec := BuildSpec(v.opts.DB.Snapshot())
+	spec := buildSpec(v.opts.DB.Snapshot(), v.cache)
 	if spec.RootUUID == "" {
 		v.ensureRoot()
 		// The insert's update wakes us up again.
