@@ -101,7 +101,7 @@ func (st *subtable) matches(kw *[flowWords]uint64, f *flow) bool {
 		}
 		return true
 	}
-	fw := keyWords(&f.key)
+	fw := keyWords(f.key)
 	for _, i := range st.idx {
 		if kw[i]&st.mw[i] != fw[i] {
 			return false

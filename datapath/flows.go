@@ -13,13 +13,15 @@ import (
 // upcalls and FlowPut), deletion, dumps, revalidation and idle expiry. The
 // lookup side is classifier.go (megaflows) and emc.go.
 
-// flow is an installed megaflow. Its first 64 bytes hold everything a
-// classifier lookup reads (hash, dead flag, the masked key words packed in
-// subtable order, the actions) and the next 64 bytes the counters a hit
-// updates. The struct is 384 bytes, a multiple of 128, so the allocator's
-// size class keeps those two lines an aligned 128-byte pair, which the
-// CPU's adjacent-line prefetcher fetches together: a hit costs one miss on
-// the flow, not two.
+// flow is an installed megaflow: 128 bytes, two cache lines. The first
+// holds everything a classifier lookup reads (hash, dead flag, the masked
+// key words packed in subtable order, the actions), the second the
+// counters a hit updates and the cold fields. 128 is a size class, so the
+// allocator keeps flows aligned on 128 bytes, and the CPU's adjacent-line
+// prefetcher fetches both lines on one miss. The full masked key, needed
+// only by dumps, revalidation and masks of more than packedWords words,
+// lives in its own allocation, which keeps 100k flows' hot data at 12.8 MB
+// instead of 38 MB.
 type flow struct {
 	// Line 0: lookup.
 	hash   uint32 // key's hash under the subtable's mask
@@ -34,12 +36,9 @@ type flow struct {
 	tcpFlags atomic.Uint32
 	_        uint32
 	sub      *subtable
-	created  int64  // Unix ns
-	seq      uint64 // installation order, for dumps
-	_        [8]byte
-
-	key FlowKey // masked
-	_   [96]byte
+	key      *FlowKey // masked
+	created  int64    // Unix ns
+	seq      uint64   // installation order, for dumps
 }
 
 // packedWords is how many masked key words a flow keeps in its first cache
@@ -74,7 +73,7 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 		}
 		return nil, ErrFlowLimit
 	}
-	f := &flow{hash: h, key: mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
+	f := &flow{hash: h, key: &mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
 	if len(st.idx) <= packedWords {
 		for j, i := range st.idx {
 			f.packed[j] = kw[i]
@@ -255,7 +254,7 @@ func (dp *Datapath) Lookup(key *FlowKey) (e FlowEntry, ok bool) {
 // entry builds f's FlowEntry.
 func (f *flow) entry() FlowEntry {
 	e := FlowEntry{
-		Key:     f.key,
+		Key:     *f.key,
 		Mask:    f.sub.mask,
 		Actions: f.prog.Load().acts,
 		Stats: FlowStats{
