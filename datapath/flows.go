@@ -43,7 +43,8 @@ type flow struct {
 
 // packedWords is how many masked key words a flow keeps in its first cache
 // line: 8 bytes of hash and flag, 6 words, 8 bytes of actions pointer.
-// NORMAL's L2 masks use 4 words (in_port, eth_type, MACs, VLAN).
+// NORMAL's masks use 4 words (in_port, eth_type, MACs, outer VLAN), 5 for
+// IP (the fragment state).
 const packedWords = 6
 
 // install adds a megaflow to c, or finds the identical one (same masked key
@@ -122,8 +123,7 @@ func (dp *Datapath) removeLocked(c *classifier, f *flow) {
 	}
 }
 
-// flushClassifier deletes every flow of c.
-// With retire set (DelPort), c also stops accepting installs, so that a
+// flushClassifier deletes every flow of c. With retire set (DelPort), c also stops accepting installs, so that a
 // FlowPut racing with the deletion cannot leave flows in a classifier no
 // port uses.
 func (dp *Datapath) flushClassifier(c *classifier, retire bool) {
