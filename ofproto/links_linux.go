@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -42,28 +43,31 @@ func (netlinkSource) SetMTU(name string, mtu int) error {
 	return nil
 }
 
+// Subscribe implements LinkSource. When the kernel drops events (the
+// socket overflows during a burst) or the subscription fails, it
+// subscribes again and calls fn with an empty name: the caller must then
+// re-read every link it cares about.
 func (netlinkSource) Subscribe(fn func(string, LinkInfo, bool)) func() {
-	ch := make(chan netlink.LinkUpdate, 256)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}}); err != nil {
-		return func() {}
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
+		for first := true; ; first = false {
+			ch := make(chan netlink.LinkUpdate, 1024)
+			sub := make(chan struct{})
+			err := netlink.LinkSubscribeWithOptions(ch, sub, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}})
+			if err == nil {
+				if !first {
+					fn("", LinkInfo{}, false) // resync after a gap
+				}
+				drain(ch, done, fn)
+			}
+			close(sub)
 			select {
 			case <-done:
 				return
-			case u, ok := <-ch:
-				if !ok {
-					return
-				}
-				if u.Link == nil || u.Link.Attrs() == nil {
-					continue
-				}
-				fn(u.Link.Attrs().Name, linkInfo(u.Link), u.Header.Type == unix.RTM_DELLINK)
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()
@@ -71,5 +75,23 @@ func (netlinkSource) Subscribe(fn func(string, LinkInfo, bool)) func() {
 	return func() {
 		once.Do(func() { close(done) })
 		wg.Wait()
+	}
+}
+
+// drain delivers updates until the subscription ends or done closes.
+func drain(ch <-chan netlink.LinkUpdate, done <-chan struct{}, fn func(string, LinkInfo, bool)) {
+	for {
+		select {
+		case <-done:
+			return
+		case u, ok := <-ch:
+			if !ok {
+				return
+			}
+			if u.Link == nil || u.Link.Attrs() == nil {
+				continue
+			}
+			fn(u.Link.Attrs().Name, linkInfo(u.Link), u.Header.Type == unix.RTM_DELLINK)
+		}
 	}
 }

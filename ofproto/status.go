@@ -35,6 +35,12 @@ func (v *Vswitch) refreshLinksLocked() {
 		if !ok {
 			var err error
 			if info, err = v.opts.Links.Get(name); err != nil {
+				// Gone (e.g. deleted while link events were lost):
+				// the next pass detaches it and records the error.
+				if l.typ == "" && l.attached() && !l.vanished {
+					l.vanished = true
+					time.AfterFunc(10*time.Millisecond, v.requestPass)
+				}
 				continue
 			}
 			v.linkCache[name] = info

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gvswitch/gvswitch/ofproto/xlate"
@@ -70,7 +71,13 @@ type Vswitch struct {
 	rec       *reconciler
 	spec      *Spec
 	linkCache map[string]LinkInfo
-	lastStats time.Time
+
+	passWanted atomic.Bool // a reconfigure pass was requested (requestPass)
+
+	linkMu     sync.Mutex // guards the link event queue only
+	linkQueue  map[string]linkEvent
+	linkResync bool
+	lastStats  time.Time
 
 	cache     *specCache // used by the Run goroutine only
 	runDone   chan struct{}
@@ -93,13 +100,21 @@ func New(opts Options) *Vswitch {
 		kick:      make(chan struct{}, 1),
 		rec:       newReconciler(opts.Datapath, opts.Opener, log, opts.Count),
 		linkCache: make(map[string]LinkInfo),
+		linkQueue: make(map[string]linkEvent),
 		runDone:   make(chan struct{}),
 		ready:     make(chan struct{}),
 		cache:     newSpecCache(),
 	}
 }
 
-// Kick asks the main loop for a reconcile pass (non-blocking).
+// requestPass asks the main loop for a reconfigure pass even if no event
+// calls for one (retries).
+func (v *Vswitch) requestPass() {
+	v.passWanted.Store(true)
+	v.Kick()
+}
+
+// Kick wakes the main loop to look at queued link events (non-blocking).
 func (v *Vswitch) Kick() {
 	select {
 	case v.kick <- struct{}{}:
@@ -144,7 +159,12 @@ func (v *Vswitch) Run(ctx context.Context) error {
 		case <-v.opts.DB.Changed():
 			v.reconfigure()
 		case <-v.kick:
-			v.reconfigure()
+			v.mu.Lock()
+			need := v.applyLinkEventsLocked()
+			v.mu.Unlock()
+			if need {
+				v.reconfigure()
+			}
 		case now := <-tick.C:
 			if e, ok := v.opts.Xlate.(interface{ Expire() bool }); ok && e.Expire() && v.opts.OnConfigChange != nil {
 				v.opts.OnConfigChange()
@@ -162,27 +182,59 @@ func (v *Vswitch) lastStatsTime() time.Time {
 	return v.lastStats
 }
 
-// onLink is the link monitor's callback (any goroutine).
+// linkEvent is one queued kernel link change.
+type linkEvent struct {
+	info    LinkInfo
+	deleted bool
+}
+
+// onLink is the link monitor's callback. It only queues the event (latest
+// per device wins) and wakes the main loop: it must never wait for a
+// reconcile pass, or the netlink socket would overflow during bursts such
+// as a bulk add of internal ports. An empty name asks for a full resync.
 func (v *Vswitch) onLink(name string, info LinkInfo, deleted bool) {
 	v.count("link_event")
-	v.mu.Lock()
-	need := v.rec.linkEvent(name, info.IfIndex, deleted)
-	if l := v.rec.ifaces[name]; l != nil {
+	v.linkMu.Lock()
+	if name == "" {
+		v.linkResync = true
+	} else {
+		v.linkQueue[name] = linkEvent{info: info, deleted: deleted}
+	}
+	v.linkMu.Unlock()
+	v.Kick()
+}
+
+// applyLinkEventsLocked moves queued link events into the live state and
+// reports whether a reconcile pass is needed.
+func (v *Vswitch) applyLinkEventsLocked() bool {
+	v.linkMu.Lock()
+	queue, resync := v.linkQueue, v.linkResync
+	v.linkQueue, v.linkResync = make(map[string]linkEvent), false
+	v.linkMu.Unlock()
+	need := v.passWanted.Swap(false)
+	if resync {
+		// Events were lost: forget every cached link so that the next
+		// pass re-reads them (and finds vanished devices).
+		clear(v.linkCache)
+		need = true
+	}
+	for name, ev := range queue {
+		if v.rec.linkEvent(name, ev.info.IfIndex, ev.deleted) {
+			need = true
+		}
+		if v.rec.ifaces[name] == nil {
+			continue
+		}
 		old, had := v.linkCache[name]
-		if deleted {
+		if ev.deleted {
 			delete(v.linkCache, name)
 			need = need || had
-		} else {
-			v.linkCache[name] = info
-			if !had || old != info {
-				need = true
-			}
+		} else if !had || old != ev.info {
+			v.linkCache[name] = ev.info
+			need = true
 		}
 	}
-	v.mu.Unlock()
-	if need {
-		v.Kick()
-	}
+	return need
 }
 
 // reconfigure is one bridge_reconfigure pass: reconcile, publish, write
@@ -245,7 +297,7 @@ func (v *Vswitch) reconfigure() {
 			v.count("txn_error")
 			v.log.Warn("database transaction failed", "error", err)
 			// Echoes of our own writes do not wake us up: retry.
-			time.AfterFunc(time.Second, v.Kick)
+			time.AfterFunc(time.Second, v.requestPass)
 			return
 		}
 	}
