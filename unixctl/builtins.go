@@ -33,6 +33,9 @@ func (s *Server) RegisterVLog(v VLog) {
 	s.Register("vlog/list", "", 0, 0, func([]string) (string, error) { return v.List(), nil })
 	s.Register("vlog/list-pattern", "", 0, 0, func([]string) (string, error) { return v.ListPattern(), nil })
 	s.Register("vlog/set", "{spec | PATTERN:destination:pattern}", 0, Unbounded, func(args []string) (string, error) {
+		if len(args) == 0 {
+			args = []string{""} // everything to DBG, as OVS does
+		}
 		for _, a := range args {
 			if err := v.Set(a); err != nil {
 				return "", err

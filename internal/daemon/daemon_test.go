@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gvswitch/gvswitch/internal/testutil"
 	"github.com/gvswitch/gvswitch/unixctl"
@@ -121,5 +122,52 @@ func TestVLogSet(t *testing.T) {
 	}
 	if err := l.Set("nosuch:dbg"); err == nil {
 		t.Fatal("unknown module accepted")
+	}
+}
+
+// TestVLogMatchesOVS compares vlog/list-pattern and vlog/set errors with
+// Debian's ovsdb-server (started privately), through Debian's ovs-appctl.
+func TestVLogMatchesOVS(t *testing.T) {
+	server := testutil.RequireBinary(t, "ovsdb-server")
+	tool := testutil.RequireBinary(t, "ovsdb-tool")
+	appctl := testutil.RequireBinary(t, "ovs-appctl")
+	ovsDir := t.TempDir()
+	schema := "/usr/share/openvswitch/vswitch.ovsschema"
+	_, err := os.Stat(schema)
+	testutil.Require(t, err == nil, "schema %s: %v", schema, err)
+	if out, err := exec.Command(tool, "create", filepath.Join(ovsDir, "conf.db"), schema).CombinedOutput(); err != nil {
+		t.Fatalf("ovsdb-tool: %v %s", err, out)
+	}
+	ovsCtl := filepath.Join(ovsDir, "ovsdb-server.ctl")
+	srv := exec.Command(server, filepath.Join(ovsDir, "conf.db"), "--unixctl="+ovsCtl, "-vconsole:off",
+		"--log-file="+filepath.Join(ovsDir, "log"), "--pidfile="+filepath.Join(ovsDir, "pid"))
+	srv.Env = append(os.Environ(), "OVS_RUNDIR="+ovsDir, "OVS_LOGDIR="+ovsDir, "OVS_DBDIR="+ovsDir)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		_, err := os.Stat(ovsCtl)
+		return err == nil
+	}, "ovsdb-server control socket")
+
+	dir, _ := startHelper(t)
+	matches, _ := filepath.Glob(filepath.Join(dir, "helper.*.ctl"))
+	if len(matches) != 1 {
+		t.Fatalf("helper control socket: %v", matches)
+	}
+	run := func(ctl string, args ...string) string {
+		out, _ := exec.Command(appctl, append([]string{"-t", ctl}, args...)...).CombinedOutput()
+		return strings.ReplaceAll(string(out), ctl, "CTL")
+	}
+	for _, args := range [][]string{
+		{"vlog/list-pattern"},
+		{"vlog/set", "nosuchmodule:dbg"},
+		{"vlog/set", "PATTERN:nodest:x"},
+		{"vlog/set", "console:nolevel"},
+	} {
+		if got, want := run(matches[0], args...), run(ovsCtl, args...); got != want {
+			t.Errorf("%v:\ngot  %q\nwant %q", args, got, want)
+		}
 	}
 }

@@ -186,26 +186,29 @@ func (l *Log) List() string {
 	return b.String()
 }
 
-// ListPattern implements unixctl.VLog.
+// ListPattern implements unixctl.VLog with OVS's vlog/list-pattern layout.
 func (l *Log) ListPattern() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b strings.Builder
-	for d := 0; d < numDests; d++ {
-		fmt.Fprintf(&b, "%s log pattern: %s\n", destNames[d], l.patterns[d])
-	}
+	fmt.Fprintf(&b, "%-9s%-34s%s\n", "", "prefix", "format")
+	fmt.Fprintf(&b, "%-9s%-34s%s\n", "", "------", "------")
+	fmt.Fprintf(&b, "%-9s%-34s%s\n", "SYSLOG", "<%B> %D{%h %e %T} %E %A:", l.patterns[DestSyslog])
+	fmt.Fprintf(&b, "%-9s%-34s%s\n", "CONSOLE", "none", l.patterns[DestConsole])
+	fmt.Fprintf(&b, "%-9s%-34s%s\n", "FILE", "none", l.patterns[DestFile])
 	return b.String()
 }
 
 // Set implements unixctl.VLog: "[module][:destination][:level]" words in any
-// order ("ANY" for all), or "PATTERN:destination:pattern".
+// order ("ANY" for all; an empty spec sets everything to DBG, as OVS does),
+// or "PATTERN:destination:pattern". Errors use OVS's wording.
 func (l *Log) Set(spec string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	words := strings.Split(spec, ":")
 	if strings.EqualFold(words[0], "pattern") {
-		if len(words) < 3 {
-			return fmt.Errorf("missing destination or pattern in %q", spec)
+		if len(words) < 2 {
+			return fmt.Errorf("missing destination")
 		}
 		d := destIndex(words[1])
 		if d < 0 {
@@ -228,7 +231,7 @@ func (l *Log) Set(spec string) error {
 			continue
 		}
 		if _, ok := l.levels[w]; !ok {
-			return fmt.Errorf("unknown module %q", w)
+			return fmt.Errorf("no destination, level, or module %q", w)
 		}
 		module = w
 	}
