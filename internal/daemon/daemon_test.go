@@ -165,6 +165,9 @@ func TestVLogMatchesOVS(t *testing.T) {
 		{"vlog/set", "nosuchmodule:dbg"},
 		{"vlog/set", "PATTERN:nodest:x"},
 		{"vlog/set", "console:nolevel"},
+		{"no-such-command"},
+		{"vlog/list", "extra"},
+		{"vlog/reopen", "a", "b"},
 	} {
 		if got, want := run(matches[0], args...), run(ovsCtl, args...); got != want {
 			t.Errorf("%v:\ngot  %q\nwant %q", args, got, want)
