@@ -1,6 +1,7 @@
 package ovsdb
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -79,46 +80,18 @@ func (x *txn) commit() (*Commit, func() error, *Error) {
 		}
 		tt.order = order
 	}
+	// Reference counts and integrity, in ovsdb-server's order: adjust the
+	// counts for the references each changed row adds or drops (an added
+	// reference must resolve), then check that deleted rows are no longer
+	// referenced, and only then collect garbage.
 	delta := refDelta{}
 	for _, tt := range x.order {
-		ts := tt.t.Schema
 		for _, u := range tt.order {
-			c := tt.changes[u]
-			if c.old != nil {
-				x.countRefs(delta, ts, c.old, -1)
-			}
-			if c.new != nil {
-				x.countRefs(delta, ts, c.new, 1)
-			}
-		}
-	}
-	// New references must resolve (checked before garbage collection, as
-	// Open vSwitch does, so a dangling reference in a row that would be
-	// collected is still an error).
-	for _, tt := range x.order {
-		ts := tt.t.Schema
-		for _, u := range tt.order {
-			c := tt.changes[u]
-			if c.new == nil {
-				continue
-			}
-			var err *Error
-			forEachRef(ts, c.new, false, func(col *ColumnSchema, target *TableSchema, ref UUID) {
-				if err == nil && x.get(x.tableOf(target), ref) == nil {
-					err = errorf(TagReferentialIntegrity,
-						"Table %s column %s row %s references nonexistent row %s in table %s.",
-						ts.Name, col.Name, u, ref, target.Name)
-				}
-			})
-			if err != nil {
+			if err := x.adjustRefs(delta, tt.t.Schema, u, tt.changes[u]); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
-	if err := x.collectGarbage(delta); err != nil {
-		return nil, nil, err
-	}
-	// Deleted rows must be unreferenced.
 	for _, tt := range x.order {
 		for _, u := range tt.order {
 			if tt.changes[u].new != nil {
@@ -129,6 +102,9 @@ func (x *txn) commit() (*Commit, func() error, *Error) {
 					"cannot delete %s row %s because of %d remaining reference(s)", tt.t.Schema.Name, u, n)
 			}
 		}
+	}
+	if err := x.collectGarbage(delta); err != nil {
+		return nil, nil, err
 	}
 	if err := x.weakRefs(); err != nil {
 		return nil, nil, err
@@ -141,6 +117,60 @@ func (x *txn) commit() (*Commit, func() error, *Error) {
 		return nil, nil, err
 	}
 	return x.apply(delta)
+}
+
+// adjustRefs updates the strong reference counts for one changed row:
+// references it drops count down, references it adds count up and must
+// point to rows that exist. References a modified row keeps are not
+// re-checked (a deleted target is caught by the remaining-reference check).
+func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChange) *Error {
+	if !ts.hasRefs {
+		return nil
+	}
+	type key struct {
+		t *TableSchema
+		u UUID
+	}
+	for _, col := range ts.Columns[2:] {
+		if !col.Type.Key.IsStrongRef() && !col.Type.Value.IsStrongRef() {
+			continue
+		}
+		if c.old != nil && c.new != nil && c.old.Data[col.Index].Equal(&c.new.Data[col.Index]) {
+			continue
+		}
+		counts := map[key]int{}
+		collect := func(r *Row, n int) {
+			if r == nil {
+				return
+			}
+			d := &r.Data[col.Index]
+			if bt := &col.Type.Key; bt.IsStrongRef() {
+				for _, a := range d.Keys {
+					counts[key{bt.Ref, a.U}] += n
+				}
+			}
+			if bt := &col.Type.Value; bt.IsStrongRef() {
+				for _, a := range d.Values {
+					counts[key{bt.Ref, a.U}] += n
+				}
+			}
+		}
+		collect(c.old, -1)
+		collect(c.new, 1)
+		for k, n := range counts {
+			if n == 0 || k.u == self {
+				continue
+			}
+			target := x.tableOf(k.t)
+			if n > 0 && x.get(target, k.u) == nil {
+				return errorf(TagReferentialIntegrity,
+					"Table %s column %s row %s references nonexistent row %s in table %s.",
+					ts.Name, col.Name, self, k.u, k.t.Name)
+			}
+			delta.add(target, k.u, n)
+		}
+	}
+	return nil
 }
 
 // dropNoops forgets rows inserted and deleted (or collected) within the
@@ -340,16 +370,14 @@ func (x *txn) checkIndexes() *Error {
 					continue
 				}
 				k := indexKey(idx, c.new)
-				first, dup := seen[k]
-				how := "was inserted by this transaction"
+				other, dup := seen[k]
 				if !dup {
 					if owner, ok := tt.t.indexes[i][k]; ok && owner != u && tt.changes[owner] == nil {
-						first, dup = owner, true
-						how = "existed in the database before this transaction and was not modified by the transaction"
+						other, dup = owner, true
 					}
 				}
 				if dup {
-					return indexError(ts, idx, c.new, first, how, u, c.old == nil)
+					return x.indexError(tt, idx, c.new, u, other)
 				}
 				seen[k] = u
 			}
@@ -358,24 +386,44 @@ func (x *txn) checkIndexes() *Error {
 	return nil
 }
 
-func indexError(ts *TableSchema, idx []*ColumnSchema, r *Row, first UUID, how string, second UUID, inserted bool) *Error {
-	vals := make([]string, len(idx))
+// indexError describes an index clash the way ovsdb-server does: the row
+// being checked first, then the row it clashes with, each with its fate in
+// this transaction.
+func (x *txn) indexError(tt *txnTable, idx []*ColumnSchema, r *Row, first, second UUID) *Error {
+	values := func(r *Row) string {
+		vals := make([]string, len(idx))
+		for i, c := range idx {
+			vals[i] = r.Data[c.Index].String(&c.Type)
+		}
+		return strings.Join(vals, ", ")
+	}
 	names := make([]string, len(idx))
 	for i, c := range idx {
-		vals[i] = r.Data[c.Index].String(&c.Type)
 		names[i] = "\"" + c.Name + "\""
 	}
 	cols := "column " + names[0]
 	if len(names) > 1 {
 		cols = "columns " + strings.Join(names, ", ")
 	}
-	second2 := "was inserted by this transaction"
-	if !inserted {
-		second2 = "was modified by this transaction"
+	describe := func(u UUID) string {
+		c := tt.changes[u]
+		switch {
+		case c == nil:
+			return "existed in the database before this transaction and was not modified by the transaction."
+		case c.old == nil:
+			return "was inserted by this transaction."
+		case values(c.old) == values(c.new):
+			return "existed in the database before this transaction, which modified some of the row's columns but not any columns in this index."
+		}
+		return "had the following index values before the transaction: " + values(c.old) + "."
+	}
+	// ovsdb-server names the rows in UUID order, to be reproducible.
+	if bytes.Compare(first[:], second[:]) > 0 {
+		first, second = second, first
 	}
 	return errorf(TagConstraint, "Transaction causes multiple rows in \"%s\" table to have identical values (%s) for index on %s.  "+
-		"First row, with UUID %s, %s.  Second row, with UUID %s, %s.",
-		ts.Name, strings.Join(vals, ", "), cols, first, how, second, second2)
+		"First row, with UUID %s, %s  Second row, with UUID %s, %s",
+		tt.t.Schema.Name, values(r), cols, first, describe(first), second, describe(second))
 }
 
 // apply makes the transaction's changes the committed state and hands the

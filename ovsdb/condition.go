@@ -253,7 +253,8 @@ func (x *txn) opWait(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 			return b, syntaxErr(rowv, "row is not a JSON object")
 		}
 		r := newRow(t.Schema, UUID{})
-		for name, val := range m {
+		for _, name := range objectOrder(m) {
+			val := m[name]
 			c := t.Schema.ColumnMap[name]
 			if c == nil {
 				return b, &Error{Tag: TagUnknownColumn, Details: "No column " + name + " in table " + t.Schema.Name + ".",

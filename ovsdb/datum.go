@@ -94,11 +94,25 @@ func sortDatum(t *Type, d *Datum) *Error {
 // decoded by ParseJSON, checks atom constraints and the element count, and
 // returns it in canonical order.
 func DatumFromJSON(t *Type, v any, syms Symbols) (Datum, *Error) {
+	// ovsdb-server checks the element count before the elements.
+	n := 1
+	if arr, ok := v.([]any); ok && len(arr) == 2 && (arr[0] == "set" || arr[0] == "map") {
+		if elems, ok := arr[1].([]any); ok {
+			n = len(elems)
+		}
+	}
+	if err := countError(t, v, n); err != nil {
+		return Datum{}, err
+	}
 	d, err := datumFromJSONLoose(t, v, syms, true)
 	if err != nil {
 		return d, err
 	}
-	if n := len(d.Keys); n < t.Min || n > t.Max {
+	return d, countError(t, v, len(d.Keys))
+}
+
+func countError(t *Type, v any, n int) *Error {
+	if n < t.Min || n > t.Max {
 		class := "set"
 		if t.IsMap() {
 			class = "map"
@@ -107,9 +121,9 @@ func DatumFromJSON(t *Type, v any, syms Symbols) (Datum, *Error) {
 		if t.Max != Unlimited {
 			maxs = itoa(t.Max)
 		}
-		return d, syntaxErr(v, "%s must have %d to %s members but %d are present", class, t.Min, maxs, n)
+		return syntaxErr(v, "%s must have %d to %s members but %d are present", class, t.Min, maxs, n)
 	}
-	return d, nil
+	return nil
 }
 
 func itoa(i int) string { return string(appendJSONValue(nil, i)) }

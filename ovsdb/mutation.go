@@ -71,19 +71,17 @@ func parseMutations(ts *TableSchema, v any, syms Symbols) ([]Mutation, *Error) {
 			if err != nil {
 				return nil, err
 			}
-			if (op == MutDiv || op == MutMod) && a.I == 0 {
-				return nil, errorf(TagDomain, "Division by zero.")
-			}
 			m.Arg = Datum{Keys: []Atom{a}}
 		case MutInsert, MutDelete:
 			at := t
 			at.Min, at.Max = 0, Unlimited
 			var err *Error
 			if op == MutDelete && t.IsMap() {
-				// A set of keys or a map of pairs.
-				if arr, ok := ma[2].([]any); ok && len(arr) == 2 && arr[0] == "map" {
+				// A map of pairs, or else (as ovsdb-server tries next) a
+				// set of keys.
+				m.Arg, err = DatumFromJSON(&at, ma[2], syms)
+				if err == nil {
 					m.argMap = true
-					m.Arg, err = DatumFromJSON(&at, ma[2], syms)
 				} else {
 					kt := at
 					kt.Value = BaseType{}
@@ -147,6 +145,9 @@ func arith(t AtomicType, op Mutator, name string, a, b Atom) (Atom, *Error) {
 		case MutMul:
 			z = x * y
 		case MutDiv:
+			if y == 0 {
+				return a, errorf(TagDomain, "Division by zero.")
+			}
 			z = x / y
 		}
 		if math.IsInf(z, 0) || math.IsNaN(z) {
@@ -155,6 +156,9 @@ func arith(t AtomicType, op Mutator, name string, a, b Atom) (Atom, *Error) {
 		return RealAtom(z), nil
 	}
 	x, y := a.I, b.I
+	if (op == MutDiv || op == MutMod) && y == 0 {
+		return a, errorf(TagDomain, "Division by zero.")
+	}
 	var z int64
 	overflow := false
 	switch op {

@@ -1,7 +1,9 @@
 package ovsdb
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -312,7 +314,8 @@ func (x *txn) parseRow(ts *TableSchema, v any, update bool) ([]*ColumnSchema, []
 	}
 	cols := make([]*ColumnSchema, 0, len(m))
 	data := make([]Datum, 0, len(m))
-	for name, val := range m {
+	for _, name := range objectOrder(m) {
+		val := m[name]
 		c := ts.ColumnMap[name]
 		if c == nil {
 			return nil, nil, &Error{Tag: TagUnknownColumn, Details: "No column " + name + " in table " + ts.Name + ".",
@@ -473,12 +476,32 @@ func (x *txn) opSelect(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	if err != nil {
 		return b, err
 	}
+	// Like ovsdb-server, report distinct rows only, unless _uuid (which
+	// makes every row distinct) is among the columns.
+	var seen map[string]bool
+	if cv != nil && !slices.Contains(cols, t.Schema.Columns[0]) {
+		seen = map[string]bool{}
+	}
 	b = append(b, `{"rows":[`...)
-	for i, r := range rows {
-		if i > 0 {
+	n := 0
+	for _, r := range rows {
+		start := len(b)
+		if n > 0 {
 			b = append(b, ',')
 		}
 		b = appendRowJSON(b, r, cols, false)
+		if seen != nil {
+			k := string(b[start:])
+			if n > 0 {
+				k = k[1:]
+			}
+			if seen[k] {
+				b = b[:start]
+				continue
+			}
+			seen[k] = true
+		}
+		n++
 	}
 	return append(b, "]}"...), nil
 }
@@ -517,7 +540,7 @@ func (x *txn) opUpdate(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	}
 	cols, data, err := x.parseRow(t.Schema, rowv, true)
 	if err != nil {
-		if err.Tag == TagConstraint && err.Syntax == "" {
+		if strings.HasPrefix(err.Details, "Cannot update immutable column") {
 			err.Syntax = string(appendJSONValue(nil, p.obj))
 		}
 		return b, err

@@ -85,7 +85,8 @@ func TestTransactDifferential(t *testing.T) {
 		req := `["Open_vSwitch",` + strings.TrimPrefix(txn, "[")
 		want := ovstest.OvsdbClient(t, "transact", real.Sock, req)
 		got := ovstest.OvsdbClient(t, "transact", ours, req)
-		ws, gs := nReal.apply(want.Stdout+want.Stderr), nOurs.apply(got.Stdout+got.Stderr)
+		ws := canonIndexErr(sortRows(nReal.apply(want.Stdout + want.Stderr)))
+		gs := canonIndexErr(sortRows(nOurs.apply(got.Stdout + got.Stderr)))
 		if strings.Contains(txn, `"_version"`) {
 			ws, gs = unordered(ws), unordered(gs)
 		}

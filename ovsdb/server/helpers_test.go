@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net"
+	"regexp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,3 +37,18 @@ func shortSock(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+
+var indexErrRE = regexp.MustCompile(`First (row, with UUID [^,]+, .*?)  Second (row, with UUID [^,]+, .*?)(","error"|$|\n|"\})`)
+
+// canonIndexErr puts the two rows of an index error in a fixed order:
+// ovsdb-server orders them by UUID, which differ between servers.
+func canonIndexErr(s string) string {
+	return indexErrRE.ReplaceAllStringFunc(s, func(m string) string {
+		p := indexErrRE.FindStringSubmatch(m)
+		a, b := p[1], p[2]
+		if a > b {
+			a, b = b, a
+		}
+		return "Row " + a + "  Row " + b + p[3]
+	})
+}
