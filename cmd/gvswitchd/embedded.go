@@ -49,6 +49,7 @@ func startEmbedded(ctx context.Context, c *config, log *daemon.Log, exit func(),
 		exit() // the server closed (e.g. its "exit" command): stop everything
 	}()
 	registerOVSDBCommands(ctl, srv, exit)
+	ctl.RegisterMemory()
 	return "unix:" + sock, nil
 }
 
