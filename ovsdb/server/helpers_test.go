@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"net"
-	"regexp"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
