@@ -35,9 +35,11 @@ const (
 	// counted separately. (Reserved for mirror/.)
 	ActMirror
 
-	// Reserved for later: tunnel push/pop carry a header template in Data,
-	// set-field carries a key and mask in Data, meter carries the id in Port.
+	// ActTunnelPush encapsulates the packet in the outer header template
+	// in Data; build it with TunnelPush (tunnel.go).
 	ActTunnelPush
+	// Reserved for later: tunnel pop (needs recirculation), set-field
+	// (a key and mask in Data), meter (the id in Port).
 	ActTunnelPop
 	ActSetField
 	ActMeter
@@ -136,6 +138,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("set(vlan(tci=0x%04x/0x%04x))", a.TCI, m)
 	case ActDrop:
 		return "drop"
+	case ActTunnelPush:
+		return fmt.Sprintf("tnl_push(header(size=%d))", len(a.Data))
 	default:
 		return a.Kind.String()
 	}
@@ -159,6 +163,10 @@ func isEdit(k ActionKind) bool {
 // programCache), so that the hit path finds them in cache.
 type program struct {
 	acts Actions
+	// tnl holds the parsed template of each ActTunnelPush, by action
+	// index; nil when the list has none. A template that does not parse
+	// leaves a nil entry and the action drops.
+	tnl []*tunnelHdr
 	// copyOut has bit i set when output action i must send a copy; lists
 	// longer than 64 actions copy at every output from the 64th on.
 	copyOut uint64
@@ -182,6 +190,14 @@ func compile(acts Actions) *program {
 			}
 		case isEdit(k):
 			editLater = true
+		}
+		if acts[i].Kind == ActTunnelPush {
+			if p.tnl == nil {
+				p.tnl = make([]*tunnelHdr, len(acts))
+			}
+			if t, err := parseTunnelHeader(acts[i].Data); err == nil {
+				p.tnl[i] = &t
+			}
 		}
 	}
 	return p
@@ -291,6 +307,14 @@ func (x *executor) run(prog *program, pkts []*packet.Packet) {
 			for _, p := range pkts {
 				if p != nil {
 					vlan.SetTCI(p.Data(), a.TCI, a.TCIMask)
+				}
+			}
+		case ActTunnelPush:
+			t := prog.tnl[i]
+			for j, p := range pkts {
+				if p != nil && (t == nil || !tunnelPush(p, t)) {
+					pkts[j] = nil
+					x.drops++
 				}
 			}
 		case ActDrop:
