@@ -50,5 +50,6 @@
 // classifier.go, flows.go (install, delete, dump, revalidate, idle sweep),
 // pmd.go (poll loop), upcall.go, actions.go (Action, execution, tx batches),
 // stats.go, dump.go (dpctl/dump-flows and dpif/show text), datapath.go
-// (Datapath, ports, Execute).
+// (Datapath, ports, Execute), policer.go (ingress policing), tunnel.go
+// (tunnel encapsulation from a header template).
 package datapath
