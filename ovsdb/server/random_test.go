@@ -196,9 +196,22 @@ func randomDifferential(t *testing.T, seed uint64, n int) {
 	ovsVsctl(t, ours, "--no-wait", "init")
 	rc, oc := dialRaw(t, real.Sock), dialRaw(t, ours)
 	nr, no := normalizer{}, normalizer{}
+	// Monitors on both servers must report the same updates (update2 diffs
+	// and v1 old/new) for every commit.
+	monReq := `{"Bridge":[{"columns":["name","ports","mirrors","external_ids","flood_vlans"]}],` +
+		`"Port":[{"columns":["name","interfaces","tag","trunks","external_ids"]}],` +
+		`"Interface":[{"columns":["name","external_ids","ofport"],"where":[["ofport","!=",7]]}],` +
+		`"Mirror":[{"columns":["name","select_src_port","output_port"]}],"Open_vSwitch":[{"columns":["bridges"]}]}`
+	rm, om := dialRaw(t, real.Sock), dialRaw(t, ours)
+	for _, c := range []*rawClient{rm, om} {
+		c.call(`{"id":1,"method":"monitor_cond","params":["Open_vSwitch",["v2"],` + monReq + `]}`)
+		c.call(`{"id":2,"method":"monitor","params":["Open_vSwitch",["v1"],` + strings.ReplaceAll(monReq, `,"where":[["ofport","!=",7]]`, "") + `]}`)
+	}
 	g := &txnGen{r: rand.New(rand.NewPCG(seed, 7))}
 	mismatches := 0
 	prevState, prevOurs := "", ""
+	notes := 0
+	defer func() { t.Logf("compared %d monitor notifications", notes) }()
 	for i := 0; i < n && mismatches < 5; i++ {
 		req := fmt.Sprintf(`{"id":%d,"method":"transact","params":%s}`, i, g.txn())
 		want := rc.call(req)
@@ -213,6 +226,22 @@ func randomDifferential(t *testing.T, seed uint64, n int) {
 			if os.Getenv("RANDOM_DIFF_STATE") != "" {
 				t.Fatalf("before: %s\nbefore ours: %s", prevState, prevOurs)
 			}
+		}
+		// An echo on the monitor connection is answered after the updates
+		// of every commit already made.
+		mw := rm.call(`{"id":"sync","method":"echo","params":[]}`)
+		mo := om.call(`{"id":"sync","method":"echo","params":[]}`)
+		canonUpd := func(n normalizer, msgs []string) string {
+			var out []string
+			for _, m := range msgs {
+				out = append(out, sortRows(unorderedJSON(n.apply(m))))
+			}
+			return strings.Join(out, "\n")
+		}
+		notes += len(mw) - 1
+		if a, b := canonUpd(nr, mw), canonUpd(no, mo); a != b {
+			mismatches++
+			t.Errorf("monitor updates after transaction %d %s:\nDebian:\n%s\nours:\n%s", i, req, a, b)
 		}
 		if os.Getenv("RANDOM_DIFF_STATE") != "" {
 			q := `{"id":"s","method":"transact","params":["Open_vSwitch",` +
