@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -55,6 +57,9 @@ type Port struct {
 	pkts   [packet.BatchSize]packet.Packet
 	pfd    [2]unix.PollFd
 	pollMS int
+	// spinMax bounds spin, how long Recv checks the frame ring before it
+	// sleeps in poll; spin adapts to the traffic (see Recv).
+	spinMax, spin time.Duration
 
 	// Transmit side, serialised per batch by txMu.
 	txMu    sync.Mutex
@@ -159,6 +164,9 @@ func open(ifname string, o Options) (*Port, error) {
 	}
 	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
 	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
+	if o.RxMode == RxFrameRing {
+		p.spinMax = spinMaxDefault
+	}
 	p.txSlab = make([]byte, txSlabSize)
 	p.scratch = make([]byte, 64<<10+256)
 	p.segOut = p.queueCopy
@@ -227,17 +235,57 @@ func (p *Port) Recv(b *packet.Batch) error {
 	if p.closed.Load() {
 		return netdev.ErrClosed
 	}
-	for polled := false; ; polled = true {
-		p.fill(b)
-		if b.N > 0 || polled {
-			return nil
+	p.fill(b)
+	if b.N > 0 || p.spinFrames(b) {
+		return nil
+	}
+	var t0 time.Time
+	if p.spinMax > 0 {
+		t0 = time.Now()
+	}
+	if _, err := unix.Poll(p.pfd[:], p.pollMS); err != nil && err != unix.EINTR {
+		return fmt.Errorf("recv %s: poll: %w", p.name, err)
+	}
+	if p.closed.Load() {
+		return netdev.ErrClosed
+	}
+	p.fill(b)
+	if p.spinMax > 0 && b.N > 0 {
+		// Woken soon after going to sleep: traffic is flowing, so spin
+		// (longer) next time instead of sleeping; a long sleep shrinks
+		// the spin, so an idle port never spins.
+		if time.Since(t0) < p.spinMax {
+			p.spin = min(p.spinMax, max(spinMin, 2*p.spin))
+		} else {
+			p.spin /= 2
 		}
-		if _, err := unix.Poll(p.pfd[:], p.pollMS); err != nil && err != unix.EINTR {
-			return fmt.Errorf("recv %s: poll: %w", p.name, err)
+	}
+	return nil
+}
+
+// spinMin is the shortest spin worth doing.
+const spinMin = 5 * time.Microsecond
+
+// spinFrames waits up to p.spin for a frame ring frame, without a system
+// call, and fills b when one arrives. A spin that times out halves the
+// next one.
+func (p *Port) spinFrames(b *packet.Batch) bool {
+	if p.spin < spinMin || p.fr.frames == nil {
+		return false
+	}
+	start := time.Now()
+	for {
+		if p.fr.ready() {
+			p.fill(b)
+			if b.N > 0 {
+				return true
+			}
 		}
-		if p.closed.Load() {
-			return netdev.ErrClosed
+		if time.Since(start) >= p.spin {
+			p.spin /= 2
+			return false
 		}
+		runtime.Gosched()
 	}
 }
 

@@ -255,7 +255,8 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 	defer runtime.UnlockOSThread()
 	var c0, c1 unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &c0)
-	n := 0
+	n, calls := 0, 0
+	st0, gen0 := f.p0.Stats(), f.gen.Stats()
 	start := time.Now()
 	for time.Since(start) < d {
 		if err := f.p0.Recv(&batch); err != nil {
@@ -265,12 +266,16 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 			tb.Fatal(err)
 		}
 		n += batch.N
+		calls++
 	}
 	el := time.Since(start)
 	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &c1)
+	st1, gen1 := f.p0.Stats(), f.gen.Stats()
 	if n == 0 {
 		return 0, 0
 	}
+	tb.Logf("%v: %d frames in %d Recvs (%.1f per Recv), generator sent %.0f kpps, port dropped %d", mode, n, calls,
+		float64(n)/float64(calls), float64(gen1.TxPackets-gen0.TxPackets)/el.Seconds()/1e3, st1.RxDropped-st0.RxDropped)
 	return float64(n) / el.Seconds(), float64(c1.Nano()-c0.Nano()) / float64(n)
 }
 
@@ -278,14 +283,17 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 type cmpCase struct {
 	name  string
 	mode  afpacket.RxMode
-	batch int // messages per recvmmsg, 0 for the default
+	batch int           // messages per recvmmsg, 0 for the default
+	spin  time.Duration // frame ring spin limit, 0 for the default
 }
 
 var cmpCases = []cmpCase{
-	{"framering", afpacket.RxFrameRing, 0},
-	{"ring", afpacket.RxRing, 0},
-	{"mmsg", afpacket.RxMmsg, 0},
-	{"mmsg128", afpacket.RxMmsg, 128},
+	{"framering", afpacket.RxFrameRing, 0, 0},
+	{"fr-spin50", afpacket.RxFrameRing, 0, 50 * time.Microsecond},
+	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond},
+	{"ring", afpacket.RxRing, 0, 0},
+	{"mmsg", afpacket.RxMmsg, 0, 0},
+	{"mmsg128", afpacket.RxMmsg, 128, 0},
 }
 
 func median(v []float64) float64 {
@@ -325,6 +333,9 @@ func BenchmarkCompareModes(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/%d", c.name, r), func(b *testing.B) {
 				if c.batch > 0 {
 					defer afpacket.SetMmsgBatch(afpacket.SetMmsgBatch(c.batch))
+				}
+				if c.spin > 0 {
+					defer afpacket.SetSpinMax(afpacket.SetSpinMax(c.spin))
 				}
 				hostA, hostB, _ := bridge(b, afpacket.Options{RxMode: c.mode})
 				rtts, err := pingRTTs(hostA, 20, "0.05")

@@ -3,6 +3,7 @@ package afpacket
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -183,6 +184,15 @@ func (p *Port) fillFrames(b *packet.Batch) {
 	}
 	p.countRx(b.N, nbytes, ndrop, nerr)
 }
+
+// ready reports whether the next frame is the user's.
+func (r *rxFrames) ready() bool {
+	return loadStatus(r.frames[r.cur][v2StatusOff:])&tpStatusUser != 0
+}
+
+// spinMaxDefault is the longest RxFrameRing spin before sleeping; tests
+// change it to measure.
+var spinMaxDefault time.Duration
 
 // release hands ring frame h back to the kernel and moves to the next one.
 func (r *rxFrames) release(h []byte) {
