@@ -214,7 +214,7 @@ func (l *libvirtd) virshXML(cmd, xml string, args ...string) (string, error) {
 	}
 	f.Close()
 	a := []string{cmd}
-	if cmd == "attach-device" || cmd == "detach-device" {
+	if cmd == "attach-device" || cmd == "detach-device" || cmd == "update-device" {
 		a = append(a, args[0], f.Name())
 		a = append(a, args[1:]...)
 	} else {

@@ -92,8 +92,8 @@ func netNIC(net, mac, inner string) string {
 }
 
 // bridgeNIC is an <interface type='bridge'> on br, with the Open vSwitch
-// virtualport when ovs is set.
-func bridgeNIC(br, mac string, ovs bool) string {
+// virtualport when ovs is set; inner is extra XML.
+func bridgeNIC(br, mac string, ovs bool, inner string) string {
 	vp := ""
 	if ovs {
 		vp = "<virtualport type='openvswitch'/>"
@@ -104,7 +104,8 @@ func bridgeNIC(br, mac string, ovs bool) string {
       <mac address='%s'/>
       <model type='virtio'/>
       <rom enabled='no'/>
-    </interface>`, x(br), vp, mac)
+      %s
+    </interface>`, x(br), vp, mac, inner)
 }
 
 // ovsNetworkXML is the libvirt network of the README: an existing Open

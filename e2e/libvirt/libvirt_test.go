@@ -3,13 +3,16 @@
 package libvirt
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +40,7 @@ func randSuffix() string {
 func setup(t *testing.T) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
-	for _, b := range []string{"libvirtd", "virsh", "qemu-system-x86_64", "ip", "mount"} {
+	for _, b := range []string{"libvirtd", "virsh", "qemu-system-x86_64", "ip", "mount", "ovs-vsctl"} {
 		testutil.RequireBinary(t, b)
 	}
 	_, err := os.Stat("/dev/net/tun")
@@ -54,6 +57,10 @@ func setup(t *testing.T) *env {
 		}
 	})
 	e := &env{dir: dir, sfx: randSuffix()}
+	sweepStale()
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e.img = newGuestImage(t, dir)
 	e.lv = newLibvirtd(t, filepath.Join(dir, "lv"))
 	t.Cleanup(func() {
@@ -63,6 +70,37 @@ func setup(t *testing.T) *env {
 		}
 	})
 	return e
+}
+
+// ownerFile, in a state directory, holds the pid of the test process.
+const ownerFile = "owner.pid"
+
+// sweepStale kills QEMU processes of earlier runs of this test that died
+// without cleaning up (e.g. killed by go test -timeout): their guests boot
+// from an initramfs in a /tmp/gvs-lv-* directory whose owner is gone.
+func sweepStale() {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("qemu-system")) {
+			continue
+		}
+		for _, arg := range strings.Split(string(b), "\x00") {
+			dir, ok := strings.CutSuffix(arg, "/initrd.cpio")
+			if !ok || !strings.HasPrefix(dir, filepath.Join(os.TempDir(), "gvs-lv-")) {
+				continue
+			}
+			owner, err := os.ReadFile(filepath.Join(dir, ownerFile))
+			if err == nil {
+				if pid, err := strconv.Atoi(string(owner)); err == nil && syscall.Kill(pid, 0) == nil {
+					continue // a live test owns it
+				}
+			}
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
 }
 
 // goBuild builds ./cmd/NAME of this module into e.build.
@@ -166,8 +204,8 @@ func (e *env) linuxBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	gs := startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-lb", 2, []guestSpec{
-		{role: "a", ips: []string{"10.0.0.1/24"}, pings: []string{"10.0.0.2"}, nics: []string{bridgeNIC(br, e.mac(0, 1), false)}},
-		{role: "b", ips: []string{"10.0.0.2/24"}, pings: []string{"10.0.0.1"}, nics: []string{bridgeNIC(br, e.mac(0, 2), false)}},
+		{role: "a", ips: []string{"10.0.0.1/24"}, pings: []string{"10.0.0.2"}, nics: []string{bridgeNIC(br, e.mac(0, 1), false, "")}},
+		{role: "b", ips: []string{"10.0.0.2/24"}, pings: []string{"10.0.0.1"}, nics: []string{bridgeNIC(br, e.mac(0, 2), false, "")}},
 	})
 	gs["a"].waitReach(t, "10.0.0.2", 0, 60*time.Second)
 	gs["b"].waitReach(t, "10.0.0.1", 0, 60*time.Second)
@@ -243,7 +281,7 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 	m.guests = startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-"+m.name, width, []guestSpec{
 		{role: "a", ips: []string{ipA + "/24"}, pings: []string{ipB, ipC, ipH}, nics: nic(1, "")},
 		{role: "b", ips: []string{ipB + "/24"}, pings: []string{ipA}, nics: nic(2, "")},
-		{role: "c", ips: []string{ipC + "/24"}, pings: []string{ipA}, nics: []string{bridgeNIC(m.br, e.mac(m.idx, 3), true)}},
+		{role: "c", ips: []string{ipC + "/24"}, pings: []string{ipA}, nics: []string{bridgeNIC(m.br, e.mac(m.idx, 3), true, "")}},
 		{role: "h", ips: []string{ipH + "/24"}, pings: []string{ipA}},
 		{role: "trunk", vlans: []string{"10:" + ipT10 + "/24", "20:" + ipT20 + "/24"}, pings: []string{ipX, ipY20},
 			nics: nic(5, vlan(" trunk='yes'><tag id='10'/><tag id='20'/>"))},
@@ -284,6 +322,7 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 		m.checkPort(t, g["x"], map[string]string{"tag": "10", "trunks": "[]", "vlan_mode": "[]"})
 		m.checkPort(t, g["y"], map[string]string{"tag": "20", "trunks": "[]", "vlan_mode": "[]"})
 	})
+	m.scenario(t, "vlan-update", func(t *testing.T) { m.vlanUpdate(t, e) })
 	m.scenario(t, "vlan-trunk", func(t *testing.T) {
 		g["trunk"].waitReach(t, ipX, 0, reach)
 		g["trunk"].waitReach(t, ipY20, 0, reach)

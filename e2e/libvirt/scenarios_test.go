@@ -98,7 +98,7 @@ func (m *mode) hotplug(t *testing.T, e *env) {
 			})
 	})
 	mac2 := e.mac(m.idx, 0x42)
-	xml := bridgeNIC(m.br, mac2, true)
+	xml := bridgeNIC(m.br, mac2, true, "")
 	t.Run("attach-device", func(t *testing.T) {
 		m.plugCycle(t, mac2,
 			func() error { _, err := m.lv.virshXML("attach-device", xml, h.dom, "--live"); return err },
@@ -190,4 +190,59 @@ func (m *mode) restart(t *testing.T, e *env) {
 	g["trunk"].waitReach(t, ipY20, marks["trunk"], reach)
 	_, runs := m.lv.ovsFailures(logOff)
 	t.Logf("libvirtd ran ovs-vsctl %d times while reconnecting", runs)
+}
+
+// vlanUpdate puts guest "c" (an <interface type='bridge'> with the Open
+// vSwitch virtualport) on VLAN 10 live with virsh update-device, which runs
+// ovs-vsctl clear/set on the Port, and back: while tagged, c no longer
+// reaches "a" on the untagged LAN. (libvirt 9.0 refuses live VLAN changes on
+// type='network' interfaces.)
+func (m *mode) vlanUpdate(t *testing.T, e *env) {
+	c := m.guests["c"]
+	mac := e.mac(m.idx, 3)
+	update := func(vlan string, want map[string]string) {
+		t.Helper()
+		// Start from the live <interface>: it carries what libvirt
+		// generated (virtualport interfaceid, target, alias), and any
+		// other difference than the VLAN is refused.
+		cur := m.liveNIC(t, c.dom, mac)
+		if i, j := strings.Index(cur, "<vlan"), strings.LastIndex(cur, "</vlan>"); i >= 0 && j > i {
+			cur = cur[:i] + cur[j+len("</vlan>"):]
+		}
+		end := strings.LastIndex(cur, "</interface>")
+		xml := cur[:end] + vlan + cur[end:]
+		if _, err := m.lv.virshXML("update-device", xml, c.dom, "--live"); err != nil {
+			t.Fatalf("update-device %q: %v\nXML:\n%s\nlibvirtd log:\n%s", vlan, err, xml, m.lv.tail(m.lv.log, 30))
+		}
+		m.checkPort(t, c, want)
+	}
+	update("<vlan><tag id='10'/></vlan>", map[string]string{"tag": "10"})
+	c.waitUnreachable(t, ipA, c.mark(), 3, reach)
+	since := c.mark()
+	update("", map[string]string{"tag": "[]", "trunks": "[]", "vlan_mode": "[]"})
+	c.waitReach(t, ipA, since, reach)
+}
+
+// liveNIC returns the <interface> element of the domain's live XML that has
+// mac.
+func (m *mode) liveNIC(t *testing.T, dom, mac string) string {
+	t.Helper()
+	xml := m.lv.mustVirsh(t, "dumpxml", dom)
+	rest := xml
+	for {
+		i := strings.Index(rest, "<interface ")
+		if i < 0 {
+			t.Fatalf("domain %s has no interface with MAC %s:\n%s", dom, mac, xml)
+		}
+		rest = rest[i:]
+		j := strings.Index(rest, "</interface>")
+		if j < 0 {
+			t.Fatalf("unterminated <interface> in the XML of %s", dom)
+		}
+		nic := rest[:j+len("</interface>")]
+		if strings.Contains(strings.ToLower(nic), "'"+strings.ToLower(mac)+"'") {
+			return nic
+		}
+		rest = rest[j:]
+	}
 }
