@@ -23,6 +23,7 @@ const (
 	DefaultFrameSize    = 2048
 	DefaultFrameCount   = 4096
 	DefaultPollTimeout  = 100 * time.Millisecond
+	DefaultBusyPoll     = 50 * time.Microsecond
 )
 
 // RxMode selects how a port receives.
@@ -91,6 +92,15 @@ type Options struct {
 	// FrameCount is the number of RxFrameRing frames. Default
 	// DefaultFrameCount.
 	FrameCount int
+	// BusyPoll bounds how long an RxFrameRing Recv that finds the ring
+	// empty keeps checking it, without a system call, before it sleeps in
+	// poll(2). The spin adapts: it starts only after poll slept for less
+	// than BusyPoll (frames arrive faster than that), doubles up to
+	// BusyPoll while that stays true, and halves each time it waits in
+	// vain, so an idle or slow port never spins. It saves the sleep and
+	// the cross-CPU wakeup per few frames at moderate to high rates.
+	// Default DefaultBusyPoll; negative disables it.
+	BusyPoll time.Duration
 	// PollTimeout is how long Recv waits for a frame before returning an
 	// empty batch. Default DefaultPollTimeout.
 	PollTimeout time.Duration
@@ -121,6 +131,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RxMode == RxDefault {
 		o.RxMode = defaultRxMode
+	}
+	if o.BusyPoll == 0 {
+		o.BusyPoll = DefaultBusyPoll
 	}
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = DefaultPollTimeout

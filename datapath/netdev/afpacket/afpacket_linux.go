@@ -164,8 +164,8 @@ func open(ifname string, o Options) (*Port, error) {
 	}
 	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
 	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
-	if o.RxMode == RxFrameRing {
-		p.spinMax = spinMaxDefault
+	if o.RxMode == RxFrameRing && o.BusyPoll > 0 {
+		p.spinMax = o.BusyPoll
 	}
 	p.txSlab = make([]byte, txSlabSize)
 	p.scratch = make([]byte, 64<<10+256)

@@ -26,14 +26,14 @@ type fwdRig struct {
 	frames      packet.Batch
 }
 
-func newFwdRig(tb testing.TB, frameSize int, mode afpacket.RxMode) *fwdRig {
+func newFwdRig(tb testing.TB, frameSize int, opts afpacket.Options) *fwdRig {
 	tb.Helper()
 	sw := nettest.NewNS(tb)
 	in := &rig{sw: sw, host: nettest.NewNS(tb), portName: "p" + nettest.Suffix()}
 	nettest.Veth(tb, sw, in.portName, in.host, "eth0")
 	out := &rig{sw: sw, host: nettest.NewNS(tb), portName: "p" + nettest.Suffix()}
 	nettest.Veth(tb, sw, out.portName, out.host, "eth0")
-	f := &fwdRig{p0: in.open(tb, afpacket.Options{RxMode: mode}), p1: out.open(tb, afpacket.Options{RxMode: mode})}
+	f := &fwdRig{p0: in.open(tb, opts), p1: out.open(tb, opts)}
 	in.host.Do(tb, func() (err error) {
 		f.gen, err = afpacket.Open("eth0", afpacket.Options{NoPromisc: true})
 		return err
@@ -61,7 +61,7 @@ func BenchmarkAfpacketForward(b *testing.B) {
 }
 
 func benchForward(b *testing.B, mode afpacket.RxMode, size int) {
-	f := newFwdRig(b, size, mode)
+	f := newFwdRig(b, size, afpacket.Options{RxMode: mode})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -106,7 +106,7 @@ func TestRecvSendNoAllocs(t *testing.T) {
 }
 
 func testNoAllocs(t *testing.T, mode afpacket.RxMode) {
-	f := newFwdRig(t, 60, mode)
+	f := newFwdRig(t, 60, afpacket.Options{RxMode: mode})
 	var batch packet.Batch
 	// Warm up: first calls may grow the goroutine stack.
 	for range 3 {
@@ -153,7 +153,7 @@ func testIperf3(t *testing.T, mode afpacket.RxMode) {
 
 // iperf3 runs a TCP test of secs seconds from a to b (at 10.77.0.2) and
 // returns the received rate in bits per second.
-func iperf3(a, b *nettest.NS, secs int) (float64, error) {
+func iperf3(a, b *nettest.NS, secs int, extra ...string) (float64, error) {
 	srv := make(chan error, 1)
 	go func() {
 		_, err := b.Exec(time.Duration(secs+18)*time.Second, "iperf3", "-s", "-1", "-B", "10.77.0.2")
@@ -164,6 +164,9 @@ func iperf3(a, b *nettest.NS, secs int) (float64, error) {
 			SumReceived struct {
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
+			Sum struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum"`
 		} `json:"end"`
 		Error string `json:"error"`
 	}
@@ -172,7 +175,7 @@ func iperf3(a, b *nettest.NS, secs int) (float64, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		out, err = a.Exec(time.Duration(secs+13)*time.Second, "iperf3", "-c", "10.77.0.2", "-t", strconv.Itoa(secs), "-J")
+		out, err = a.Exec(time.Duration(secs+13)*time.Second, "iperf3", append([]string{"-c", "10.77.0.2", "-t", strconv.Itoa(secs), "-J"}, extra...)...)
 		res = result{}
 		if jerr := json.Unmarshal(out, &res); jerr != nil {
 			<-srv
@@ -189,6 +192,9 @@ func iperf3(a, b *nettest.NS, secs int) (float64, error) {
 		return 0, fmt.Errorf("iperf3: %s", res.Error)
 	}
 	bps := res.End.SumReceived.BitsPerSecond
+	if bps == 0 {
+		bps = res.End.Sum.BitsPerSecond
+	}
 	if bps == 0 {
 		return 0, fmt.Errorf("iperf3 moved no data:\n%s", out)
 	}
@@ -225,8 +231,8 @@ func pingRTTs(a *nettest.NS, count int, interval string) ([]float64, error) {
 // time per packet in nanoseconds (user plus system, so the kernel work done
 // in its system calls counts; softirq work elsewhere does not), which
 // depends less on what else runs on the machine than the rate.
-func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) (pps, cpuNS float64) {
-	f := newFwdRig(tb, size, mode)
+func forwardPPS(tb testing.TB, opts afpacket.Options, size int, d time.Duration) (pps, cpuNS float64) {
+	f := newFwdRig(tb, size, opts)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -274,7 +280,7 @@ func forwardPPS(tb testing.TB, mode afpacket.RxMode, size int, d time.Duration) 
 	if n == 0 {
 		return 0, 0
 	}
-	tb.Logf("%v: %d frames in %d Recvs (%.1f per Recv), generator sent %.0f kpps, port dropped %d", mode, n, calls,
+	tb.Logf("%v: %d frames in %d Recvs (%.1f per Recv), generator sent %.0f kpps, port dropped %d", opts.RxMode, n, calls,
 		float64(n)/float64(calls), float64(gen1.TxPackets-gen0.TxPackets)/el.Seconds()/1e3, st1.RxDropped-st0.RxDropped)
 	return float64(n) / el.Seconds(), float64(c1.Nano()-c0.Nano()) / float64(n)
 }
@@ -284,12 +290,14 @@ type cmpCase struct {
 	name  string
 	mode  afpacket.RxMode
 	batch int           // messages per recvmmsg, 0 for the default
-	spin  time.Duration // frame ring spin limit, 0 for the default
+	spin  time.Duration // Options.BusyPoll
 }
+
+func (c cmpCase) opts() afpacket.Options { return afpacket.Options{RxMode: c.mode, BusyPoll: c.spin} }
 
 var cmpCases = []cmpCase{
 	{"framering", afpacket.RxFrameRing, 0, 0},
-	{"fr-spin50", afpacket.RxFrameRing, 0, 50 * time.Microsecond},
+	{"fr-nospin", afpacket.RxFrameRing, 0, -1},
 	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond},
 	{"ring", afpacket.RxRing, 0, 0},
 	{"mmsg", afpacket.RxMmsg, 0, 0},
@@ -334,10 +342,7 @@ func BenchmarkCompareModes(b *testing.B) {
 				if c.batch > 0 {
 					defer afpacket.SetMmsgBatch(afpacket.SetMmsgBatch(c.batch))
 				}
-				if c.spin > 0 {
-					defer afpacket.SetSpinMax(afpacket.SetSpinMax(c.spin))
-				}
-				hostA, hostB, _ := bridge(b, afpacket.Options{RxMode: c.mode})
+				hostA, hostB, _ := bridge(b, c.opts())
 				rtts, err := pingRTTs(hostA, 20, "0.05")
 				if err != nil {
 					b.Fatal(err)
@@ -346,7 +351,7 @@ func BenchmarkCompareModes(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				pps, cpu := forwardPPS(b, c.mode, 60, time.Second)
+				pps, cpu := forwardPPS(b, c.opts(), 60, time.Second)
 				w := rows[c.name]
 				w.rtt = append(w.rtt, median(rtts))
 				w.gbps = append(w.gbps, bps/1e9)
@@ -374,4 +379,33 @@ func fmtAll(v []float64, f string) string {
 		s[i] = fmt.Sprintf(f, x)
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// BenchmarkSpinCost measures the switch process's CPU use while it forwards
+// a fixed rate of 64-byte UDP (iperf3 -u) through two frame-ring ports,
+// with and without the adaptive spin, and with the block ring for
+// reference. Run with -benchtime=1x.
+func BenchmarkSpinCost(b *testing.B) {
+	nettest.RequireBinary(b, "iperf3")
+	for _, kpps := range []int{5, 20, 50} {
+		for _, c := range cmpCases {
+			if c.name != "framering" && c.name != "fr-nospin" && c.name != "ring" && c.name != "mmsg" {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%dk", c.name, kpps), func(b *testing.B) {
+				hostA, hostB, _ := bridge(b, c.opts())
+				var r0, r1 unix.Rusage
+				_ = unix.Getrusage(unix.RUSAGE_SELF, &r0)
+				t0 := time.Now()
+				rate := strconv.Itoa(kpps * 1000 * 64 * 8)
+				if _, err := iperf3(hostA, hostB, 2, "-u", "-l", "64", "-b", rate); err != nil {
+					b.Fatal(err)
+				}
+				_ = unix.Getrusage(unix.RUSAGE_SELF, &r1)
+				cpu := time.Duration(r1.Utime.Nano() - r0.Utime.Nano() + r1.Stime.Nano() - r0.Stime.Nano())
+				b.Logf("%s at %d kpps: switch process CPU %.0f%%", c.name, kpps, 100*cpu.Seconds()/time.Since(t0).Seconds())
+				b.ReportMetric(100*cpu.Seconds()/time.Since(t0).Seconds(), "cpu%")
+			})
+		}
+	}
 }

@@ -3,7 +3,6 @@ package afpacket
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -189,10 +188,6 @@ func (p *Port) fillFrames(b *packet.Batch) {
 func (r *rxFrames) ready() bool {
 	return loadStatus(r.frames[r.cur][v2StatusOff:])&tpStatusUser != 0
 }
-
-// spinMaxDefault is the longest RxFrameRing spin before sleeping; tests
-// change it to measure.
-var spinMaxDefault time.Duration
 
 // release hands ring frame h back to the kernel and moves to the next one.
 func (r *rxFrames) release(h []byte) {
