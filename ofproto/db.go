@@ -51,6 +51,10 @@ var monitoredColumns = map[string][]string{
 		"ifindex", "admin_state", "link_state", "mtu", "mtu_request"},
 }
 
+// callTimeout bounds one request; a 1000-port transaction takes well under
+// a second even on a loaded server.
+const callTimeout = 15 * time.Second
+
 // LockName is the lock every vswitchd holds while it writes the database.
 const LockName = "ovs_vswitchd"
 
@@ -205,7 +209,20 @@ func (d *dbConn) call(c *jsonrpc.Conn, method string, params any) (json.RawMessa
 		d.mu.Unlock()
 		return nil, err
 	}
-	m, ok := <-ch
+	var m *jsonrpc.Message
+	ok := false
+	select {
+	case m, ok = <-ch:
+	case <-time.After(callTimeout):
+		// A server that stops answering must not stall the vswitchd
+		// forever: drop the session, which reconnects.
+		d.mu.Lock()
+		delete(d.pending, key)
+		d.mu.Unlock()
+		d.logWarn("database request timed out; reconnecting", "method", method)
+		_ = c.Close()
+		return nil, fmt.Errorf("%s: no reply within %v", method, callTimeout)
+	}
 	if !ok || m == nil {
 		return nil, errors.New("connection closed")
 	}

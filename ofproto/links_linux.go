@@ -10,8 +10,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// netlinkSource is LinkSource over rtnetlink.
-type netlinkSource struct{}
+// netlinkSource is LinkSource over rtnetlink. Its requests go through a
+// handle with a socket timeout, so that a lost reply can never stall the
+// main loop.
+type netlinkSource struct {
+	h *netlink.Handle
+}
+
+// netlinkTimeout bounds one rtnetlink request.
+const netlinkTimeout = 5 * time.Second
+
+func newNetlinkSource() LinkSource {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return netlinkSource{}
+	}
+	_ = h.SetSocketTimeout(netlinkTimeout)
+	return netlinkSource{h: h}
+}
+
+// Close releases the request socket.
+func (s netlinkSource) Close() {
+	if s.h != nil {
+		s.h.Close()
+	}
+}
+
+func (s netlinkSource) linkByName(name string) (netlink.Link, error) {
+	if s.h != nil {
+		return s.h.LinkByName(name)
+	}
+	return netlink.LinkByName(name)
+}
 
 func linkInfo(l netlink.Link) LinkInfo {
 	a := l.Attrs()
@@ -24,20 +54,24 @@ func linkInfo(l netlink.Link) LinkInfo {
 	}
 }
 
-func (netlinkSource) Get(name string) (LinkInfo, error) {
-	l, err := netlink.LinkByName(name)
+func (s netlinkSource) Get(name string) (LinkInfo, error) {
+	l, err := s.linkByName(name)
 	if err != nil {
 		return LinkInfo{}, fmt.Errorf("link %s: %w", name, err)
 	}
 	return linkInfo(l), nil
 }
 
-func (netlinkSource) SetMTU(name string, mtu int) error {
-	l, err := netlink.LinkByName(name)
+func (s netlinkSource) SetMTU(name string, mtu int) error {
+	l, err := s.linkByName(name)
 	if err != nil {
 		return fmt.Errorf("link %s: %w", name, err)
 	}
-	if err := netlink.LinkSetMTU(l, mtu); err != nil {
+	set := netlink.LinkSetMTU
+	if s.h != nil {
+		set = s.h.LinkSetMTU
+	}
+	if err := set(l, mtu); err != nil {
 		return fmt.Errorf("set mtu of %s: %w", name, err)
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 // netlinkSource has no kernel links off Linux.
 type netlinkSource struct{}
 
+func newNetlinkSource() LinkSource { return netlinkSource{} }
+
 func (netlinkSource) Get(name string) (LinkInfo, error) {
 	return LinkInfo{}, errors.Join(errors.New("link "+name), netdev.ErrNotSupported)
 }

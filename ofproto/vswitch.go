@@ -80,6 +80,7 @@ type Vswitch struct {
 	lastStats  time.Time
 
 	cache     *specCache // used by the Run goroutine only
+	ownLinks  bool       // opts.Links was created by New; Run closes it
 	runDone   chan struct{}
 	ready     chan struct{} // closed after the first complete pass
 	readyOnce sync.Once
@@ -91,8 +92,9 @@ func New(opts Options) *Vswitch {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opts.Links == nil {
-		opts.Links = netlinkSource{}
+	ownLinks := opts.Links == nil
+	if ownLinks {
+		opts.Links = newNetlinkSource()
 	}
 	return &Vswitch{
 		opts:      opts,
@@ -104,6 +106,7 @@ func New(opts Options) *Vswitch {
 		runDone:   make(chan struct{}),
 		ready:     make(chan struct{}),
 		cache:     newSpecCache(),
+		ownLinks:  ownLinks,
 	}
 }
 
@@ -146,6 +149,9 @@ func (v *Vswitch) Run(ctx context.Context) error {
 	defer close(v.runDone)
 	stopLinks := v.opts.Links.Subscribe(v.onLink)
 	defer stopLinks()
+	if c, ok := v.opts.Links.(interface{ Close() }); ok && v.ownLinks {
+		defer c.Close()
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	v.reconfigure()

@@ -75,6 +75,14 @@ func startDaemon(t testing.TB, dir string, args ...string) *proc {
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			// A goroutine dump shows where a hung daemon waits.
+			_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-p.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		p.stop()
 		if t.Failed() {
 			t.Logf("gvswitchd stderr:\n%s", p.stderr)
