@@ -17,6 +17,12 @@ type MonitorTable struct {
 	Select  Select
 	Cond    *Condition // nil: every row
 	condRaw string
+	// oldCond is the condition the client was last told about. Like
+	// ovsdb-server, a monitor_cond_change that fails half way keeps the
+	// conditions it already set but sends nothing, so until the next
+	// successful change old rows are judged by oldCond and new rows by Cond.
+	oldCond *Condition
+	oldRaw  string
 }
 
 // Monitor is one monitor of one database: which tables and columns it
@@ -49,6 +55,7 @@ func (m *Monitor) computeKey() {
 			}
 		}
 		sb.WriteString(mt.condRaw)
+		sb.WriteString("|" + mt.oldRaw)
 	}
 	m.key = sb.String()
 }
@@ -146,6 +153,7 @@ func ParseMonitor(s *Schema, v any, version int) (*Monitor, *Error) {
 				if err := mt.SetCondition(where); err != nil {
 					return nil, err
 				}
+				mt.oldCond, mt.oldRaw = mt.Cond, mt.condRaw
 			}
 		}
 		sort.Slice(mt.Columns, func(i, j int) bool { return mt.Columns[i].Index < mt.Columns[j].Index })
@@ -171,18 +179,17 @@ func (mt *MonitorTable) SetCondition(where any) *Error {
 
 // ChangeConditions applies monitor_cond_change's <monitor-cond-update>
 // object and returns the updates (version 2 form) for rows that enter or
-// leave the monitor's view. The caller holds the database lock.
+// leave the monitor's view, or nil. The caller holds the database lock.
+// Tables are processed in ovsdb-server's member order and, as there, a
+// failure leaves the conditions already changed in place (see oldCond).
 func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, syntaxErr(v, "condition updates must be an object")
 	}
-	type change struct {
-		mt  *MonitorTable
-		old *Condition
-	}
-	var changes []change
-	for name, rv := range obj {
+	defer m.computeKey()
+	for _, name := range objectOrder(obj) {
+		rv := obj[name]
 		var mt *MonitorTable
 		for _, t := range m.Tables {
 			if t.Table.Name == name {
@@ -190,7 +197,7 @@ func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 			}
 		}
 		if mt == nil {
-			return nil, syntaxErr(v, "no table named %s in monitor", name)
+			return nil, errorf(TagSyntax, "no table named %s", name)
 		}
 		reqs, isArr := rv.([]any)
 		if !isArr {
@@ -211,18 +218,17 @@ func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 			if where == nil {
 				continue
 			}
-			old := mt.Cond
 			if err := mt.SetCondition(where); err != nil {
 				return nil, err
 			}
-			changes = append(changes, change{mt, old})
 		}
 	}
-	m.computeKey()
 	b := []byte{'{'}
 	nt := 0
-	for _, ch := range changes {
-		mt := ch.mt
+	for _, mt := range m.Tables {
+		if mt.condRaw == mt.oldRaw {
+			continue
+		}
 		t := db.tables[mt.Table.Name]
 		n0 := len(b)
 		if nt > 0 {
@@ -232,7 +238,7 @@ func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 		b = append(b, ":{"...)
 		nr := 0
 		for _, r := range t.Rows {
-			was := ch.old == nil || ch.old.Eval(r)
+			was := mt.oldCond == nil || mt.oldCond.Eval(r)
 			is := mt.Cond == nil || mt.Cond.Eval(r)
 			if was == is {
 				continue
@@ -251,6 +257,7 @@ func (m *Monitor) ChangeConditions(db *Database, v any) ([]byte, *Error) {
 				b = append(b, `":{"delete":null}`...)
 			}
 		}
+		mt.oldCond, mt.oldRaw = mt.Cond, mt.condRaw
 		if nr == 0 {
 			b = b[:n0]
 			continue
@@ -396,13 +403,11 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 	if old == nil && new == nil {
 		return b, nr
 	}
-	if mt.Cond != nil {
-		if old != nil && !mt.Cond.Eval(old) {
-			old = nil
-		}
-		if new != nil && !mt.Cond.Eval(new) {
-			new = nil
-		}
+	if old != nil && mt.oldCond != nil && !mt.oldCond.Eval(old) {
+		old = nil
+	}
+	if new != nil && mt.Cond != nil && !mt.Cond.Eval(new) {
+		new = nil
 	}
 	var u UUID
 	switch {
