@@ -245,6 +245,9 @@ func (dp *Datapath) classifierLocked(no uint32) *classifier {
 // returns the number used. The datapath owns port afterwards: DelPort and
 // Close close it. Errors wrap ErrPortExists or ErrDatapathClosed.
 func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint32, error) {
+	if port == nil {
+		return 0, fmt.Errorf("add port %s: nil port", name)
+	}
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	if dp.closed {

@@ -308,7 +308,11 @@ func (p *pmd) upcall(pkt *packet.Packet, i int) {
 	prog := p.dp.progs.get(acts)
 	f, err := p.dp.install(p.cls, k, &mask, prog, false)
 	if err != nil {
-		p.bc.limitHits++
+		// Over the flow limit (or the port is being deleted): forward
+		// this packet anyway, without a flow, as OVS does.
+		if errors.Is(err, ErrFlowLimit) {
+			p.bc.limitHits++
+		}
 		p.runOne(prog, pkt)
 		return
 	}
