@@ -33,9 +33,13 @@ type Clause struct {
 	Arg    Datum
 }
 
-// Condition is a conjunction of clauses (an empty one is true).
+// Condition is a conjunction of clauses (an empty one is true), as in
+// transactions, or with Any set a disjunction, as in monitor conditions
+// (ovsdb-server(7): a row is monitored when any clause matches; an empty
+// condition matches every row).
 type Condition struct {
 	Clauses []Clause
+	Any     bool
 }
 
 // ParseCondition parses a <where> array (RFC 7047 <condition>s plus Open
@@ -134,8 +138,16 @@ func (c *Condition) uuidEquals() (UUID, bool) {
 	return UUID{}, false
 }
 
-// Eval reports whether r satisfies every clause.
+// Eval reports whether r satisfies the condition.
 func (c *Condition) Eval(r *Row) bool {
+	if c.Any {
+		for i := range c.Clauses {
+			if c.Clauses[i].eval(r) {
+				return true
+			}
+		}
+		return len(c.Clauses) == 0
+	}
 	for i := range c.Clauses {
 		if !c.Clauses[i].eval(r) {
 			return false
@@ -146,6 +158,14 @@ func (c *Condition) Eval(r *Row) bool {
 
 // IsTrue reports whether the condition is trivially true.
 func (c *Condition) IsTrue() bool {
+	if c.Any {
+		for i := range c.Clauses {
+			if c.Clauses[i].Func == FuncTrue {
+				return true
+			}
+		}
+		return len(c.Clauses) == 0
+	}
 	for i := range c.Clauses {
 		if c.Clauses[i].Func != FuncTrue {
 			return false

@@ -169,6 +169,7 @@ func (mt *MonitorTable) SetCondition(where any) *Error {
 	if err != nil {
 		return err
 	}
+	cond.Any = true
 	if cond.IsTrue() {
 		mt.Cond, mt.condRaw = nil, ""
 	} else {

@@ -142,6 +142,10 @@ var protocolScript = []string{
 	`{"id":56,"method":"transact","params":["Open_vSwitch",{"op":"select","table":"Bridge","where":[["name","==","b41"]],"columns":["name","_version","_uuid"]},{"op":"delete","table":"Bridge","where":[["name","==","nothing"]]}]}`,
 	`{"id":57,"method":"transact","params":["Open_vSwitch",{"op":"update","table":"Bridge","where":[["name","==","b41"]],"row":{"_version":["uuid","2c1e5d4e-1111-2222-3333-444455556666"]}}]}`,
 	`{"id":58,"method":"echo","params":[]}`,
+	`{"id":59,"method":"monitor_cond","params":["Open_vSwitch",["or"],{"Bridge":[{"columns":["name"],"where":[["name","==","br0"],["name","==","b41"]]}]}]}`,
+	`{"id":60,"method":"monitor_cond","params":["Open_vSwitch",["f"],{"Bridge":[{"columns":["name"],"where":[false,["name","==","nope"]]}]}]}`,
+	`{"id":61,"method":"monitor_cond","params":["Open_vSwitch",["e"],{"Bridge":[{"columns":["name"],"where":[]}]}]}`,
+	`{"id":62,"method":"monitor_cond_change","params":[["f"],["f"],{"Bridge":[{"where":[["name","==","br0"],true]}]}]}`,
 	`{"id":27,"method":"transact","params":["Open_vSwitch",{"op":"delete","table":"Bridge","where":[["name","==","b9"]]},{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","delete",["set",[]]]]}]}`,
 }
 

@@ -266,8 +266,8 @@ func randomDifferential(t *testing.T, seed uint64, n int) {
 			// the view must be reported the same way.
 			// (A condition change that fails half way leaves ovsdb-server's
 			// view of the client inconsistent; only valid ones are sent.)
-			ch := fmt.Sprintf(`{"id":"cc","method":"monitor_cond_change","params":[["v2"],["v2"],{"Bridge":[{"where":[["external_ids","includes",["map",[[%q,%q]]]]]}],"Port":[{"where":[["tag","<",%d]]}]}]}`,
-				g.pick("k", 4), g.pick("v", 3), g.r.IntN(4000))
+			ch := fmt.Sprintf(`{"id":"cc","method":"monitor_cond_change","params":[["v2"],["v2"],{"Bridge":[{"where":[["external_ids","includes",["map",[[%q,%q]]]]]}],"Port":[{"where":[["tag","<",%d],["tag",">",%d]]}]}]}`,
+				g.pick("k", 4), g.pick("v", 3), g.r.IntN(4000), g.r.IntN(4000))
 			a, b := rm.call(ch), om.call(ch)
 			if os.Getenv("RANDOM_DIFF_TRACE") != "" {
 				t.Logf("cond change at %d: %s", i, ch)
