@@ -80,6 +80,33 @@ type PortConfig struct {
 	// (other_config:qinq-ethtype): TPID8021AD (the default when 0) or
 	// TPID8021Q.
 	QinQEthType uint16
+	// PriorityTags is other_config:priority-tags: whether a frame that
+	// leaves untagged gets a priority tag (VID 0) carrying its PCP.
+	PriorityTags PriorityTags
+}
+
+// PriorityTags says when Egress adds a priority tag (VID 0) to a frame that
+// would leave the port untagged, to keep its 802.1p priority.
+type PriorityTags uint8
+
+// PriorityTags values, as other_config:priority-tags spells them.
+const (
+	PriorityTagsNever     PriorityTags = iota // "never" (the default)
+	PriorityTagsIfNonzero                     // "if-nonzero": only when the PCP is not 0
+	PriorityTagsAlways                        // "always"
+)
+
+// ParsePriorityTags parses other_config:priority-tags; "" and unknown
+// values mean never, as in Open vSwitch (which also accepts "false" for
+// never and "true" for if-nonzero, from older releases).
+func ParsePriorityTags(s string) PriorityTags {
+	switch s {
+	case "if-nonzero", "true":
+		return PriorityTagsIfNonzero
+	case "always":
+		return PriorityTagsAlways
+	}
+	return PriorityTagsNever
 }
 
 func allows(s VIDSet, vid uint16) bool {
@@ -210,14 +237,21 @@ func Egress(c *PortConfig, xv [2]Tag) (out [2]Tag, ok bool) {
 		}
 		strip = true
 	}
-	if strip {
-		if !xv[0].Present() {
-			// Nothing to strip: a VLAN 0 frame may still carry an inner tag.
-			return xv, true
-		}
-		return [2]Tag{xv[1], {}}, true
+	if !strip {
+		return xv, true
 	}
-	return xv, true
+	out = [2]Tag{xv[1], {}}
+	if !xv[0].Present() {
+		// Nothing to strip: a VLAN 0 frame may still carry an inner tag.
+		out = xv
+	}
+	if !out[0].Present() {
+		pcp := xv[0].PCP()
+		if c.PriorityTags == PriorityTagsAlways || (c.PriorityTags == PriorityTagsIfNonzero && pcp != 0) {
+			out[0] = Tag{TPID: TPID8021Q, TCI: MakeTCI(pcp, 0)}
+		}
+	}
+	return out, true
 }
 
 // EditKind is one tag operation.

@@ -162,3 +162,29 @@ func TestParseMode(t *testing.T) {
 		}
 	}
 }
+
+func TestPriorityTags(t *testing.T) {
+	in := st(Tag{TPID8021Q, MakeTCI(5, 10)})
+	zero := st(c(10))
+	for _, tt := range []struct {
+		mode PriorityTags
+		xv   [2]Tag
+		want [2]Tag
+	}{
+		{PriorityTagsNever, in, st()},
+		{PriorityTagsIfNonzero, in, st(Tag{TPID8021Q, MakeTCI(5, 0)})},
+		{PriorityTagsIfNonzero, zero, st()},
+		{PriorityTagsAlways, zero, st(Tag{TPID8021Q, 0})},
+	} {
+		cfg := PortConfig{Mode: Access, Tag: 10, PriorityTags: tt.mode}
+		if got, ok := Egress(&cfg, tt.xv); !ok || got != tt.want {
+			t.Errorf("mode %d: got %v %v, want %v", tt.mode, got, ok, tt.want)
+		}
+	}
+	for s, want := range map[string]PriorityTags{"": PriorityTagsNever, "never": PriorityTagsNever,
+		"if-nonzero": PriorityTagsIfNonzero, "true": PriorityTagsIfNonzero, "always": PriorityTagsAlways} {
+		if got := ParsePriorityTags(s); got != want {
+			t.Errorf("ParsePriorityTags(%q) = %d", s, got)
+		}
+	}
+}
