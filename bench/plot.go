@@ -48,34 +48,50 @@ func (r *Results) barPlot(path, title, ylabel string, rows []row, val func(*Case
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	p.Y.Min = 0
-	groupWidth := vg.Points(float64(min(80, 420/len(rows))))
-	w := groupWidth / vg.Length(len(systems))
 	var labels []string
 	for _, rw := range rows {
 		labels = append(labels, r.shortLabel(rw))
 	}
-	any := false
+	// Only systems with a value here get a bar; colours stay fixed per system.
+	type series struct {
+		color int
+		name  string
+		vals  plotter.Values
+	}
+	var ss []series
+	top := 0.0
 	for i, s := range systems {
 		vals := make(plotter.Values, len(rows))
+		ok := false
 		for j, rw := range rows {
 			if c := r.Find(rw.workload, rw.metric, s); c != nil && c.Stat.N > 0 {
 				vals[j] = val(c)
-				any = true
+				top = max(top, vals[j])
+				ok = true
 			}
 		}
-		bars, err := plotter.NewBarChart(vals, w)
+		if ok {
+			ss = append(ss, series{i, s, vals})
+		}
+	}
+	if len(ss) == 0 {
+		return false, nil
+	}
+	groupWidth := vg.Points(float64(min(80, 420/len(rows))))
+	w := groupWidth / vg.Length(len(ss))
+	for k, se := range ss {
+		bars, err := plotter.NewBarChart(se.vals, w)
 		if err != nil {
 			return false, err
 		}
 		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i)
-		bars.Offset = w*vg.Length(i) - groupWidth/2 + w/2
+		bars.Color = plotutil.Color(se.color)
+		bars.Offset = w*vg.Length(k) - groupWidth/2 + w/2
 		p.Add(bars)
-		p.Legend.Add(s, bars)
+		p.Legend.Add(se.name, bars)
 	}
-	if !any {
-		return false, nil
-	}
+	// Headroom above the tallest bar for the legend.
+	p.Y.Max = top * 1.3
 	p.NominalX(labels...)
 	width := vg.Length(max(6, 1.1*float64(len(rows)))) * vg.Inch
 	return true, p.Save(width, 4*vg.Inch, path)
@@ -100,7 +116,7 @@ func writePlots(dir string, r *Results) ([]string, error) {
 		{"tcp.png", "TCP throughput, iperf3 (median)", "Gbit/s", r.rowsOf(KindTCP), median},
 		{"udp.png", "UDP received packet rate, trafgen (median)", "Mpps", r.rowsOf(KindUDP, KindFlood), median},
 		{"latency.png", "UDP request/response round trip (median of reps)", "µs", r.rowsOf(KindLatency), median},
-		{"control.png", "ovs-vsctl: per add-port call; bulk: per port", "ms", control, func(c *Case) float64 {
+		{"control.png", "control plane: per add-port call; bulk add and del-br per port", "ms", control, func(c *Case) float64 {
 			if c.Metric == "bulk add" || c.Metric == "bulk del-br" {
 				return c.Stat.Median / bulk
 			}

@@ -218,7 +218,7 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "switch_cores_per_mpps", 1) }, extraOf("switch_cores_per_mpps"))
 	fmt.Fprint(w, "## Latency (UDP request/response, one outstanding, µs round trip)\n\n")
 	r.table(w, r.rowsOf(KindLatency), func(c *Case) string { return cell(c, r.Reps) }, medianOf)
-	fmt.Fprintf(w, "## Control plane (ms, %s)\n\n", strings.TrimPrefix(r.controlTitle(), "control plane "))
+	fmt.Fprintf(w, "## Control plane (ms; %s)\n\n", strings.Trim(strings.TrimPrefix(r.controlTitle(), "control plane "), "()"))
 	fmt.Fprint(w, "ovs-vsctl against gvswitchd and Open vSwitch (it waits until the switch applied the change); the Linux\n"+
 		"bridge row uses `ip link set master` (bulk: one `ip -batch`) for scale. add-port p50/p99 are over the single calls.\n\n")
 	r.table(w, r.rowsOf("control"), func(c *Case) string {

@@ -87,11 +87,11 @@ func (m *cpuMeter) stop() (switchCores, softirqCores float64) {
 // runTCP runs one iperf3 client from host 1 to host 2.
 func (e *env) runTCP(ctx context.Context, w Workload, d time.Duration) (measurement, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+15*time.Second)
 	defer cancel()
 	m := startCPU(e.sys.pid())
 	out, err := runCmd(e.t.hosts[0].ns.cmd(ctx, "iperf3", "-c", e.t.hosts[1].ip.String(), "-p", iperfPort,
-		"-t", fmt.Sprint(secs), "-P", fmt.Sprint(w.Streams), "-J"))
+		"-t", fmt.Sprint(secs), "-P", fmt.Sprint(w.Streams), "-J", "--connect-timeout", "3000"))
 	cores, soft := m.stop()
 	var r struct {
 		Error string
@@ -290,6 +290,9 @@ func (e *env) runRR(ctx context.Context, n int) (measurement, error) {
 			k, _, err := cli.ReadFromUDP(buf)
 			if err != nil {
 				lost++
+				if lost > 20 && lost > i/2 {
+					return measurement{}, fmt.Errorf("%d of %d requests unanswered", lost, i+1)
+				}
 				break
 			}
 			if k >= 8 && binary.BigEndian.Uint64(buf) == uint64(i) {
@@ -344,6 +347,9 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 		extra:   map[string]float64{"add-port min": s.Min, "add-port max": s.Max},
 	}
 	progress(fmt.Sprintf("add-port p50 %.1f ms p99 %.1f ms; bulk add of %d ports", s.Median, s.P99, len(bulk)))
+	if len(bulk) == 0 {
+		return m, nil
+	}
 	if err := c.addBridge(ctx, "bulk"); err != nil {
 		return m, err
 	}
