@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,11 @@ type Options struct {
 	// Schema is the schema for a new database; nil means the embedded
 	// Open_vSwitch schema.
 	Schema []byte
+	// KeepSchema keeps an existing database file's schema even when its
+	// version differs from Schema's. By default such a file is converted
+	// to Schema on open (as ovs-ctl does with ovsdb-tool convert before
+	// starting ovsdb-server) and compacted.
+	KeepSchema bool
 	// Remotes are added by New (see AddRemote).
 	Remotes []string
 	// PrivateKey, Certificate and CACert are PEM file names for pssl
@@ -185,6 +191,29 @@ func (s *Server) openDB(schemaJSON []byte) (*ovsdb.Database, error) {
 	}
 	db.RebuildLocked()
 	db.Unlock()
+	if !s.opts.KeepSchema {
+		want, err := ovsdb.ParseSchema(schemaJSON)
+		if err == nil && want.Name == schema.Name && want.Version != schema.Version {
+			db.RLock()
+			nd, cerr := db.ConvertLocked(want)
+			var snap map[string]map[string]json.RawMessage
+			if cerr == nil {
+				nd.RLock()
+				snap = nd.SnapshotLocked()
+				nd.RUnlock()
+			}
+			db.RUnlock()
+			if cerr == nil {
+				cerr = l.Compact(schemaJSON, snap)
+			}
+			if cerr != nil {
+				l.Close()
+				return nil, fmt.Errorf("convert %s from schema %s to %s: %w", s.opts.DBPath, schema.Version, want.Version, cerr)
+			}
+			s.log.Info("ovsdb: converted database", "path", s.opts.DBPath, "from", schema.Version, "to", want.Version)
+			db = nd
+		}
+	}
 	s.storage = l
 	db.SetLog(logAdapter{l})
 	return db, nil
