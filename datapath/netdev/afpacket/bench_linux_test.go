@@ -291,17 +291,25 @@ type cmpCase struct {
 	mode  afpacket.RxMode
 	batch int           // messages per recvmmsg, 0 for the default
 	spin  time.Duration // Options.BusyPoll
+	frame int           // Options.FrameSize (FrameCount keeps the ring at 8 MiB)
 }
 
-func (c cmpCase) opts() afpacket.Options { return afpacket.Options{RxMode: c.mode, BusyPoll: c.spin} }
+func (c cmpCase) opts() afpacket.Options {
+	o := afpacket.Options{RxMode: c.mode, BusyPoll: c.spin}
+	if c.frame > 0 {
+		o.FrameSize, o.FrameCount = c.frame, 8<<20/c.frame
+	}
+	return o
+}
 
 var cmpCases = []cmpCase{
-	{"framering", afpacket.RxFrameRing, 0, 0},
-	{"fr-nospin", afpacket.RxFrameRing, 0, -1},
-	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond},
-	{"ring", afpacket.RxRing, 0, 0},
-	{"mmsg", afpacket.RxMmsg, 0, 0},
-	{"mmsg128", afpacket.RxMmsg, 128, 0},
+	{"framering", afpacket.RxFrameRing, 0, 0, 0},
+	{"fr-nospin", afpacket.RxFrameRing, 0, -1, 0},
+	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond, 0},
+	{"fr-64k", afpacket.RxFrameRing, 0, 0, 65536 + 256},
+	{"ring", afpacket.RxRing, 0, 0, 0},
+	{"mmsg", afpacket.RxMmsg, 0, 0, 0},
+	{"mmsg128", afpacket.RxMmsg, 128, 0, 0},
 }
 
 func median(v []float64) float64 {
