@@ -26,6 +26,9 @@ type DB interface {
 	// Transact runs ops (JSON operation objects) and returns the per-op
 	// results. An op error or a short reply is an error.
 	Transact(ops ...any) ([]json.RawMessage, error)
+	// Resync drops the session and starts a new one (full monitor
+	// snapshot), for a replica found stale.
+	Resync()
 	// HasLock reports whether this session may write: it holds the
 	// ovs_vswitchd lock (or the server does not implement locks).
 	HasLock() bool
@@ -80,6 +83,7 @@ type dbConn struct {
 
 // logger is the part of slog ofproto uses (nil-safe through logf helpers).
 type logger interface {
+	Debug(msg string, args ...any)
 	Info(msg string, args ...any)
 	Warn(msg string, args ...any)
 }
@@ -292,11 +296,13 @@ func (d *dbConn) setupDone() bool {
 func (d *dbConn) notify(m *jsonrpc.Message) {
 	var params []json.RawMessage
 	if err := json.Unmarshal(m.Params, &params); err != nil {
+		d.logWarn("bad notification params", "method", m.Method, "error", err)
 		return
 	}
 	switch m.Method {
 	case "update":
 		if len(params) != 2 {
+			d.logWarn("update notification with bad params", "count", len(params))
 			return
 		}
 		d.mu.Lock()
@@ -308,6 +314,8 @@ func (d *dbConn) notify(m *jsonrpc.Message) {
 		}
 		if config {
 			d.signal()
+		} else if d.log != nil {
+			d.log.Debug("monitor update with output columns only")
 		}
 	case "locked":
 		d.mu.Lock()
@@ -378,7 +386,18 @@ func applyUpdates(tables Tables, raw json.RawMessage) (bool, error) {
 				t[uuid] = ru.New
 				config = true
 			default:
-				t[uuid] = ru.New
+				// "new" holds every monitored column (RFC 7047 4.1.6);
+				// merging onto the old row also copes with a server
+				// that sends only the changed ones. A fresh map keeps
+				// row identity meaningful for the decode cache.
+				merged := make(Row, len(t[uuid])+len(ru.New))
+				for k, v := range t[uuid] {
+					merged[k] = v
+				}
+				for k, v := range ru.New {
+					merged[k] = v
+				}
+				t[uuid] = merged
 				for col := range ru.Old {
 					if !outputColumns[table][col] {
 						config = true
@@ -402,6 +421,15 @@ func (d *dbConn) Snapshot() Tables {
 		out[t] = m
 	}
 	return out
+}
+
+func (d *dbConn) Resync() {
+	d.mu.Lock()
+	c := d.conn
+	d.mu.Unlock()
+	if c != nil {
+		_ = c.Close() // the reader notices and reconnects
+	}
 }
 
 func (d *dbConn) HasLock() bool {

@@ -46,7 +46,7 @@ type Options struct {
 }
 
 // CoverageEvents are the counters ofproto bumps through Options.Count.
-var CoverageEvents = []string{"bridge_reconfigure", "txn_error", "iface_added", "iface_deleted", "iface_error", "link_event"}
+var CoverageEvents = []string{"bridge_reconfigure", "txn_error", "iface_added", "iface_deleted", "iface_error", "link_event", "replica_resync"}
 
 func (v *Vswitch) count(event string) {
 	if v.opts.Count != nil {
@@ -81,6 +81,7 @@ type Vswitch struct {
 
 	cache     *specCache // used by the Run goroutine only
 	ownLinks  bool       // opts.Links was created by New; Run closes it
+	staleCfg  int64      // checkReplica: server next_cfg seen ahead once
 	runDone   chan struct{}
 	ready     chan struct{} // closed after the first complete pass
 	readyOnce sync.Once
@@ -178,6 +179,7 @@ func (v *Vswitch) Run(ctx context.Context) error {
 			if now.Sub(v.lastStatsTime()) >= v.statsInterval() {
 				v.writeStats(now)
 			}
+			v.checkReplica()
 		}
 	}
 }
@@ -249,6 +251,7 @@ func (v *Vswitch) reconfigure() {
 	if !v.opts.DB.HasLock() {
 		// Another vswitchd owns the database; stay passive until the
 		// server hands us the lock ("locked" notification).
+		v.log.Debug("not reconfiguring: ovs_vswitchd lock not held")
 		return
 	}
 	t0 := time.Now()
@@ -312,6 +315,43 @@ func (v *Vswitch) reconfigure() {
 	v.writeStatus(spec)
 	v.log.Debug("reconfigured", "cfg", spec.NextCfg, "ops", len(ops), "reconcile", t1.Sub(t0),
 		"publish", t2.Sub(t1), "txn", t3.Sub(t2), "status", time.Since(t3))
+}
+
+// checkReplica is a once-a-second guard against a server that loses monitor
+// updates: it reads next_cfg directly and compares it with the replica. A
+// replica behind on two consecutive checks for the same value (so not just
+// an update in flight) is resynchronised, and a warning says so.
+func (v *Vswitch) checkReplica() {
+	if !v.opts.DB.HasLock() {
+		return
+	}
+	replica := buildSpec(v.opts.DB.Snapshot(), nil).NextCfg
+	res, err := v.opts.DB.Transact(map[string]any{"op": "select", "table": "Open_vSwitch", "where": []any{}, "columns": []string{"next_cfg"}})
+	if err != nil || len(res) == 0 {
+		return
+	}
+	var sel struct {
+		Rows []struct {
+			NextCfg int64 `json:"next_cfg"`
+		} `json:"rows"`
+	}
+	if json.Unmarshal(res[0], &sel) != nil || len(sel.Rows) != 1 {
+		return
+	}
+	server := sel.Rows[0].NextCfg
+	if server <= replica {
+		v.staleCfg = 0
+		return
+	}
+	if v.staleCfg != server {
+		v.staleCfg = server // maybe an update in flight: look again
+		return
+	}
+	v.count("replica_resync")
+	v.log.Warn("database replica is stale (monitor update lost); resynchronizing",
+		"replica_next_cfg", replica, "server_next_cfg", server)
+	v.staleCfg = 0
+	v.opts.DB.Resync()
 }
 
 // ensureRoot inserts the Open_vSwitch row into an empty database (what

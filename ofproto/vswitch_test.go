@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +181,72 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		}
 		vsctl(t, remote, "del-port", "br0", "p2")
 	}
+}
+
+// lossyDB loses monitor updates while frozen, like a buggy server.
+type lossyDB struct {
+	DB
+	mu     sync.Mutex
+	frozen Tables
+	ch     chan struct{}
+}
+
+func (l *lossyDB) Snapshot() Tables {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.frozen != nil {
+		return l.frozen
+	}
+	return l.DB.Snapshot()
+}
+
+func (l *lossyDB) Changed() <-chan struct{} { return l.ch }
+
+func (l *lossyDB) Resync() {
+	l.mu.Lock()
+	l.frozen = nil
+	l.mu.Unlock()
+	l.DB.Resync()
+}
+
+func TestLostUpdatesAreResynchronized(t *testing.T) {
+	_, remote := startOVSDBServer(t)
+	db, err := DialDB(remote, 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lossy := &lossyDB{DB: db, ch: make(chan struct{}, 1)}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-db.Changed():
+			}
+			lossy.mu.Lock()
+			frozen := lossy.frozen != nil
+			lossy.mu.Unlock()
+			if !frozen {
+				select {
+				case lossy.ch <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	dp := newFakeDP("p1")
+	v := New(Options{DB: lossy, Datapath: dp, Opener: dp, Links: &fakeLinks{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = v.Run(ctx) }()
+	defer func() { cancel(); v.Wait() }()
+	vsctl(t, remote, "add-br", "br0")
+	lossy.mu.Lock()
+	lossy.frozen = db.Snapshot()
+	lossy.mu.Unlock()
+	start := time.Now()
+	vsctl(t, remote, "add-port", "br0", "p1") // would hang without the guard
+	t.Logf("add-port with lost updates took %v", time.Since(start))
 }

@@ -67,7 +67,7 @@ func startDaemon(t testing.TB, dir string, args ...string) *proc {
 	t.Helper()
 	testutil.RequireRoot(t)
 	p := &proc{dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], args...)
+	p.cmd = exec.Command(os.Args[0], append([]string{"-vbridge:console:dbg", "-vreconnect:console:dbg"}, args...)...)
 	p.cmd.Env = append(append(os.Environ(), daemonEnv+"=1"), env(dir)...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -311,7 +311,7 @@ func testBadConfigAndRestart(t *testing.T, startFn func(t testing.TB) (*dbClient
 
 	// SIGKILL and restart: everything comes back with the same ofports.
 	p.kill()
-	startDaemon(t, p.dir, p.cmd.Args[1:]...)
+	startDaemon(t, p.dir, p.cmd.Args[3:]...)
 	vsctl(t, s, "set", "Bridge", br, "other_config:restart-test=1") // waits for cur_cfg
 	if got := s.Get(t, "Interface", v1.Name, "ofport"); got != "5" {
 		t.Errorf("after restart ofport = %s", got)
