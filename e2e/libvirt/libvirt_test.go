@@ -265,6 +265,10 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 		return err == nil
 	}, "gvswitchd did not create the bridge-local netdev %s", m.br)
 
+	// The ovs-vsctl that libvirtd will run is the one this mode is about.
+	if got := lookPathIn(m.path, "ovs-vsctl"); !sameFile(got, m.vsctl) {
+		t.Fatalf("ovs-vsctl on libvirtd's PATH %s is %q, want %s", m.path, got, m.vsctl)
+	}
 	logOff := e.lv.logSize()
 	e.lv.start(t, m.path)
 	t.Cleanup(func() { e.lv.cleanup(t) })
@@ -294,7 +298,6 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 	})
 	t.Logf("%d guests booted in %v", len(m.guests), time.Since(start).Round(time.Millisecond))
 	g := m.guests
-	const reach = 60 * time.Second
 
 	m.scenario(t, "network", func(t *testing.T) {
 		g["a"].waitReach(t, ipB, 0, reach)
@@ -380,6 +383,23 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 			t.Errorf("libvirtd log reports OVS failures:\n%s", strings.Join(bad, "\n"))
 		}
 	})
+}
+
+// lookPathIn finds an executable like exec.LookPath with PATH=path.
+func lookPathIn(path, name string) string {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 func writeFile(t *testing.T, dir, name, s string) string {
