@@ -221,6 +221,7 @@ func writeScenarios() []scenario {
 			"--no-wait -- --if-exists set Port vnet0 vlan_mode=native-tagged tag=4 trunk=1,2", "get Port vnet0 vlan_mode tag trunks",
 			"--no-wait set Interface vnet0 ingress_policing_rate=800 ingress_policing_burst=80", "get Interface vnet0 ingress_policing_rate ingress_policing_burst",
 			"--no-wait set Interface vnet0 external_ids:PortData=abc", "--if-exists get Interface vnet0 external_ids:PortData",
+			"--no-wait set Bridge br0 external_ids:a=\xe9", "--no-wait set Bridge br0 'other_config={a=x\xe9\x41}'", "--no-wait set Bridge br0 external_ids:a=\x80z",
 			"--no-wait set Interface vnet0 mtu_request=-5", "--no-wait set Interface vnet0 ofport_request=0",
 		)},
 		{name: "misc", setup: lines("--no-wait add-br br0", "--no-wait add-br fb br0 9", "--no-wait add-port br0 p0"), steps: lines(

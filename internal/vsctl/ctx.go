@@ -69,6 +69,9 @@ func (c *ctx) get(r *Row, col string) *Datum {
 
 // set stages a whole-column write.
 func (c *ctx) set(r *Row, col string, d *Datum) {
+	if r.Table.Columns[col] == nil {
+		return // not in the server's schema
+	}
 	if r.Staged == nil {
 		r.Staged = map[string]*Datum{}
 	}
@@ -112,6 +115,9 @@ func uuidSet(rows []*Row) *Datum {
 // refs returns the live rows a uuid column refers to.
 func (c *ctx) refs(r *Row, col string) []*Row {
 	colp := r.Table.Columns[col]
+	if colp == nil {
+		return nil
+	}
 	d := r.Get(colp)
 	var out []*Row
 	for _, k := range d.Keys {

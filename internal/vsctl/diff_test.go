@@ -39,6 +39,13 @@ var startServer = func(t testing.TB) string {
 	return ovstest.StartOVSDBServer(t, nil).Sock
 }
 
+// startServerOurs starts the server gvsctl talks to in twin scenarios (and
+// both tools in shared ones). By default it is the same as startServer;
+// building the tests with -tags gvswitchserver makes it gvswitch's own
+// OVSDB server, so the suite compares ovs-vsctl+ovsdb-server with
+// gvsctl+gvswitch.
+var startServerOurs = func(t testing.TB) string { return startServer(t) }
+
 var (
 	buildOnce sync.Once
 	gvsctlBin string
@@ -199,7 +206,7 @@ type scenario struct {
 // runTwins runs a writing scenario on two servers, one per tool.
 func runTwins(t *testing.T, sc scenario) {
 	real, ours := realVsctl(t), gvsctl(t)
-	sockA, sockB := startServer(t), startServer(t)
+	sockA, sockB := startServer(t), startServerOurs(t)
 	for _, sock := range []string{sockA, sockB} {
 		for _, s := range sc.setup {
 			if o := runTool(t, real, sock, s, 0); o.status != "exit 0" {
@@ -229,7 +236,7 @@ func runTwins(t *testing.T, sc scenario) {
 // runShared runs read-only command lines with both tools on one server.
 func runShared(t *testing.T, sc scenario) {
 	real, ours := realVsctl(t), gvsctl(t)
-	sock := startServer(t)
+	sock := startServerOurs(t)
 	for _, s := range sc.setup {
 		if o := runTool(t, real, sock, s, 0); o.status != "exit 0" {
 			t.Fatalf("setup %v: %s %s", s, o.status, o.stderr)

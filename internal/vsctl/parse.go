@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Parsing of values typed on the command line, with ovs-vsctl's syntax and
@@ -200,6 +201,9 @@ func checkAtom(a Atom, b *BaseType) error {
 			}
 		}
 	case TypeString:
+		if !utf8.ValidString(a.S) {
+			return fatalf("constraint violation: not a valid UTF-8 string: invalid UTF-8 sequence %s", badUTF8(a.S))
+		}
 		n := len([]rune(a.S))
 		if n < b.MinLen {
 			return fatalf("constraint violation: \"%s\" length %d is less than minimum allowed length %d", a.S, n, b.MinLen)
@@ -209,6 +213,34 @@ func checkAtom(a Atom, b *BaseType) error {
 		}
 	}
 	return nil
+}
+
+// badUTF8 shows the first invalid UTF-8 sequence as "0xNN 0xNN": the lead
+// byte and the continuation bytes up to the one that broke it (0x00 at the
+// end of the string).
+func badUTF8(s string) string {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			i += n
+			continue
+		}
+		out := fmt.Sprintf("0x%02x", s[i])
+		if s[i] >= 0xc0 {
+			for j := i + 1; ; j++ {
+				if j >= len(s) {
+					out += " 0x00"
+					break
+				}
+				out += fmt.Sprintf(" 0x%02x", s[j])
+				if s[j]&0xc0 != 0x80 {
+					break
+				}
+			}
+		}
+		return out
+	}
+	return ""
 }
 
 // parseCheckedAtom parses one whole-string atom and checks constraints.
