@@ -426,6 +426,14 @@ func (x *txn) matching(p *objParser, t *Table) ([]*Row, *Error) {
 		}
 		return rows, nil
 	}
+	if cands, ok := x.indexCandidates(t, cond); ok {
+		for _, r := range cands {
+			if cond.Eval(r) {
+				rows = append(rows, r)
+			}
+		}
+		return rows, nil
+	}
 	x.forEach(t, func(r *Row) bool {
 		if cond.Eval(r) {
 			rows = append(rows, r)
@@ -433,6 +441,54 @@ func (x *txn) matching(p *objParser, t *Table) ([]*Row, *Error) {
 		return true
 	})
 	return rows, nil
+}
+
+// indexCandidates narrows a condition with "==" clauses on every column of
+// one of the table's indexes (libovsdb's Where(model) on a model without
+// UUID sends exactly that) to the committed row holding that key plus the
+// rows this transaction changed, instead of scanning the table.
+func (x *txn) indexCandidates(t *Table, cond *Condition) ([]*Row, bool) {
+	if cond.Any || len(t.Schema.Indexes) == 0 {
+		return nil, false
+	}
+	for i, idx := range t.Schema.Indexes {
+		var key []byte
+		for _, c := range idx {
+			var arg *Datum
+			for j := range cond.Clauses {
+				cl := &cond.Clauses[j]
+				if cl.Func == FuncEQ && cl.Column == c {
+					arg = &cl.Arg
+					break
+				}
+			}
+			if arg == nil {
+				key = nil
+				break
+			}
+			key = arg.AppendJSON(key, &c.Type)
+			key = append(key, 0)
+		}
+		if key == nil {
+			continue
+		}
+		var cands []*Row
+		tt := x.tables[t]
+		if u, ok := t.indexes[i][string(key)]; ok && (tt == nil || tt.changes[u] == nil) {
+			if r := t.Rows[u]; r != nil {
+				cands = append(cands, r)
+			}
+		}
+		if tt != nil {
+			for _, u := range tt.order {
+				if r := tt.changes[u].new; r != nil {
+					cands = append(cands, r)
+				}
+			}
+		}
+		return cands, true
+	}
+	return nil, false
 }
 
 func (x *txn) parseColumns(ts *TableSchema, v any, all bool) ([]*ColumnSchema, *Error) {

@@ -118,3 +118,24 @@ func TestAtomicity(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexLookup checks "==" on an index (Manager.target, mutable) against
+// rows changed within the same transaction.
+func TestIndexLookup(t *testing.T) {
+	db := newVswitchDB(t)
+	transact(t, db, `[{"op":"insert","table":"Open_vSwitch","row":{"manager_options":["set",[["named-uuid","a"],["named-uuid","b"]]]}},
+		{"op":"insert","table":"Manager","uuid-name":"a","row":{"target":"ptcp:1"}},
+		{"op":"insert","table":"Manager","uuid-name":"b","row":{"target":"ptcp:2"}}]`)
+	got := transact(t, db, `[{"op":"update","table":"Manager","where":[["target","==","ptcp:1"]],"row":{"target":"ptcp:3"}},
+		{"op":"select","table":"Manager","where":[["target","==","ptcp:1"]],"columns":["target"]},
+		{"op":"select","table":"Manager","where":[["target","==","ptcp:3"]],"columns":["target"]},
+		{"op":"select","table":"Manager","where":[["target","==","ptcp:2"],["max_backoff","==",["set",[]]]],"columns":["target"]},
+		{"op":"select","table":"Manager","where":[["target","==","ptcp:2"],["max_backoff","==",1]],"columns":["target"]}]`)
+	want := `[{"count":1},{"rows":[]},{"rows":[{"target":"ptcp:3"}]},{"rows":[{"target":"ptcp:2"}]},{"rows":[]}]`
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+	if got := transact(t, db, `[{"op":"select","table":"Manager","where":[["target","==","ptcp:3"]],"columns":["target"]}]`); got != `[{"rows":[{"target":"ptcp:3"}]}]` {
+		t.Fatalf("after commit: %s", got)
+	}
+}
