@@ -130,7 +130,7 @@ func TestIndexLookup(t *testing.T) {
 		{"op":"select","table":"Manager","where":[["target","==","ptcp:1"]],"columns":["target"]},
 		{"op":"select","table":"Manager","where":[["target","==","ptcp:3"]],"columns":["target"]},
 		{"op":"select","table":"Manager","where":[["target","==","ptcp:2"],["max_backoff","==",["set",[]]]],"columns":["target"]},
-		{"op":"select","table":"Manager","where":[["target","==","ptcp:2"],["max_backoff","==",1]],"columns":["target"]}]`)
+		{"op":"select","table":"Manager","where":[["target","==","ptcp:2"],["max_backoff","==",1000]],"columns":["target"]}]`)
 	want := `[{"count":1},{"rows":[]},{"rows":[{"target":"ptcp:3"}]},{"rows":[{"target":"ptcp:2"}]},{"rows":[]}]`
 	if got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
