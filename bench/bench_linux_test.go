@@ -46,7 +46,7 @@ func TestQuickEndToEnd(t *testing.T) {
 	cfg := DefaultConfig(true)
 	cfg.Systems = []string{SysBridge, SysGvswitchd}
 	cfg.Workloads = []string{"tcp1", "udp64-1", "flood64", "rr"}
-	cfg.AddPortRuns, cfg.BulkPorts = 5, 50
+	cfg.AddPortRuns, cfg.BulkPorts, cfg.BulkTimeout = 3, 20, 30*time.Second
 	cfg.Gvswitchd = gvs
 	cfg.OutDir = filepath.Join(dir, "results")
 	cfg.Progress = logWriter{t}

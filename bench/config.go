@@ -107,6 +107,7 @@ type Config struct {
 	Hosts       int           // hosts on the switch (>= 2; the flood workload uses all)
 	AddPortRuns int           // timed single ovs-vsctl add-port calls
 	BulkPorts   int           // ports added in one ovs-vsctl call
+	BulkTimeout time.Duration // limit for that call, and for the del-br after it
 	RRProbes    int           // request/response round trips per repetition
 	Gvswitchd   string        // gvswitchd binary
 	OutDir      string        // results directory
@@ -125,6 +126,7 @@ func DefaultConfig(quick bool) Config {
 		Hosts:       4,
 		AddPortRuns: 50,
 		BulkPorts:   1000,
+		BulkTimeout: 150 * time.Second,
 		RRProbes:    5000,
 		OutDir:      "bench/results/latest",
 		Progress:    os.Stderr,
@@ -138,6 +140,7 @@ func DefaultConfig(quick bool) Config {
 		c.Hosts = 3
 		c.AddPortRuns = 10
 		c.BulkPorts = 100
+		c.BulkTimeout = 60 * time.Second
 		c.RRProbes = 1000
 		c.Workloads = quickWorkloads
 	}

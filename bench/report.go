@@ -125,6 +125,9 @@ func cell(c *Case, reps int) string {
 	if len(c.Errors) > 0 {
 		s += fmt.Sprintf(" (%d/%d failed)", len(c.Errors), reps)
 	}
+	if len(c.Retried) > 0 {
+		s += fmt.Sprintf(" (%d retried)", len(c.Retried))
+	}
 	return s
 }
 
@@ -237,7 +240,10 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 	var errs []string
 	for _, c := range r.Cases {
 		for _, e := range c.Errors {
-			errs = append(errs, fmt.Sprintf("- %s %s (%s): %s", c.System, c.Title, c.Metric, firstLineOf(e)))
+			errs = append(errs, fmt.Sprintf("- %s %s: %s", c.System, c.Title, firstLineOf(e)))
+		}
+		for _, e := range c.Retried {
+			errs = append(errs, fmt.Sprintf("- %s %s (retried): %s", c.System, c.Title, firstLineOf(e)))
 		}
 	}
 	if len(errs) > 0 {

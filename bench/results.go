@@ -17,6 +17,7 @@ type Case struct {
 	Stat     Stat            `json:"stat"`
 	Extra    map[string]Stat `json:"extra,omitempty"`
 	Errors   []string        `json:"errors,omitempty"`
+	Retried  []string        `json:"retried,omitempty"` // errors of runs that were retried
 
 	extraSamples map[string][]float64
 }
@@ -93,12 +94,12 @@ func (r *Results) caseFor(id, title, kind string, md metricDef, system string) *
 func (r *Results) record(id, title, kind, system string, m measurement, err error) {
 	for _, md := range kindMetrics[kind] {
 		c := r.caseFor(id, title, kind, md, system)
-		if err != nil {
-			c.Errors = append(c.Errors, err.Error())
-			continue
-		}
 		v, ok := m.metrics[md.name]
 		if !ok {
+			// A failed run may still have measured some metrics (control plane).
+			if err != nil {
+				c.Errors = append(c.Errors, err.Error())
+			}
 			continue
 		}
 		c.Samples = append(c.Samples, v)
@@ -113,5 +114,13 @@ func (r *Results) record(id, title, kind, system string, m measurement, err erro
 				c.Extra[k] = s
 			}
 		}
+	}
+}
+
+// retried notes the error of a run of w that was repeated.
+func (r *Results) retried(w Workload, system string, err error) {
+	for _, md := range kindMetrics[w.Kind] {
+		c := r.caseFor(w.ID, w.Title(), w.Kind, md, system)
+		c.Retried = append(c.Retried, err.Error())
 	}
 }

@@ -251,6 +251,13 @@ func (r *runner) runWorkload(ctx context.Context, e *env, w Workload) {
 			return
 		}
 		m, err := one(r.cfg.Duration)
+		if err != nil && ctx.Err() == nil {
+			// One retry: a shared machine sometimes resets an iperf3 control
+			// connection. The first error stays in the results.
+			r.progress("%s %s rep %d/%d: %v (retrying once)", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, err)
+			r.res.retried(w, e.sys.name(), err)
+			m, err = one(r.cfg.Duration)
+		}
 		r.done++
 		if err != nil {
 			r.hasErrors = true

@@ -129,7 +129,11 @@ type vsctl struct {
 	bin, dir string
 }
 
+// run runs ovs-vsctl with --timeout (whole seconds), shortened to ctx's deadline.
 func (v vsctl) run(ctx context.Context, timeout time.Duration, args ...string) error {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = max(time.Until(d), time.Second)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 	defer cancel()
 	all := append([]string{"--db=unix:" + filepath.Join(v.dir, "db.sock"), fmt.Sprintf("--timeout=%d", int(timeout.Seconds()))}, args...)

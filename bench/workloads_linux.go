@@ -318,21 +318,30 @@ func (e *env) runRR(ctx context.Context, n int) (measurement, error) {
 // bridge, and del-br of that bridge. Ports are fresh veths in the switch namespace.
 func (e *env) runControl(ctx context.Context, c controller, progress func(string)) (measurement, error) {
 	sw := e.t.sw
-	var lines, single, bulk []string
+	mkVeths := func(ports []string) error {
+		var lines []string
+		for _, p := range ports {
+			lines = append(lines, "link add "+p+" type veth peer name x"+p)
+		}
+		t0 := time.Now()
+		if err := sw.ipBatch(ctx, lines); err != nil {
+			return err
+		}
+		progress(fmt.Sprintf("created %d veth pairs in %v", len(lines), time.Since(t0).Round(time.Millisecond)))
+		return nil
+	}
+	var single, bulk []string
 	for i := range e.cfg.AddPortRuns {
 		single = append(single, fmt.Sprintf("a%d", i))
 	}
 	for i := range e.cfg.BulkPorts {
 		bulk = append(bulk, fmt.Sprintf("b%d", i))
 	}
-	for _, p := range append(append([]string{}, single...), bulk...) {
-		lines = append(lines, "link add "+p+" type veth peer name x"+p)
-	}
-	t0 := time.Now()
-	if err := sw.ipBatch(ctx, lines); err != nil {
+	// The bulk ports are created only after the single add-ports are timed, so
+	// these run with just the hosts' and their own veths in the namespace.
+	if err := mkVeths(single); err != nil {
 		return measurement{}, err
 	}
-	progress(fmt.Sprintf("created %d veth pairs in %v", len(lines), time.Since(t0).Round(time.Millisecond)))
 	var lat []float64
 	for _, p := range single {
 		t0 := time.Now()
@@ -350,17 +359,24 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 	if len(bulk) == 0 {
 		return m, nil
 	}
+	if err := mkVeths(bulk); err != nil {
+		return m, err
+	}
 	if err := c.addBridge(ctx, "bulk"); err != nil {
 		return m, err
 	}
-	t0 = time.Now()
-	if err := c.addPorts(ctx, "bulk", bulk); err != nil {
-		return m, err
+	bctx, cancel := context.WithTimeout(ctx, e.cfg.BulkTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := c.addPorts(bctx, "bulk", bulk); err != nil {
+		return m, fmt.Errorf("bulk add of %d ports (limit %v): %w", len(bulk), e.cfg.BulkTimeout, err)
 	}
 	m.metrics["bulk add"] = float64(time.Since(t0).Microseconds()) / 1e3
+	dctx, cancel2 := context.WithTimeout(ctx, e.cfg.BulkTimeout)
+	defer cancel2()
 	t0 = time.Now()
-	if err := c.delBridge(ctx, "bulk"); err != nil {
-		return m, err
+	if err := c.delBridge(dctx, "bulk"); err != nil {
+		return m, fmt.Errorf("del-br with %d ports (limit %v): %w", len(bulk), e.cfg.BulkTimeout, err)
 	}
 	m.metrics["bulk del-br"] = float64(time.Since(t0).Microseconds()) / 1e3
 	return m, nil
