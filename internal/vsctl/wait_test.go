@@ -220,3 +220,24 @@ func TestConcurrentAddPort(t *testing.T) {
 		t.Errorf("external_ids has %d keys, want %d: %s", got, n, o.stdout)
 	}
 }
+
+// TestWaitUntilWakes starts wait-until on a missing bridge, then creates it:
+// both tools must wake up and exit 0 with the same output.
+func TestWaitUntilWakes(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	sockA, sockB := startServer(t), startServerOurs(t)
+	args := lines("--timeout=20 wait-until Bridge br5 -- get Bridge br5 name -- wait-until Bridge br5 other_config:k=v")[0]
+	type res struct{ o outcome }
+	chA, chB := make(chan outcome, 1), make(chan outcome, 1)
+	go func() { chA <- runTool(t, real, sockA, args, 30*time.Second) }()
+	go func() { chB <- runTool(t, ours, sockB, args, 30*time.Second) }()
+	for _, step := range lines("--no-wait add-br br5", "--no-wait set Bridge br5 other_config:k=x", "--no-wait set Bridge br5 other_config:k=v") {
+		for _, sock := range []string{sockA, sockB} {
+			if o := runTool(t, real, sock, step, 0); o.status != "exit 0" {
+				t.Fatal(o.stderr)
+			}
+		}
+	}
+	var nw, ng normaliser
+	compare(t, args, <-chA, <-chB, &nw, &ng)
+}
