@@ -1,6 +1,7 @@
 package datapath
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -255,4 +256,54 @@ func FuzzExtractBuilt(f *testing.F) {
 			t.Fatalf("frame %x\ngot  %+v\nwant %+v", frame, k, want)
 		}
 	})
+}
+
+// ipv6ExtFrame builds an IPv6 frame whose UDP header follows a hop-by-hop
+// options header and a fragment header at offset fragOffset (8-byte units).
+// gopacket cannot serialise fragment headers, so that one is built here.
+func ipv6ExtFrame(t *testing.T, fragOffset uint16) []byte {
+	t.Helper()
+	src, dst := mac(1), mac(2)
+	eth := &layers.Ethernet{SrcMAC: src[:], DstMAC: dst[:], EthernetType: layers.EthernetTypeIPv6}
+	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6HopByHop,
+		SrcIP: ip6a.AsSlice(), DstIP: ip6b.AsSlice()}
+	hbh := &layers.IPv6HopByHop{}
+	hbh.NextHeader = layers.IPProtocolIPv6Fragment
+	hbh.Options = []*layers.IPv6HopByHopOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}
+	udpBuf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(udpBuf, gopacket.SerializeOptions{FixLengths: true},
+		&layers.UDP{SrcPort: 5, DstPort: 6}, gopacket.Payload(make([]byte, 16))); err != nil {
+		t.Fatal(err)
+	}
+	frag := make([]byte, 8)
+	frag[0] = byte(layers.IPProtocolUDP)
+	binary.BigEndian.PutUint16(frag[2:], fragOffset<<3|1) // offset, M flag
+	binary.BigEndian.PutUint32(frag[4:], 7)               // identification
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
+		eth, ip, hbh, gopacket.Payload(append(frag, udpBuf.Bytes()...))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestExtractIPv6ExtensionHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		off    uint16
+		frag   uint8
+		sp, dp uint16
+	}{
+		{"first fragment", 0, FragAny, 5, 6},
+		{"later fragment", 100, FragAny | FragLater, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var k FlowKey
+			ExtractFrame(ipv6ExtFrame(t, tt.off), 1, &k)
+			if k.NwProto != IPProtoUDP || k.NwFrag != tt.frag || k.TpSrc != tt.sp || k.TpDst != tt.dp ||
+				k.IPv6Src != ip6a.As16() || k.NwTTL != 64 {
+				t.Fatalf("key %+v", k)
+			}
+		})
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gvswitch/gvswitch/internal/pkttest"
 )
 
 // TestFlowKeyLayout checks that FlowKey has no padding, so that hashing and
@@ -125,5 +127,62 @@ func TestFormatTCPFlags(t *testing.T) {
 	}
 	if got := FormatTCPFlags(TCPSyn | TCPFin | TCPAck); got != "SF." {
 		t.Errorf("FormatTCPFlags: %q", got)
+	}
+}
+
+func TestFormatKeyL3(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		frame []byte
+		mask  func(m *Mask)
+		want  string
+	}{
+		{"arp", pkttest.ARPRequest(mac(1), ip4a, ip4b), func(m *Mask) {
+			m.ARPSpa, m.ARPTpa, m.ARPOp, m.ARPSha = ExactIPv4, ExactIPv4, ExactU16, ExactMAC
+		}, "eth_type(0x0806),arp(sip=10.0.0.1,tip=10.0.0.2,op=1,sha=02:00:00:00:00:01)"},
+		{"ipv6 udp", pkttest.UDP6(eth(), pkttest.IPv6{Src: ip6a, Dst: ip6b}, pkttest.UDP{Src: 1, Dst: 2}), func(m *Mask) {
+			m.IPv6Dst, m.NwProto, m.TpSrc = ExactIPv6, ExactU8, ExactU16
+		}, "eth_type(0x86dd),ipv6(dst=2001:db8::2,proto=17,frag=no),udp(src=1)"},
+		{"icmp", pkttest.ICMP4Echo(eth(), pkttest.IPv4{Src: ip4a, Dst: ip4b, TTL: 9}, pkttest.ICMPEcho{ID: 1}), func(m *Mask) {
+			m.NwProto, m.NwTTL, m.ICMPType, m.ICMPCode = ExactU8, ExactU8, ExactU8, ExactU8
+		}, "eth_type(0x0800),ipv4(proto=1,ttl=9,frag=no),icmp(type=8,code=0)"},
+		{"tcp flags", pkttest.TCP4(eth(), pkttest.IPv4{Src: ip4a, Dst: ip4b}, pkttest.TCP{Src: 1, Dst: 80, Flags: pkttest.SYN}), func(m *Mask) {
+			m.NwProto, m.TpDst, m.TCPFlags = ExactU8, ExactU16, 0x0fff
+		}, "eth_type(0x0800),ipv4(proto=6,frag=no),tcp(dst=80),tcp_flags(syn)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var k FlowKey
+			ExtractFrame(tt.frame, 1, &k)
+			var m Mask
+			tt.mask(&m)
+			normalizeMask(&k, &m)
+			mk := k.Masked(&m)
+			var b strings.Builder
+			FormatKey(&b, &mk, &m)
+			want := "recirc_id(0),in_port(1),packet_type(ns=0,id=0)," + tt.want
+			if b.String() != want {
+				t.Errorf("got  %s\nwant %s", b.String(), want)
+			}
+		})
+	}
+}
+
+func TestDumpFlows(t *testing.T) {
+	clk := newFakeClock()
+	dp, _ := testDP(t, 2, Options{Now: clk.Now})
+	var k FlowKey
+	ExtractFrame(udpFrame(1, 2, 3, 4), 1, &k)
+	m := l2Mask()
+	if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := dp.DumpFlows(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)," +
+		"eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2\n"
+	if b.String() != want || dp.Name() != "ovs-netdev" {
+		t.Errorf("got %q", b.String())
 	}
 }
