@@ -289,3 +289,47 @@ func TestInactivityProbe(t *testing.T) {
 		t.Fatalf("unanswered probe did not disconnect: %q", m)
 	}
 }
+
+// TestGroupCommitDurability commits from many clients at once (sharing
+// fsyncs) and checks that every acknowledged transaction is in the file.
+func TestGroupCommitDurability(t *testing.T) {
+	db := t.TempDir() + "/conf.db"
+	sockPath := shortSock(t)
+	s, err := server.New(server.Options{DBPath: db, Remotes: []string{"punix:" + sockPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := "unix:" + sockPath
+	ovsVsctl(t, sock, "--no-wait", "init")
+	const clients, each = 8, 25
+	done := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		go func() {
+			rc := dialRaw(t, sock)
+			for i := 0; i < each; i++ {
+				msgs := rc.call(fmt.Sprintf(`{"id":%d,"method":"transact","params":["Open_vSwitch",`+
+					`{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["external_ids","insert",["map",[["c%d-%d","x"]]]]]}]}`, i, c, i))
+				if !strings.Contains(msgs[len(msgs)-1], `[{"count":1}]`) {
+					done <- fmt.Errorf("client %d: %v", c, msgs)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for c := 0; c < clients; c++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = server.New(server.Options{DBPath: db, Remotes: []string{"punix:" + sockPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := ovsVsctl(t, sock, "get", "Open_vSwitch", ".", "external_ids")
+	if n := strings.Count(got, "=x"); n != clients*each {
+		t.Fatalf("%d of %d acknowledged transactions survived a restart", n, clients*each)
+	}
+}
