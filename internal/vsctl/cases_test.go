@@ -133,7 +133,7 @@ func readScenarios() []scenario {
 
 func noServerCases() [][]string {
 	return lines(
-		"--version", "-V", "--help", "-h",
+		"--version", "-V", "--help", "-h", "--commands", "--options", "--comm", "--opt",
 		"", "--", "-- --", "foo", "--foo list-br", "-x list-br", "--no list-br", "--d list-br", "--c list-br", "--if list-br",
 		"list-br extra", "list-br --real", "add-br", "add-br a b", "del-br", "-- --foo list-br", "--if-exists list-br",
 		"--columns=name list-br", "--format=xx list-br", "--data=xx list-br", "-t abc list-br", "-t0 list-br", "--timeout 0 list-br",
@@ -247,6 +247,15 @@ func writeScenarios() []scenario {
 			"br-exists fb -- br-exists nope -- list-br", "--no-wait del-br fb", "list-br", "list-ports br0",
 			"--no-wait set Open_vSwitch . external_ids:hostname=h1", "get Open_vSwitch . external_ids", "--no-wait set Open_vSwitch 1234 external_ids:x=y",
 			"--no-wait --if-exists del-port nope -- --if-exists del-br nope -- list-br",
+		)},
+		{name: "zones", setup: lines("--no-wait -- --id=@d create Datapath capabilities:ct_zero_snat=true capabilities:recirc=true capabilities:masked_set_action=false -- set Open_vSwitch . datapaths:netdev=@d"), steps: lines(
+			"list-zone-tp netdev", "--no-wait add-zone-tp netdev zone=1 icmp_first=30 tcp_syn_sent=20", "list-zone-tp netdev",
+			"--no-wait add-zone-tp netdev zone=1 icmp_first=31", "--no-wait --may-exist add-zone-tp netdev zone=1 icmp_first=31",
+			"--no-wait add-zone-tp netdev zone=2 bogus=1", "--no-wait add-zone-tp netdev zone=3 udp_first=x", "--no-wait add-zone-tp netdev zone=4 icmp_first=3",
+			"list-zone-tp netdev", "list-dp-cap netdev", "list-dp-cap system", "list-zone-tp system", "--no-wait add-zone-tp system zone=1 icmp_first=1",
+			"--no-wait del-zone-tp netdev zone=1", "--no-wait del-zone-tp netdev zone=5", "--no-wait --if-exists del-zone-tp netdev zone=5",
+			"--no-wait del-zone-tp system zone=1", "list-zone-tp netdev", "--columns=ct_zones list Datapath", "@sort list CT_Timeout_Policy",
+			"--no-wait add-zone-tp netdev", "--no-wait del-zone-tp netdev",
 		)},
 		{name: "libvirt", setup: lines("--no-wait add-br br0"), bump: true, timeout: 20 * time.Second, steps: lines(
 			"--timeout=5 -- --may-exist add-port br0 vnet0 -- set Interface vnet0 'external-ids:attached-mac=\"52:54:00:11:22:33\"' -- set Interface vnet0 'external-ids:iface-id=\"6a3c4a43-6b5c-4d92-a83b-2f1bd0c2d0a1\"' -- set Interface vnet0 'external-ids:vm-id=\"f3a9a2f0-1b0c-4c8e-9a2d-1d2e3f4a5b6c\"' -- set Interface vnet0 external-ids:iface-status=active",

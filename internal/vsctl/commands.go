@@ -69,6 +69,11 @@ func init() {
 		{name: "add-aa-mapping", tables: []string{"AutoAttach"}, min: 3, max: 3, write: true, run: cmdAddAAMapping},
 		{name: "del-aa-mapping", tables: []string{"AutoAttach"}, min: 3, max: 3, write: true, run: cmdDelAAMapping},
 		{name: "get-aa-mapping", tables: []string{"AutoAttach"}, min: 1, max: 1, run: cmdGetAAMapping},
+		// Conntrack zone and datapath commands.
+		{name: "add-zone-tp", tables: []string{"Datapath", "CT_Zone", "CT_Timeout_Policy"}, min: 3, max: unlimited, opts: []string{"--may-exist"}, write: true, run: cmdAddZoneTP},
+		{name: "del-zone-tp", tables: []string{"Datapath", "CT_Zone", "CT_Timeout_Policy"}, min: 2, max: 2, opts: []string{"--if-exists"}, write: true, run: cmdDelZoneTP},
+		{name: "list-zone-tp", tables: []string{"Datapath", "CT_Zone", "CT_Timeout_Policy"}, min: 1, max: 1, run: cmdListZoneTP},
+		{name: "list-dp-cap", tables: []string{"Datapath"}, min: 1, max: 1, run: cmdListDPCap},
 		// Database commands.
 		{name: "comment", max: unlimited, run: func(*ctx, *cmdLine, *bytes.Buffer) error { return nil }},
 		{name: "get", dbTable: true, min: 2, max: unlimited, opts: []string{"--if-exists", "--id"}, run: cmdGet},

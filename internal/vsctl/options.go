@@ -21,7 +21,9 @@ type options struct {
 	pretty     bool
 	help       bool
 	version    bool
-	args       []string // original arguments, for the comment
+	// --commands and --options
+	listCommands, listOptions bool
+	args                      []string // original arguments, for the comment
 }
 
 // longOpt is one entry of the long option table, in the order getopt would
@@ -175,7 +177,7 @@ func parseArgs(argv []string) (*options, []*cmdLine, error) {
 			break
 		}
 	}
-	if o.help || o.version {
+	if o.help || o.version || o.listCommands || o.listOptions {
 		return o, nil, nil
 	}
 	cmds, err := splitCommands(argv[i:], firstOpts)
@@ -227,6 +229,10 @@ func (o *options) apply(name, val string) error {
 		o.help = true
 	case "version":
 		o.version = true
+	case "commands":
+		o.listCommands = true
+	case "options":
+		o.listOptions = true
 	}
 	return nil
 }

@@ -16,6 +16,15 @@ import (
 //go:embed help.txt
 var helpText string
 
+// commandsText and optionsText are what --commands and --options print
+// (the bash completion script reads them).
+//
+//go:embed commands.txt
+var commandsText string
+
+//go:embed options.txt
+var optionsText string
+
 const versionText = "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n"
 
 // logger prints OVS-style log lines to stderr with a shared sequence number.
@@ -58,6 +67,14 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	}
 	if opts.version {
 		io.WriteString(stdout, versionText)
+		return 0
+	}
+	if opts.listCommands {
+		io.WriteString(stdout, commandsText)
+		return 0
+	}
+	if opts.listOptions {
+		io.WriteString(stdout, optionsText)
 		return 0
 	}
 	specs, err := checkCommands(cmds)
