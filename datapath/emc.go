@@ -27,7 +27,7 @@ type emcEntry struct {
 
 // newEMC returns a cache of size entries (rounded up to a power of two,
 // at least 2) inserting with probability 1/invProb; invProb <= 0 disables
-// it (and allocates nothing until setInvProb enables it).
+// it. The entries are allocated by ensure, on first use.
 func newEMC(size, invProb int) emc {
 	n, shift := 2, uint32(1)
 	for n < size {
@@ -46,10 +46,16 @@ func (e *emc) setInvProb(invProb int) {
 		e.invProb, e.entries = 0, nil
 		return
 	}
-	if e.entries == nil {
+	e.invProb = uint32(invProb)
+}
+
+// ensure allocates the entries on first use: there is one EMC per port
+// (8192 entries are 1.4 MB), and ports whose traffic never needs it (one
+// mask, see emcPolicy) should not pay for it.
+func (e *emc) ensure() {
+	if e.entries == nil && e.invProb != 0 {
 		e.entries = make([]emcEntry, e.size)
 	}
-	e.invProb = uint32(invProb)
 }
 
 // lookup returns the live flow cached for key, or nil.

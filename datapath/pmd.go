@@ -175,6 +175,7 @@ func (p *pmd) emcPolicy() (use, lookup bool) {
 	if p.emc.invProb == 0 || p.cls.masks() < emcMinSubtables {
 		return false, false
 	}
+	p.emc.ensure()
 	p.batches++
 	if p.batches%emcWindow == 0 {
 		w := &p.emcWin
