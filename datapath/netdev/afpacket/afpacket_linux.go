@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,11 +280,13 @@ func (p *Port) spinFrames(b *packet.Batch) bool {
 				return true
 			}
 		}
+		// No runtime.Gosched: the datapath's poll goroutine is locked to
+		// its thread, where yielding means handing the P to another
+		// thread and back. The clock read paces the loop.
 		if time.Since(start) >= p.spin {
 			p.spin /= 2
 			return false
 		}
-		runtime.Gosched()
 	}
 }
 

@@ -43,7 +43,7 @@ func putFrame(h, f []byte, tci int) {
 func TestFillFrames(t *testing.T) {
 	const n = 48
 	p := framePort(n, 2048, n-5) // wraps after 5 frames
-	var frames, want [][]byte
+	var want [][]byte
 	for i := range 40 {
 		f := make([]byte, 60+i*30)
 		f[12], f[13] = 0x88, 0xb5
@@ -54,7 +54,6 @@ func TestFillFrames(t *testing.T) {
 			tci = i
 			w = append(append(append([]byte(nil), f[:12]...), 0x81, 0, 0, byte(i)), f[12:]...)
 		}
-		frames = append(frames, f)
 		want = append(want, w)
 		putFrame(p.fr.frames[(n-5+i)%n], f, tci)
 	}
