@@ -62,12 +62,15 @@ type Options struct {
 	// DefaultSweepInterval and a negative value disables the sweeper
 	// goroutine (tests then call Sweep).
 	SweepInterval time.Duration
-	// EMCEntries is the exact-match cache size per poll goroutine, rounded
-	// up to a power of two. 0 means DefaultEMCEntries.
+	// EMCEntries is the exact-match cache size per poll goroutine (one per
+	// port), rounded up to a power of two and allocated on first use. 0
+	// means DefaultEMCEntries.
 	EMCEntries int
 	// EMCInsertInvProb inserts a key into the EMC with probability 1/N
 	// (emc-insert-inv-prob). 0 means DefaultEMCInsertInvProb, 1 inserts
-	// always, and a negative value disables the EMC.
+	// always, and a negative value disables the EMC. Even when enabled, a
+	// poll goroutine consults its EMC only while that pays (see emcPolicy
+	// in pmd.go: at least two masks on the port and a useful hit rate).
 	EMCInsertInvProb int
 	// Now returns the current time; nil means time.Now. Tests use it to
 	// drive idle expiry and "used" without sleeping.
