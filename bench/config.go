@@ -120,14 +120,14 @@ type Config struct {
 func DefaultConfig(quick bool) Config {
 	c := Config{
 		Reps:        5,
-		Duration:    4 * time.Second,
-		Warmup:      2 * time.Second,
+		Duration:    3 * time.Second,
+		Warmup:      1 * time.Second,
 		Systems:     []string{SysDirect, SysBridge, SysGvswitchd, SysOVS},
 		Hosts:       4,
 		AddPortRuns: 50,
 		BulkPorts:   1000,
-		BulkTimeout: 150 * time.Second,
-		RRProbes:    5000,
+		BulkTimeout: 120 * time.Second,
+		RRProbes:    2000,
 		OutDir:      "bench/results/latest",
 		Progress:    os.Stderr,
 		Strict:      os.Getenv("CI") == "true",
@@ -141,7 +141,7 @@ func DefaultConfig(quick bool) Config {
 		c.AddPortRuns = 10
 		c.BulkPorts = 100
 		c.BulkTimeout = 60 * time.Second
-		c.RRProbes = 1000
+		c.RRProbes = 500
 		c.Workloads = quickWorkloads
 	}
 	return c

@@ -113,7 +113,7 @@ func cell(c *Case, reps int) string {
 		return "–"
 	}
 	if c.Stat.N == 0 {
-		return "error"
+		return "failed (see Errors)"
 	}
 	s := num(c.Stat.Median)
 	if c.Stat.N > 1 {

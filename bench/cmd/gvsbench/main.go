@@ -28,7 +28,7 @@ func run() int {
 	list := fs.Bool("list", false, "list workloads and exit")
 	gvs := fs.String("gvswitchd", "", "gvswitchd binary (default: bin/gvswitchd of the module, else PATH)")
 	reps := fs.Int("reps", 0, "measured repetitions per case (default 5, quick 1)")
-	dur := fs.Duration("duration", 0, "length of each measured run (default 4s, quick 1s)")
+	dur := fs.Duration("duration", 0, "length of each measured run (default 3s, quick 1s)")
 	hosts := fs.Int("hosts", 0, "hosts on the switch, for flooding (default 4, quick 3)")
 	bulk := fs.Int("bulk-ports", -1, "ports in the one-call bulk add (default 1000, quick 100)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
