@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gvswitch/gvswitch/internal/ovstest"
 	"github.com/gvswitch/gvswitch/internal/testutil"
+	"github.com/gvswitch/gvswitch/jsonrpc"
 	"github.com/gvswitch/gvswitch/ovsdb/ovsdbtest"
 	"github.com/gvswitch/gvswitch/ovsdb/server"
 )
@@ -332,4 +334,60 @@ func TestGroupCommitDurability(t *testing.T) {
 	if n := strings.Count(got, "=x"); n != clients*each {
 		t.Fatalf("%d of %d acknowledged transactions survived a restart", n, clients*each)
 	}
+}
+
+// TestActiveRemote checks that the server connects out to "tcp:" remotes
+// (given directly or as Manager targets), serves the connection like any
+// other, and reconnects after the peer hangs up.
+func TestActiveRemote(t *testing.T) {
+	sock, srv := ovsdbtest.StartWith(t, ovsdbtest.Options{})
+	ovsVsctl(t, "unix:"+sock, "--no-wait", "init")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accept := func() *jsonrpc.Conn {
+		t.Helper()
+		ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatalf("server did not connect: %v", err)
+		}
+		return jsonrpc.NewConn(c)
+	}
+	listDBs := func(c *jsonrpc.Conn) {
+		t.Helper()
+		if err := c.Write(jsonrpc.NewRequest("list_dbs", []any{}, 1)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Read()
+		if err != nil || string(m.Result) != `["Open_vSwitch","_Server"]` {
+			t.Fatalf("list_dbs over active remote: %v %v", m, err)
+		}
+	}
+	remote := "tcp:" + ln.Addr().String()
+	if err := srv.AddRemote(remote); err != nil {
+		t.Fatal(err)
+	}
+	c := accept()
+	listDBs(c)
+	c.Close() // the server reconnects
+	c = accept()
+	listDBs(c)
+	if err := srv.RemoveRemote(remote); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(); err == nil {
+		t.Fatal("connection survived RemoveRemote")
+	}
+	c.Close()
+	// The same through a Manager target.
+	if err := srv.AddRemote("db:Open_vSwitch,Open_vSwitch,manager_options"); err != nil {
+		t.Fatal(err)
+	}
+	ovsVsctl(t, "unix:"+sock, "--no-wait", "set-manager", remote)
+	c = accept()
+	listDBs(c)
+	c.Close()
 }

@@ -9,16 +9,20 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gvswitch/gvswitch/ovsdb"
 )
 
-// remote is one passive remote (a listener).
+// remote is one remote: a listener (passive) or a connection the server
+// keeps re-establishing (active).
 type remote struct {
 	name string
 	ln   net.Listener
-	path string // unix socket file to remove on close
+	path string        // unix socket file to remove on close
+	stop chan struct{} // closes an active remote
+	once sync.Once
 }
 
 func (r *remote) close() {
@@ -28,6 +32,101 @@ func (r *remote) close() {
 	if r.path != "" {
 		os.Remove(r.path)
 	}
+	if r.stop != nil {
+		r.once.Do(func() { close(r.stop) })
+	}
+}
+
+// Backoff between attempts to (re)connect an active remote, as
+// ovsdb-server's reconnect: 1 s doubling up to 8 s.
+const (
+	minBackoff = time.Second
+	maxBackoff = 8 * time.Second
+)
+
+// active keeps one session open to an active remote ("tcp:IP:PORT",
+// "unix:PATH", "ssl:IP:PORT"), reconnecting with backoff until the remote
+// is removed or the server closes.
+func (s *Server) active(r *remote, network, addr string, useTLS bool) {
+	defer s.wg.Done()
+	backoff := minBackoff
+	for {
+		var c net.Conn
+		var err error
+		d := net.Dialer{Timeout: 5 * time.Second}
+		if useTLS {
+			var cfg *tls.Config
+			if cfg, err = s.tlsClientConfig(); err == nil {
+				c, err = tls.DialWithDialer(&d, network, addr, cfg)
+			}
+		} else {
+			c, err = d.Dial(network, addr)
+		}
+		if err == nil {
+			backoff = minBackoff
+			if sess := s.startSession(c, network != "unix"); sess != nil {
+				select {
+				case <-sess.closed:
+				case <-r.stop:
+					sess.close()
+					return
+				}
+			}
+		} else {
+			s.log.Debug("ovsdb: connecting to remote", "remote", r.name, "err", err)
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-s.done:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// tlsClientConfig is the configuration for active ssl: remotes: our key
+// and certificate, and the CA that must have signed the peer's.
+func (s *Server) tlsClientConfig() (*tls.Config, error) {
+	key := s.resolveSSLFile(s.opts.PrivateKey)
+	cert := s.resolveSSLFile(s.opts.Certificate)
+	if key == "" || cert == "" {
+		return nil, errors.New("ssl: private key or certificate not configured")
+	}
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("ssl: %w", err)
+	}
+	// Open vSwitch checks the peer against the CA but not its name.
+	cfg := &tls.Config{Certificates: []tls.Certificate{kp}, MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
+	if ca := s.resolveSSLFile(s.opts.CACert); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("ssl: read CA certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("ssl: peer sent no certificate")
+			}
+			leaf, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			inter := x509.NewCertPool()
+			for _, r := range raw[1:] {
+				if c, err := x509.ParseCertificate(r); err == nil {
+					inter.AddCert(c)
+				}
+			}
+			_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+			return err
+		}
+	}
+	return cfg, nil
 }
 
 // Errors AddRemote and RemoveRemote return.
@@ -37,11 +136,13 @@ var (
 	ErrClosed            = errors.New("server closed")
 )
 
-// AddRemote starts listening on an Open vSwitch remote: "punix:PATH",
-// "ptcp:PORT[:IP]", "pssl:PORT[:IP]", or "db:DB,TABLE,COLUMN", whose
-// values (strings, or the "target" column of referenced rows, as in
-// Open_vSwitch.manager_options -> Manager.target) are re-read after every
-// commit. Adding a remote twice is a no-op.
+// AddRemote starts serving an Open vSwitch remote: passive "punix:PATH",
+// "ptcp:PORT[:IP]" and "pssl:PORT[:IP]" listen; active "unix:PATH",
+// "tcp:IP:PORT" and "ssl:IP:PORT" connect out and reconnect with backoff;
+// "db:DB,TABLE,COLUMN" names remotes of either kind by the
+// values in the database (strings, or the "target" column of referenced
+// rows, as in Open_vSwitch.manager_options -> Manager.target), re-read
+// after every commit. Adding a remote twice is a no-op.
 func (s *Server) AddRemote(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -159,6 +260,18 @@ func (s *Server) listen(name string) (*remote, error) {
 				r.ln = tls.NewListener(ln, &tls.Config{GetConfigForClient: s.tlsConfig})
 			}
 		}
+	case "tcp", "unix", "ssl":
+		network := kind
+		if kind == "ssl" {
+			network = "tcp"
+		}
+		if arg == "" {
+			return nil, fmt.Errorf("%w: %s", ErrUnsupportedRemote, name)
+		}
+		r.stop = make(chan struct{})
+		s.wg.Add(1)
+		go s.active(r, network, arg, kind == "ssl")
+		return r, nil
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedRemote, name)
 	}
@@ -332,7 +445,7 @@ func (s *Server) reconcileDBRemotes() {
 		}
 		for _, t := range vals {
 			key := "derived:" + t
-			if _, ok := s.remotes[key]; !ok && (strings.HasPrefix(t, "p")) {
+			if _, ok := s.remotes[key]; !ok {
 				r, err := s.listen(t)
 				if err != nil {
 					s.log.Warn("ovsdb: db remote", "target", t, "err", err)

@@ -42,7 +42,7 @@ type session struct {
 	changeAware bool
 }
 
-func (s *Server) startSession(c net.Conn, probe bool) {
+func (s *Server) startSession(c net.Conn, probe bool) *session {
 	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
 	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
@@ -55,7 +55,7 @@ func (s *Server) startSession(c net.Conn, probe bool) {
 	if s.closed {
 		s.mu.Unlock()
 		c.Close()
-		return
+		return nil
 	}
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(2)
@@ -66,6 +66,7 @@ func (s *Server) startSession(c net.Conn, probe bool) {
 		s.wg.Add(1)
 		go sess.prober(s.opts.ProbeInterval)
 	}
+	return sess
 }
 
 // close ends the session; it is safe to call more than once and from any
