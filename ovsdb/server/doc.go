@@ -1,11 +1,13 @@
 // Package server owns the OVSDB JSON-RPC server: RFC 7047 methods plus the
 // Open vSwitch 3.1 extensions (monitor_cond, monitor_cond_change,
 // monitor_cond_since, get_server_id, set_db_change_aware, the _Server
-// database), locks, parked "wait" transactions (triggers), listening
-// remotes (punix, ptcp, pssl and db: remotes read from the database),
-// persistence through ovsdb/storage, and compaction.
+// database), locks, parked "wait" transactions (triggers), remotes
+// (passive punix, ptcp, pssl; active unix, tcp, ssl with reconnect; and
+// db: remotes read from the database), persistence through ovsdb/storage
+// (group commit, conversion of older files on open, compaction).
 //
-// Goroutines: every listener has an accept goroutine; every session has a
+// Goroutines: every listener has an accept goroutine and every active
+// remote a connect loop; every session has a
 // reader goroutine, which handles requests in order, and a writer goroutine,
 // which drains the session's bounded output queue (a session whose queue
 // overflows is disconnected, so a slow client never blocks commits). TCP and
