@@ -1,7 +1,6 @@
 package vsctl
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -330,64 +329,46 @@ func embeddedSchema() (*Schema, error) {
 	return schemaVal, schemaErr
 }
 
-// objectKeys returns the members of a JSON object in text order.
-func objectKeys(raw []byte) ([]string, map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, nil, errors.New("not an object")
-	}
-	var keys []string
-	vals := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, nil, err
-		}
-		k, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, err
-		}
-		if _, dup := vals[k]; !dup {
-			keys = append(keys, k)
-		}
-		vals[k] = v
-	}
-	return keys, vals, nil
-}
-
 // applyUpdates applies <table-updates> (v1) or <table-updates2> (v2). The
-// initial contents also fix each table's row order.
+// initial contents also fix each table's row order. The message is decoded
+// once into generic values; a separate scan recovers the member order of
+// each table's rows, which encoding/json maps lose.
 func (c *client) applyUpdates(raw json.RawMessage, initial bool) error {
-	tnames, tvals, err := objectKeys(raw)
+	v, err := decodeJSON(raw)
 	if err != nil {
 		return err
 	}
-	for _, tname := range tnames {
+	tables, ok := v.(map[string]any)
+	if !ok {
+		return errors.New("table updates: not an object")
+	}
+	var order map[string][]string
+	if initial {
+		if order, err = rowKeyOrder(raw); err != nil {
+			return err
+		}
+	}
+	for tname, tv := range tables {
 		t := c.schema.Tables[tname]
 		if t == nil {
 			continue
 		}
 		td := c.rep.tables[tname]
-		uuids, rvals, err := objectKeys(tvals[tname])
-		if err != nil {
-			return err
+		rows, ok := tv.(map[string]any)
+		if !ok {
+			return fmt.Errorf("table %s: not an object", tname)
 		}
-		for _, u := range uuids {
-			var ru map[string]json.RawMessage
-			if err := json.Unmarshal(rvals[u], &ru); err != nil {
-				return err
+		for u, rv := range rows {
+			ru, ok := rv.(map[string]any)
+			if !ok {
+				return fmt.Errorf("table %s row %s: not an object", tname, u)
 			}
 			if err := c.applyRowUpdate(t, td, u, ru, initial); err != nil {
 				return err
 			}
 		}
 		if initial {
-			for _, u := range iterationOrder(uuids) {
+			for _, u := range iterationOrder(order[tname]) {
 				if row := td.rows[u]; row != nil {
 					td.order = append(td.order, row)
 				}
@@ -397,10 +378,8 @@ func (c *client) applyUpdates(raw json.RawMessage, initial bool) error {
 	return nil
 }
 
-func isNullJSON(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" }
-
-func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string]json.RawMessage, initial bool) error {
-	var cols json.RawMessage
+func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string]any, initial bool) error {
+	var cols any
 	diff, replace := false, false
 	switch {
 	case ru["initial"] != nil:
@@ -409,7 +388,7 @@ func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string
 		cols, replace = ru["insert"], true
 	case ru["modify"] != nil:
 		cols, diff = ru["modify"], true
-	case !isNullJSON(ru["new"]):
+	case ru["new"] != nil:
 		cols = ru["new"]
 	default: // "delete", or v1 without "new"
 		if row := td.rows[u]; row != nil {
@@ -423,9 +402,9 @@ func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string
 		}
 		return nil
 	}
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal(cols, &values); err != nil {
-		return err
+	values, ok := cols.(map[string]any)
+	if !ok {
+		return fmt.Errorf("table %s row %s: columns not an object", t.Name, u)
 	}
 	row := td.rows[u]
 	if row == nil {
@@ -446,7 +425,7 @@ func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string
 		if diff && typ.IsComposite() {
 			typ.Min = 0
 		}
-		d, err := DatumFromJSON(v, &typ)
+		d, err := datumFromValue(v, &typ)
 		if err != nil {
 			return fmt.Errorf("table %s column %s: %w", t.Name, cname, err)
 		}
@@ -456,6 +435,129 @@ func (c *client) applyRowUpdate(t *Table, td *tableData, u string, ru map[string
 		row.Data[cname] = d
 	}
 	return nil
+}
+
+// rowKeyOrder returns, for each member (table) of a JSON object, the names
+// of the members of its value (rows) in text order.
+func rowKeyOrder(raw []byte) (map[string][]string, error) {
+	sc := &jsonScanner{b: raw}
+	out := map[string][]string{}
+	err := sc.object(func(table string) error {
+		var keys []string
+		err := sc.object(func(row string) error {
+			keys = append(keys, row)
+			return sc.skipValue()
+		})
+		out[table] = keys
+		return err
+	})
+	return out, err
+}
+
+// jsonScanner walks JSON text without building values.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+var errScan = errors.New("malformed JSON")
+
+func (s *jsonScanner) ws() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// str reads a string token (s.b[s.i] == '"') and returns its raw contents;
+// member names here are uuids and table names, which need no unescaping.
+func (s *jsonScanner) str() (string, error) {
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			j++
+		case '"':
+			s.i = j + 1
+			return string(s.b[start:j]), nil
+		}
+	}
+	return "", errScan
+}
+
+// object calls member for each member name, with s positioned at its value.
+func (s *jsonScanner) object(member func(string) error) error {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return errScan
+	}
+	s.i++
+	for {
+		s.ws()
+		if s.i >= len(s.b) {
+			return errScan
+		}
+		switch s.b[s.i] {
+		case '}':
+			s.i++
+			return nil
+		case ',':
+			s.i++
+			continue
+		case '"':
+			k, err := s.str()
+			if err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return errScan
+			}
+			s.i++
+			if err := member(k); err != nil {
+				return err
+			}
+		default:
+			return errScan
+		}
+	}
+}
+
+// skipValue skips one value of any kind.
+func (s *jsonScanner) skipValue() error {
+	s.ws()
+	depth := 0
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case '"':
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return errScan
+			}
+			if depth == 0 {
+				s.i++
+				return nil
+			}
+		case ',':
+			if depth == 0 {
+				return nil
+			}
+		}
+		s.i++
+	}
+	if depth == 0 {
+		return nil
+	}
+	return errScan
 }
 
 // applyDiff applies an update2 diff to a set or map: elements in the diff

@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -100,67 +101,62 @@ type Schema struct {
 	Names   []string // table names, sorted
 }
 
-type jsonBase struct {
-	Type       string          `json:"type"`
-	Enum       json.RawMessage `json:"enum"`
-	MinInteger *int64          `json:"minInteger"`
-	MaxInteger *int64          `json:"maxInteger"`
-	MinReal    *float64        `json:"minReal"`
-	MaxReal    *float64        `json:"maxReal"`
-	MinLength  *int            `json:"minLength"`
-	MaxLength  *int            `json:"maxLength"`
-	RefTable   string          `json:"refTable"`
-	RefType    string          `json:"refType"`
-}
-
-type jsonType struct {
-	Key   json.RawMessage `json:"key"`
-	Value json.RawMessage `json:"value"`
-	Min   *int            `json:"min"`
-	Max   json.RawMessage `json:"max"`
-}
-
-type jsonColumn struct {
-	Type      json.RawMessage `json:"type"`
-	Mutable   *bool           `json:"mutable"`
-	Ephemeral bool            `json:"ephemeral"`
-}
-
-type jsonTable struct {
-	Columns map[string]jsonColumn `json:"columns"`
-	IsRoot  bool                  `json:"isRoot"`
-	MaxRows int                   `json:"maxRows"`
-	Indexes [][]string            `json:"indexes"`
-}
-
-type jsonSchema struct {
-	Name    string               `json:"name"`
-	Version string               `json:"version"`
-	Tables  map[string]jsonTable `json:"tables"`
-}
-
-// ParseSchema parses an OVSDB schema in JSON.
+// ParseSchema parses an OVSDB schema in JSON. It decodes the document once
+// into generic values and walks them (several json.Unmarshal passes over
+// the 26 kB vswitch schema cost milliseconds at every start).
 func ParseSchema(data []byte) (*Schema, error) {
-	var js jsonSchema
-	if err := json.Unmarshal(data, &js); err != nil {
+	v, err := decodeJSON(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse schema: %w", err)
 	}
-	s := &Schema{Name: js.Name, Version: js.Version, Tables: map[string]*Table{}}
+	js, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("parse schema: not an object")
+	}
+	s := &Schema{Tables: map[string]*Table{}}
+	s.Name, _ = js["name"].(string)
+	s.Version, _ = js["version"].(string)
+	tables, _ := js["tables"].(map[string]any)
 	anyRoot := false
-	for _, jt := range js.Tables {
-		if jt.IsRoot {
+	for _, jt := range tables {
+		if m, ok := jt.(map[string]any); ok && m["isRoot"] == true {
 			anyRoot = true
 		}
 	}
-	for name, jt := range js.Tables {
-		t := &Table{Name: name, Columns: map[string]*Column{}, IsRoot: jt.IsRoot || !anyRoot,
-			MaxRows: jt.MaxRows, Indexes: jt.Indexes}
-		for cname, jc := range jt.Columns {
-			ct, err := parseColType(jc.Type)
+	for name, jtv := range tables {
+		jt, ok := jtv.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("parse schema: table %s: not an object", name)
+		}
+		t := &Table{Name: name, Columns: map[string]*Column{}, IsRoot: jt["isRoot"] == true || !anyRoot}
+		if n, ok := jt["maxRows"].(json.Number); ok {
+			m, _ := n.Int64()
+			t.MaxRows = int(m)
+		}
+		if idx, ok := jt["indexes"].([]any); ok {
+			for _, ix := range idx {
+				var cols []string
+				if arr, ok := ix.([]any); ok {
+					for _, c := range arr {
+						if cs, ok := c.(string); ok {
+							cols = append(cols, cs)
+						}
+					}
+				}
+				t.Indexes = append(t.Indexes, cols)
+			}
+		}
+		jcols, _ := jt["columns"].(map[string]any)
+		for cname, jcv := range jcols {
+			jc, ok := jcv.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("table %s column %s: not an object", name, cname)
+			}
+			ct, err := parseColType(jc["type"])
 			if err != nil {
 				return nil, fmt.Errorf("table %s column %s: %w", name, cname, err)
 			}
-			c := &Column{Name: cname, Type: ct, Mutable: jc.Mutable == nil || *jc.Mutable, Ephemeral: jc.Ephemeral}
+			c := &Column{Name: cname, Type: ct, Mutable: jc["mutable"] != false, Ephemeral: jc["ephemeral"] == true}
 			if c.Type.Key.RefWeak || c.Type.Value.RefWeak {
 				c.Mutable = true
 			}
@@ -183,50 +179,68 @@ func ParseSchema(data []byte) (*Schema, error) {
 	return s, nil
 }
 
-func parseBase(raw json.RawMessage) (BaseType, error) {
+func numInt(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := n.Int64()
+	return i, err == nil
+}
+
+func numReal(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := n.Float64()
+	return f, err == nil
+}
+
+func parseBase(v any) (BaseType, error) {
 	var b BaseType
-	if len(raw) == 0 {
+	if v == nil {
 		return b, nil
 	}
-	var name string
-	if json.Unmarshal(raw, &name) == nil {
+	if name, ok := v.(string); ok {
 		t, err := atomicType(name)
 		b.Type = t
 		b.setDefaults()
 		return b, err
 	}
-	var jb jsonBase
-	if err := json.Unmarshal(raw, &jb); err != nil {
-		return b, err
+	jb, ok := v.(map[string]any)
+	if !ok {
+		return b, errors.New("bad base type")
 	}
-	t, err := atomicType(jb.Type)
+	name, _ := jb["type"].(string)
+	t, err := atomicType(name)
 	if err != nil {
 		return b, err
 	}
 	b.Type = t
 	b.setDefaults()
-	if jb.MinInteger != nil {
-		b.MinInt, b.hasMinInt = *jb.MinInteger, true
+	if n, ok := numInt(jb["minInteger"]); ok {
+		b.MinInt, b.hasMinInt = n, true
 	}
-	if jb.MaxInteger != nil {
-		b.MaxInt, b.hasMaxInt = *jb.MaxInteger, true
+	if n, ok := numInt(jb["maxInteger"]); ok {
+		b.MaxInt, b.hasMaxInt = n, true
 	}
-	if jb.MinReal != nil {
-		b.MinReal, b.hasMinReal = *jb.MinReal, true
+	if f, ok := numReal(jb["minReal"]); ok {
+		b.MinReal, b.hasMinReal = f, true
 	}
-	if jb.MaxReal != nil {
-		b.MaxReal, b.hasMaxReal = *jb.MaxReal, true
+	if f, ok := numReal(jb["maxReal"]); ok {
+		b.MaxReal, b.hasMaxReal = f, true
 	}
-	if jb.MinLength != nil {
-		b.MinLen = *jb.MinLength
+	if n, ok := numInt(jb["minLength"]); ok {
+		b.MinLen = int(n)
 	}
-	if jb.MaxLength != nil {
-		b.MaxLen = *jb.MaxLength
+	if n, ok := numInt(jb["maxLength"]); ok {
+		b.MaxLen = int(n)
 	}
-	b.RefTable = jb.RefTable
-	b.RefWeak = jb.RefType == "weak"
-	if len(jb.Enum) > 0 {
-		d, err := DatumFromJSON(jb.Enum, &ColType{Key: BaseType{Type: t}, Max: math.MaxInt})
+	b.RefTable, _ = jb["refTable"].(string)
+	b.RefWeak = jb["refType"] == "weak"
+	if e, ok := jb["enum"]; ok {
+		d, err := datumFromValue(e, &ColType{Key: BaseType{Type: t}, Max: math.MaxInt})
 		if err != nil {
 			return b, fmt.Errorf("enum: %w", err)
 		}
@@ -257,32 +271,30 @@ func atomicType(s string) (AtomicType, error) {
 	return TypeVoid, fmt.Errorf("unknown atomic type %q", s)
 }
 
-func parseColType(raw json.RawMessage) (ColType, error) {
+func parseColType(v any) (ColType, error) {
 	var t ColType
-	var name string
-	if json.Unmarshal(raw, &name) == nil {
-		k, err := parseBase(raw)
+	if _, ok := v.(string); ok {
+		k, err := parseBase(v)
 		return ColType{Key: k, Min: 1, Max: 1}, err
 	}
-	var jt jsonType
-	if err := json.Unmarshal(raw, &jt); err != nil {
-		return t, err
+	jt, ok := v.(map[string]any)
+	if !ok {
+		return t, errors.New("bad column type")
 	}
 	var err error
-	if t.Key, err = parseBase(jt.Key); err != nil {
+	if t.Key, err = parseBase(jt["key"]); err != nil {
 		return t, err
 	}
-	if t.Value, err = parseBase(jt.Value); err != nil {
+	if t.Value, err = parseBase(jt["value"]); err != nil {
 		return t, err
 	}
 	t.Min, t.Max = 1, 1
-	if jt.Min != nil {
-		t.Min = *jt.Min
+	if n, ok := numInt(jt["min"]); ok {
+		t.Min = int(n)
 	}
-	if len(jt.Max) > 0 {
-		var n int
-		if json.Unmarshal(jt.Max, &n) == nil {
-			t.Max = n
+	if m, ok := jt["max"]; ok {
+		if n, ok := numInt(m); ok {
+			t.Max = int(n)
 		} else {
 			t.Max = math.MaxInt
 		}

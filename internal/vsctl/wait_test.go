@@ -227,7 +227,6 @@ func TestWaitUntilWakes(t *testing.T) {
 	real, ours := realVsctl(t), gvsctl(t)
 	sockA, sockB := startServer(t), startServerOurs(t)
 	args := lines("--timeout=20 wait-until Bridge br5 -- get Bridge br5 name -- wait-until Bridge br5 other_config:k=v")[0]
-	type res struct{ o outcome }
 	chA, chB := make(chan outcome, 1), make(chan outcome, 1)
 	go func() { chA <- runTool(t, real, sockA, args, 30*time.Second) }()
 	go func() { chB <- runTool(t, ours, sockB, args, 30*time.Second) }()
