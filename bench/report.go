@@ -219,6 +219,9 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 	fmt.Fprint(w, "Switch CPU per received Mpps (CPU-seconds per second of the switch process, from /proc/PID/stat, divided by\n"+
 		"received Mpps; softirq work of the veths and AF_PACKET sockets is not included; n/a for the kernel bridge):\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "switch_cores_per_mpps", 1) }, extraOf("switch_cores_per_mpps"))
+	fmt.Fprint(w, "Machine-wide softirq time during the same runs (cores, all CPUs; includes the veth work of generator and\n"+
+		"receivers and of other jobs on the machine; the kernel bridge forwards in softirq):\n\n")
+	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "softirq_cores", 1) }, extraOf("softirq_cores"))
 	fmt.Fprint(w, "## Latency (UDP request/response, one outstanding, µs round trip)\n\n")
 	r.table(w, r.rowsOf(KindLatency), func(c *Case) string { return cell(c, r.Reps) }, medianOf)
 	fmt.Fprintf(w, "## Control plane (ms; %s)\n\n", strings.Trim(strings.TrimPrefix(r.controlTitle(), "control plane "), "()"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,11 +271,15 @@ func (r *runner) runWorkload(ctx context.Context, e *env, w Workload) {
 }
 
 func describe(w Workload, m measurement) string {
+	cores := "n/a"
+	if c := m.extra["switch_cores"]; !math.IsNaN(c) {
+		cores = fmt.Sprintf("%.2f cores", c)
+	}
 	switch w.Kind {
 	case KindTCP:
-		return fmt.Sprintf("%.2f Gbit/s, %.0f retransmits, switch %.2f cores", m.metrics["throughput"], m.extra["retransmits"], m.extra["switch_cores"])
+		return fmt.Sprintf("%.2f Gbit/s, %.0f retransmits, switch %s", m.metrics["throughput"], m.extra["retransmits"], cores)
 	case KindUDP, KindFlood:
-		return fmt.Sprintf("sent %.3f Mpps, received %.3f Mpps, loss %.1f%%, switch %.2f cores", m.extra["sent_mpps"], m.metrics["rx"], 100*m.extra["loss"], m.extra["switch_cores"])
+		return fmt.Sprintf("sent %.3f Mpps, received %.3f Mpps, loss %.1f%%, switch %s", m.extra["sent_mpps"], m.metrics["rx"], 100*m.extra["loss"], cores)
 	case KindLatency:
 		return fmt.Sprintf("p50 %.1f µs, p99 %.1f µs, %.0f lost", m.metrics["p50"], m.metrics["p99"], m.extra["lost"])
 	}
