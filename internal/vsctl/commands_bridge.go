@@ -25,8 +25,12 @@ func (c *ctx) checkConflicts(name, msg string) error {
 
 func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	name := cmd.args[0]
+	if name == "" {
+		return fatalf("bridge name must not be empty string")
+	}
 	var parentName string
 	var vlan int64
+	fake := len(cmd.args) == 3
 	switch len(cmd.args) {
 	case 1:
 	case 3:
@@ -41,7 +45,7 @@ func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	}
 	if cmd.has("--may-exist") {
 		if br, _ := c.findBridge(name, false); br != nil {
-			if parentName == "" {
+			if !fake {
 				if br.parent != nil {
 					return fatalf("\"--may-exist add-br %s\" but %s is a VLAN bridge for VLAN %d", name, name, br.vlan)
 				}
@@ -68,7 +72,7 @@ func cmdAddBr(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	port := c.insert("Port", "")
 	c.set(port, "name", one(strAtom(name)))
 	c.set(port, "interfaces", one(uuidAtom(iface.UUID)))
-	if parentName == "" {
+	if !fake {
 		br := c.insert("Bridge", "")
 		c.set(br, "name", one(strAtom(name)))
 		c.set(br, "ports", one(uuidAtom(port.UUID)))
@@ -291,6 +295,14 @@ func containsByte(s string, b byte) bool {
 }
 
 func (c *ctx) addPort(cmd *cmdLine, brName, portName string, ifaces, settings []string, fakeIface bool) error {
+	if portName == "" {
+		return fatalf("port name must not be empty string")
+	}
+	for _, i := range ifaces {
+		if i == "" {
+			return fatalf("interface name must not be empty string")
+		}
+	}
 	if cmd.has("--may-exist") {
 		quoted := cmd.name + " " + brName + " " + portName
 		if cmd.name == "add-bond" {

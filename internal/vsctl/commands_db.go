@@ -2,6 +2,7 @@ package vsctl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -290,6 +291,10 @@ func evalOp(op string, have, want *Datum, t *ColType) bool {
 func (c *ctx) setColumn(r *Row, arg string, isDBSet bool) error {
 	colName, key, hasKey, value, hasValue, err := splitColumnArg(arg)
 	if err != nil {
+		var fe *fatalError
+		if errors.As(err, &fe) && strings.Contains(fe.msg, "trailing garbage") {
+			return fatalf("%s: argument does not end in \"=\" followed by a value.", arg)
+		}
 		return err
 	}
 	if colName == "" {
