@@ -273,3 +273,25 @@ func TestNoServer(t *testing.T) {
 		compare(t, args, want, got, &nw, &ng)
 	}
 }
+
+// TestEnvironment covers defaults taken from OVS_RUNDIR and OVS_LOGDIR.
+func TestEnvironment(t *testing.T) {
+	real, ours := realVsctl(t), gvsctl(t)
+	dir := t.TempDir()
+	env := []string{"OVS_RUNDIR=" + dir + "/run", "OVS_LOGDIR=" + dir + "/log"}
+	for _, args := range lines("--help", "list-br", "-t 1 --retry list-br") {
+		var nw, ng normaliser
+		run := func(bin string) outcome {
+			r, err := ovstest.Exec(context.Background(), ovstest.Cmd{Bin: bin, Args: args, Env: env, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status := fmt.Sprintf("exit %d", r.ExitCode)
+			if r.Signal != 0 {
+				status = "signal " + r.Signal.String()
+			}
+			return outcome{r.Stdout, r.Stderr, status}
+		}
+		compare(t, args, run(real), run(ours), &nw, &ng)
+	}
+}

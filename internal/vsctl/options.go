@@ -2,7 +2,6 @@ package vsctl
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -84,10 +83,7 @@ type cmdLine struct {
 }
 
 func parseArgs(argv []string) (*options, []*cmdLine, error) {
-	o := &options{db: "unix:/var/run/openvswitch/db.sock", format: "list", data: "string", args: argv}
-	if env := os.Getenv("OVS_RUNDIR"); env != "" {
-		o.db = "unix:" + env + "/db.sock"
-	}
+	o := &options{db: defaultDB(), format: "list", data: "string", args: argv}
 	var firstOpts []string
 	i := 0
 	for i < len(argv) {

@@ -62,7 +62,9 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if opts.help {
-		io.WriteString(stdout, helpText)
+		h := strings.Replace(helpText, "unix:/var/run/openvswitch/db.sock", defaultDB(), 1)
+		h = strings.Replace(h, "/var/log/openvswitch/ovs-vsctl.log", ovsLogdir()+"/ovs-vsctl.log", 1)
+		io.WriteString(stdout, h)
 		return 0
 	}
 	if opts.version {
@@ -271,7 +273,7 @@ func postChecks(cl *client, c *ctx, real map[string]string, stderr io.Writer) {
 		any = true
 	}
 	if any {
-		fmt.Fprintf(stderr, "ovs-vsctl: The default log directory is \"/var/log/openvswitch\".\n")
+		fmt.Fprintf(stderr, "ovs-vsctl: The default log directory is \"%s\".\n", ovsLogdir())
 	}
 }
 
@@ -322,4 +324,21 @@ func prerequisites(s *Schema, cmds []*cmdLine, specs []*cmdSpec, lg *logger) err
 		}
 	}
 	return nil
+}
+
+// defaultDB is the database used without --db: db.sock in OVS_RUNDIR.
+func defaultDB() string {
+	dir := os.Getenv("OVS_RUNDIR")
+	if dir == "" {
+		dir = "/var/run/openvswitch"
+	}
+	return "unix:" + dir + "/db.sock"
+}
+
+// ovsLogdir is where Open vSwitch daemons log: OVS_LOGDIR or the default.
+func ovsLogdir() string {
+	if dir := os.Getenv("OVS_LOGDIR"); dir != "" {
+		return dir
+	}
+	return "/var/log/openvswitch"
 }
