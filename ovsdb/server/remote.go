@@ -445,7 +445,8 @@ func (s *Server) reconcileDBRemotes() {
 		}
 		for _, t := range vals {
 			key := "derived:" + t
-			if _, ok := s.remotes[key]; !ok {
+			_, direct := s.remotes[t] // also configured directly: already served
+			if _, ok := s.remotes[key]; !ok && !direct {
 				r, err := s.listen(t)
 				if err != nil {
 					s.log.Warn("ovsdb: db remote", "target", t, "err", err)
