@@ -234,10 +234,8 @@ func (p *Port) Recv(b *packet.Batch) error {
 	if p.closed.Load() {
 		return netdev.ErrClosed
 	}
-	p.fr.slabOff = 0
 	p.fill(b)
 	if b.N > 0 || p.spinFrames(b) {
-		p.coalesce(b)
 		return nil
 	}
 	var t0 time.Time

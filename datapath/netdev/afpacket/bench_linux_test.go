@@ -292,7 +292,6 @@ type cmpCase struct {
 	batch int           // messages per recvmmsg, 0 for the default
 	spin  time.Duration // Options.BusyPoll
 	frame int           // Options.FrameSize (FrameCount keeps the ring at 8 MiB)
-	coal  time.Duration // SetCoalesce
 }
 
 func (c cmpCase) opts() afpacket.Options {
@@ -304,15 +303,13 @@ func (c cmpCase) opts() afpacket.Options {
 }
 
 var cmpCases = []cmpCase{
-	{"framering", afpacket.RxFrameRing, 0, 0, 0, 0},
-	{"fr-nospin", afpacket.RxFrameRing, 0, -1, 0, 0},
-	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond, 0, 0},
-	{"fr-64k", afpacket.RxFrameRing, 0, 0, 65536 + 256, 0},
-	{"fr-coal5", afpacket.RxFrameRing, 0, 0, 0, 5 * time.Microsecond},
-	{"fr-coal20", afpacket.RxFrameRing, 0, 0, 0, 20 * time.Microsecond},
-	{"ring", afpacket.RxRing, 0, 0, 0, 0},
-	{"mmsg", afpacket.RxMmsg, 0, 0, 0, 0},
-	{"mmsg128", afpacket.RxMmsg, 128, 0, 0, 0},
+	{"framering", afpacket.RxFrameRing, 0, 0, 0},
+	{"fr-nospin", afpacket.RxFrameRing, 0, -1, 0},
+	{"fr-spin200", afpacket.RxFrameRing, 0, 200 * time.Microsecond, 0},
+	{"fr-64k", afpacket.RxFrameRing, 0, 0, 65536 + 256},
+	{"ring", afpacket.RxRing, 0, 0, 0},
+	{"mmsg", afpacket.RxMmsg, 0, 0, 0},
+	{"mmsg128", afpacket.RxMmsg, 128, 0, 0},
 }
 
 func median(v []float64) float64 {
@@ -353,7 +350,6 @@ func BenchmarkCompareModes(b *testing.B) {
 				if c.batch > 0 {
 					defer afpacket.SetMmsgBatch(afpacket.SetMmsgBatch(c.batch))
 				}
-				defer afpacket.SetCoalesce(afpacket.SetCoalesce(c.coal))
 				hostA, hostB, _ := bridge(b, c.opts())
 				rtts, err := pingRTTs(hostA, 20, "0.05")
 				if err != nil {

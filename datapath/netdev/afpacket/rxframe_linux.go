@@ -3,7 +3,6 @@ package afpacket
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,10 +31,9 @@ const (
 // one-message recvmmsg vector that reads frames too large for a ring frame
 // from the socket queue.
 type rxFrames struct {
-	mem     []byte
-	frames  [][]byte
-	cur     int
-	slabOff int // slab bytes used by the batch being filled
+	mem    []byte
+	frames [][]byte
+	cur    int
 
 	msg [1]unix.Mmsghdr
 	iov [2]unix.Iovec
@@ -103,7 +101,7 @@ func (p *Port) setupFrameRing() error {
 // TP_STATUS_COPY is read whole from the socket queue instead.
 func (p *Port) fillFrames(b *packet.Batch) {
 	r := &p.fr
-	slabOff, n0 := r.slabOff, b.N
+	slabOff := 0
 	var nbytes, ndrop, nerr uint64
 	bigSlot := alignSlot(packet.Headroom + vlanTagSize + maxFrame)
 	for b.N < packet.BatchSize {
@@ -183,28 +181,7 @@ func (p *Port) fillFrames(b *packet.Batch) {
 		nbytes += uint64(n)
 		slabOff += need
 	}
-	r.slabOff = slabOff
-	p.countRx(b.N-n0, nbytes, ndrop, nerr)
-}
-
-// coalesceMax is how long a busy frame-ring Recv waits for more frames to
-// complete a partial batch; tests change it to measure.
-var coalesceMax time.Duration
-
-// coalesce waits up to coalesceMax for more frames after a partial batch,
-// but only while traffic is heavy (the adaptive spin is on): frames of a
-// burst arrive one by one as the kernel copies them in, and a fuller batch
-// means fewer system calls per frame on the transmit side.
-func (p *Port) coalesce(b *packet.Batch) {
-	if p.spin < spinMin || coalesceMax <= 0 || p.fr.frames == nil {
-		return
-	}
-	start := time.Now()
-	for b.N < packet.BatchSize && time.Since(start) < coalesceMax {
-		if p.fr.ready() {
-			p.fill(b)
-		}
-	}
+	p.countRx(b.N, nbytes, ndrop, nerr)
 }
 
 // ready reports whether the next frame is the user's.

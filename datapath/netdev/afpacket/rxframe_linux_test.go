@@ -61,7 +61,6 @@ func TestFillFrames(t *testing.T) {
 	got := 0
 	for _, wantN := range []int{packet.BatchSize, 8, 0} {
 		b.Reset()
-		p.fr.slabOff = 0
 		p.fill(&b)
 		if b.N != wantN {
 			t.Fatalf("fill %d frames, want %d", b.N, wantN)
@@ -127,7 +126,6 @@ func FuzzFillFrames(f *testing.F) {
 		var b packet.Batch
 		for range 3 {
 			b.Reset()
-			p.fr.slabOff = 0
 			p.fill(&b)
 			for _, pkt := range b.Packets() {
 				_ = pkt.Data()
