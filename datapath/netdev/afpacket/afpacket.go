@@ -85,8 +85,11 @@ type Options struct {
 	// low rates. Default DefaultBlockTimeout.
 	BlockTimeout time.Duration
 	// FrameSize is the size of one RxFrameRing frame in bytes, a multiple
-	// of 16 between 1024 and 1 MiB. Frames that do not fit (with 76 bytes
-	// of headers) take the slower socket-queue path. Default
+	// of 16 between 1024 and 1 MiB. Frames that do not fit with the 76
+	// bytes of headers in front (tpacket2 header, link-layer address,
+	// virtio-net header) take the socket-queue path, one recvmmsg each:
+	// GSO frames always, and every frame of a device with an MTU above
+	// 1958 unless FrameSize is raised to MTU+90 or more. Default
 	// DefaultFrameSize.
 	FrameSize int
 	// FrameCount is the number of RxFrameRing frames. Default
