@@ -273,7 +273,7 @@ func (p *Port) spinFrames(b *packet.Batch) bool {
 		return false
 	}
 	start := time.Now()
-	for {
+	for i := 1; ; i++ {
 		if p.fr.ready() {
 			p.fill(b)
 			if b.N > 0 {
@@ -282,8 +282,10 @@ func (p *Port) spinFrames(b *packet.Batch) bool {
 		}
 		// No runtime.Gosched: the datapath's poll goroutine is locked to
 		// its thread, where yielding means handing the P to another
-		// thread and back. The clock read paces the loop.
-		if time.Since(start) >= p.spin {
+		// thread and back. Reading the clock every time cost 4% of a
+		// forwarding profile; the status word stays in cache until the
+		// kernel writes it.
+		if i%16 == 0 && time.Since(start) >= p.spin {
 			p.spin /= 2
 			return false
 		}
