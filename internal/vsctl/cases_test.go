@@ -272,6 +272,8 @@ func writeScenarios() []scenario {
 			"--no-wait set Bridge br0 fail_mode=standalone -- get Bridge br0 fail_mode", "--no-wait set Bridge br0 stp_enable=yes",
 			"--no-wait set Interface p1 ofport_request=70000", "--no-wait set Interface p1 mtu_request=1500 -- get Interface p1 mtu_request",
 			"--no-wait set Port p0 'external_ids:\"=\"=\"=\"'", "get Port p0 external_ids", "--no-wait set Port p0 external_ids:'a b'=c",
+			"--no-wait --if-exists --id=@b get Bridge nope -- set Open_vSwitch . bridges=@b", "--no-wait --id=@b get Bridge nope -- set Open_vSwitch . bridges=@b",
+			"--no-wait -- --id=@x create Bridge name=zz -- --id=@x get Bridge br0", "--no-wait -- --id=@x get Bridge br0 -- --id=@x create Bridge name=zz",
 			"--no-wait add-br 'x y'", "list-br", "--no-wait add-br ''", "list-br", "--no-wait add-port br0 ''", "--no-wait add-bond br0 bo '' x",
 			"--no-wait add-br fbx '' 5", "--no-wait add-br '' br0 5", "--no-wait add-bond-iface bo ''",
 		)},

@@ -8,6 +8,9 @@ import (
 )
 
 func cmdGet(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
+	if cmd.has("--if-exists") && cmd.has("--id") {
+		return fatalf("--if-exists and --id may not be specified together")
+	}
 	t, err := c.findTable(cmd.args[0])
 	if err != nil {
 		return err
