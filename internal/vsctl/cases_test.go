@@ -127,6 +127,9 @@ func readScenarios() []scenario {
 		"get Bridge br0 other_config:hwaddr", "get Bridge br0 flood_vlans", "get Bridge br0 controller", "get Bridge br0 datapath_id",
 		"get Port bond0 interfaces", "get Port vnet1 trunks vlan_mode", "get Interface vnet1 options options:peer",
 		"get Open_vSwitch . other_config:x", "get Open_vSwitch . ovs_version", "get Open_vSwitch . db_version",
+		"--max-column-width=10 -f table --columns=name,external_ids list Interface", "--max-column-width=3 -f table --columns=name,type list Interface",
+		"--max-column-width=10 --columns=name,external_ids list Interface vnet0", "--max-column-width=x -f table --columns=name list Bridge",
+		"--max-column-width=5 --no-headings -f table --columns=name,ofport list Interface",
 	)
 	return []scenario{{name: "rich", setup: richSetup, steps: reads}}
 }

@@ -33,7 +33,7 @@ func (c *ctx) renderRows(out *bytes.Buffer, cols []*Column, rows []*Row) {
 	case "list":
 		renderList(out, headings, cells, o.noHeadings)
 	case "table":
-		renderTable(out, headings, cells, o.noHeadings)
+		renderTable(out, headings, cells, o.noHeadings, o.maxWidth)
 	case "csv":
 		renderCSV(out, headings, cells, o.noHeadings)
 	case "html":
@@ -70,17 +70,30 @@ func renderList(out *bytes.Buffer, headings []string, cells [][]string, noHeadin
 	}
 }
 
-func renderTable(out *bytes.Buffer, headings []string, cells [][]string, noHeadings bool) {
+func renderTable(out *bytes.Buffer, headings []string, cells [][]string, noHeadings bool, maxWidth int) {
 	widths := make([]int, len(headings))
-	if !noHeadings {
-		for j, h := range headings {
-			widths[j] = len(h)
-		}
-	}
 	for _, row := range cells {
 		for j, v := range row {
-			if n := len(v); n > widths[j] {
+			n := len(v)
+			if maxWidth > 0 && n > maxWidth {
+				n = maxWidth
+			}
+			if n > widths[j] {
 				widths[j] = n
+			}
+		}
+	}
+	if !noHeadings {
+		for j, h := range headings {
+			widths[j] = max(widths[j], len(h))
+		}
+	}
+	if maxWidth > 0 {
+		for _, row := range cells {
+			for j, v := range row {
+				if len(v) > widths[j] {
+					row[j] = v[:widths[j]]
+				}
 			}
 		}
 	}

@@ -18,6 +18,7 @@ type options struct {
 	data       string // string, bare, json
 	noHeadings bool
 	pretty     bool
+	maxWidth   int // --max-column-width, 0 for none
 	help       bool
 	version    bool
 	// --commands and --options
@@ -219,6 +220,8 @@ func (o *options) apply(name, val string) error {
 		o.noHeadings = true
 	case "pretty":
 		o.pretty = true
+	case "max-column-width":
+		o.maxWidth = int(atoi(val))
 	case "bare":
 		o.format, o.data, o.noHeadings = "list", "bare", true
 	case "help":
