@@ -290,7 +290,12 @@ func newGuestImage(t *testing.T, dir string) guestImage {
 	if err := buildInitramfs(k, bb, initrd); err != nil {
 		t.Fatalf("initramfs: %v", err)
 	}
-	return guestImage{Kernel: k.Image, Initrd: initrd}
+	kernel, err := pvhKernel(k.Image, filepath.Join(dir, "vmlinux"))
+	if err != nil {
+		t.Logf("guest kernel: booting the bzImage %s: %v", k.Image, err)
+		kernel = k.Image
+	}
+	return guestImage{Kernel: kernel, Initrd: initrd}
 }
 
 // staticBusybox finds a statically linked busybox (package busybox-static):
