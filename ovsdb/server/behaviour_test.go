@@ -391,3 +391,32 @@ func TestActiveRemote(t *testing.T) {
 	listDBs(c)
 	c.Close()
 }
+
+// TestManagerStatus checks that db: remote targets report their state in
+// Manager.is_connected and Manager.status, as ovsdb-server does.
+func TestManagerStatus(t *testing.T) {
+	sock, srv := ovsdbtest.StartWith(t, ovsdbtest.Options{})
+	addr := "unix:" + sock
+	ovsVsctl(t, addr, "--no-wait", "init")
+	if err := srv.AddRemote("db:Open_vSwitch,Open_vSwitch,manager_options"); err != nil {
+		t.Fatal(err)
+	}
+	ovsVsctl(t, addr, "--no-wait", "set-manager", "ptcp:0:127.0.0.1")
+	var port string
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		port = ovsVsctl(t, addr, "--if-exists", "get", "Manager", "ptcp:0:127.0.0.1", "status:bound_port")
+		return port != "" && port != `""`
+	}, "no bound_port in Manager.status")
+	port = strings.Trim(port, `"`)
+	if got := ovsVsctl(t, addr, "get", "Manager", "ptcp:0:127.0.0.1", "is_connected"); got != "false" {
+		t.Fatalf("is_connected before any client: %s", got)
+	}
+	c := dialRaw(t, "tcp:127.0.0.1:"+port)
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		return ovsVsctl(t, addr, "get", "Manager", "ptcp:0:127.0.0.1", "is_connected") == "true"
+	}, "is_connected never became true")
+	c.c.Close()
+	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
+		return ovsVsctl(t, addr, "get", "Manager", "ptcp:0:127.0.0.1", "is_connected") == "false"
+	}, "is_connected never went back to false")
+}

@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gvswitch/gvswitch/ovsdb"
@@ -23,6 +25,8 @@ type remote struct {
 	path string        // unix socket file to remove on close
 	stop chan struct{} // closes an active remote
 	once sync.Once
+
+	nconn atomic.Int32 // live sessions on this remote
 }
 
 func (r *remote) close() {
@@ -64,7 +68,7 @@ func (s *Server) active(r *remote, network, addr string, useTLS bool) {
 		}
 		if err == nil {
 			backoff = minBackoff
-			if sess := s.startSession(c, network != "unix"); sess != nil {
+			if sess := s.startSession(c, network != "unix", r); sess != nil {
 				select {
 				case <-sess.closed:
 				case <-r.stop:
@@ -296,7 +300,7 @@ func (s *Server) accept(r *remote, probe bool) {
 			}
 			return
 		}
-		s.startSession(c, probe)
+		s.startSession(c, probe, r)
 	}
 }
 
@@ -460,6 +464,104 @@ func (s *Server) reconcileDBRemotes() {
 		s.dbRemote[n] = now
 		s.mu.Unlock()
 	}
+	s.updateRemoteStatus()
+}
+
+// updateRemoteStatus writes, like ovsdb-server, the connection state of
+// db: remote targets back into their rows (Manager.is_connected and
+// Manager.status: bound_port of a listener, n_connections when several),
+// committing only when something changed. Both columns are ephemeral.
+func (s *Server) updateRemoteStatus() {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	type state struct {
+		connected bool
+		status    [][2]string
+	}
+	want := map[string]state{}
+	var refTables []*ovsdb.TableSchema
+	for name, targets := range s.dbRemote {
+		_, _, c, err := s.parseDBRemote(name)
+		if err != nil || c.Type.Key.Ref == nil {
+			continue
+		}
+		refTables = append(refTables, c.Type.Key.Ref)
+		for _, t := range targets {
+			r := s.remotes["derived:"+t]
+			if r == nil {
+				r = s.remotes[t]
+			}
+			var st state
+			if r != nil {
+				n := r.nconn.Load()
+				st.connected = n > 0
+				if r.ln != nil {
+					if ta, ok := r.ln.Addr().(*net.TCPAddr); ok {
+						st.status = append(st.status, [2]string{"bound_port", strconv.Itoa(ta.Port)})
+					}
+				}
+				if n > 1 {
+					st.status = append(st.status, [2]string{"n_connections", strconv.Itoa(int(n))})
+				}
+			}
+			want[t] = st
+		}
+	}
+	s.mu.Unlock()
+	db := s.main.db
+	for _, ts := range refTables {
+		tc, ic, sc := ts.Column("target"), ts.Column("is_connected"), ts.Column("status")
+		if tc == nil || ic == nil || sc == nil {
+			continue
+		}
+		var ops []any
+		db.RLock()
+		for u, row := range db.TableLocked(ts.Name).Rows {
+			if len(row.Data[tc.Index].Keys) != 1 {
+				continue
+			}
+			st, ok := want[row.Data[tc.Index].Keys[0].S]
+			if !ok {
+				continue
+			}
+			pairs := make([]any, 0, len(st.status))
+			for _, kv := range st.status {
+				pairs = append(pairs, []any{kv[0], kv[1]})
+			}
+			status := []any{"map", pairs}
+			newStatus := string(ovsdb.JSONString(status))
+			curStatus := string(row.Data[sc.Index].AppendJSON(nil, &sc.Type))
+			curConn := len(row.Data[ic.Index].Keys) == 1 && row.Data[ic.Index].Keys[0].Bool()
+			if curConn == st.connected && canonMap(curStatus) == canonMap(newStatus) {
+				continue
+			}
+			ops = append(ops, map[string]any{"op": "update", "table": ts.Name,
+				"where": []any{[]any{"_uuid", "==", []any{"uuid", u.String()}}},
+				"row":   map[string]any{"is_connected": st.connected, "status": status}})
+		}
+		db.RUnlock()
+		if len(ops) > 0 {
+			if res := db.Transact(ops, ovsdb.TxnOptions{Internal: true}); res.Err != nil {
+				s.log.Warn("ovsdb: updating remote status", "err", res.Err)
+			} else {
+				_ = res.Durable()
+			}
+		}
+	}
+}
+
+// canonMap makes two JSON maps comparable regardless of pair order.
+func canonMap(js string) string {
+	v, err := ovsdb.ParseJSON([]byte(js))
+	if err != nil {
+		return js
+	}
+	return ovsdb.JSONString(v)
 }
 
 func (s *Server) dropDerivedLocked(t string) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,19 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	locks lockTable
+
+	statusMu sync.Mutex // serialises remote status updates
+}
+
+// remoteStatusChanged refreshes Manager status after a connection to a
+// db:-derived remote opened or closed.
+func (s *Server) remoteStatusChanged(r *remote) {
+	s.mu.Lock()
+	derived := strings.HasPrefix(r.name, "derived:") || len(s.dbRemote) > 0
+	s.mu.Unlock()
+	if derived {
+		go s.updateRemoteStatus()
+	}
 }
 
 // dbEntry is one hosted database and the monitors on it.

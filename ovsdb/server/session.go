@@ -19,7 +19,8 @@ import (
 type session struct {
 	srv    *Server
 	conn   *jsonrpc.Conn
-	probe  bool // inactivity probes (TCP, SSL)
+	probe  bool    // inactivity probes (TCP, SSL)
+	remote *remote // the remote the session came from
 	closed chan struct{}
 	once   sync.Once
 
@@ -42,8 +43,8 @@ type session struct {
 	changeAware bool
 }
 
-func (s *Server) startSession(c net.Conn, probe bool) *session {
-	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, closed: make(chan struct{}),
+func (s *Server) startSession(c net.Conn, probe bool, r *remote) *session {
+	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, remote: r, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
 	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
 	if sc, ok := c.(syscall.Conn); ok {
@@ -60,6 +61,10 @@ func (s *Server) startSession(c net.Conn, probe bool) *session {
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(2)
 	s.mu.Unlock()
+	if r != nil {
+		r.nconn.Add(1)
+		s.remoteStatusChanged(r)
+	}
 	go sess.writer()
 	go sess.reader()
 	if probe && s.opts.ProbeInterval > 0 {
@@ -279,4 +284,8 @@ func (sess *session) cleanup() {
 	srv.mu.Lock()
 	delete(srv.sessions, sess)
 	srv.mu.Unlock()
+	if sess.remote != nil {
+		sess.remote.nconn.Add(-1)
+		srv.remoteStatusChanged(sess.remote)
+	}
 }
