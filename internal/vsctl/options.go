@@ -19,6 +19,9 @@ type options struct {
 	noHeadings bool
 	pretty     bool
 	maxWidth   int // --max-column-width, 0 for none
+	// Log levels of the console (default warn) and syslog (default info)
+	// destinations, as set by -v/--verbose and --no-syslog; see vlogLevel.
+	consoleLevel, syslogLevel int
 	help       bool
 	version    bool
 	// --commands and --options
@@ -84,7 +87,8 @@ type cmdLine struct {
 }
 
 func parseArgs(argv []string) (*options, []*cmdLine, error) {
-	o := &options{db: defaultDB(), format: "list", data: "string", args: argv}
+	o := &options{db: defaultDB(), format: "list", data: "string", args: argv,
+		consoleLevel: levelWarn, syslogLevel: levelInfo}
 	var firstOpts []string
 	i := 0
 	for i < len(argv) {
@@ -149,6 +153,7 @@ func parseArgs(argv []string) (*options, []*cmdLine, error) {
 			case 'd':
 				name = "data"
 			case 'v':
+				o.verbose(a[j+1:])
 				j = len(a)
 				continue
 			case 'p', 'c', 'C':
@@ -220,6 +225,10 @@ func (o *options) apply(name, val string) error {
 		o.noHeadings = true
 	case "pretty":
 		o.pretty = true
+	case "verbose":
+		o.verbose(val)
+	case "no-syslog":
+		o.syslogLevel = levelWarn
 	case "max-column-width":
 		o.maxWidth = int(atoi(val))
 	case "bare":
@@ -288,4 +297,55 @@ func (e *getoptError) Error() string { return e.msg }
 
 func getoptf(format string, args ...any) error {
 	return &getoptError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Log levels, from quietest to loudest.
+const (
+	levelOff = iota
+	levelEmer
+	levelErr
+	levelWarn
+	levelInfo
+	levelDbg
+)
+
+var levelNames = map[string]int{"off": levelOff, "emer": levelEmer, "err": levelErr, "warn": levelWarn, "info": levelInfo, "dbg": levelDbg}
+
+// verbose applies a -v/--verbose spec such as "console:off" or
+// "vsctl:syslog:warn": words naming a destination select it, a level word
+// sets it (all destinations when none is named), module names are
+// accepted and ignored. An empty spec means every destination at dbg.
+func (o *options) verbose(spec string) {
+	if spec == "" {
+		o.consoleLevel, o.syslogLevel = levelDbg, levelDbg
+		return
+	}
+	level := -1
+	console, syslog := false, false
+	for _, w := range strings.FieldsFunc(spec, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		switch w {
+		case "console":
+			console = true
+		case "syslog":
+			syslog = true
+		case "any":
+			console, syslog = true, true
+		default:
+			if l, ok := levelNames[w]; ok {
+				level = l
+			}
+		}
+	}
+	if level < 0 {
+		level = levelDbg
+	}
+	if !console && !syslog {
+		console, syslog = true, true
+	}
+	if console {
+		o.consoleLevel = level
+	}
+	if syslog {
+		o.syslogLevel = level
+	}
 }

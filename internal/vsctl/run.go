@@ -29,13 +29,22 @@ const versionText = "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n"
 
 // logger prints OVS-style log lines to stderr with a shared sequence number.
 type logger struct {
-	w   io.Writer
-	seq int
+	w       io.Writer
+	seq     int
+	console int // level of the console destination
+	syslog  int // level of the syslog destination
 }
 
+// warn logs a WARN message: numbered if any destination takes it, printed
+// if the console does.
 func (l *logger) warn(moduleAndMsg string) {
+	if l.console < levelWarn && l.syslog < levelWarn {
+		return
+	}
 	l.seq++
-	fmt.Fprintf(l.w, "%s|%05d|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), l.seq, moduleAndMsg)
+	if l.console >= levelWarn {
+		fmt.Fprintf(l.w, "%s|%05d|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), l.seq, moduleAndMsg)
+	}
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
@@ -83,9 +92,9 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	lg := &logger{w: stderr}
+	lg := &logger{w: stderr, console: opts.consoleLevel, syslog: opts.syslogLevel}
 	for _, s := range specs {
-		if s.write {
+		if s.write && (lg.syslog >= levelInfo || lg.console >= levelInfo) {
 			lg.seq = 1 // "Called as ..." is logged at INFO for writers
 			break
 		}

@@ -136,7 +136,8 @@ func TestTimeouts(t *testing.T) {
 	real, ours := realVsctl(t), gvsctl(t)
 	cases := lines(
 		"-t 1 add-br br9", "--timeout=1 wait-until Bridge nope", "-t 1 --no-wait add-br br7 -- wait-until Bridge br7 name=x",
-		"-t 1 wait-until Open_vSwitch . cur_cfg=5",
+		"-t 1 wait-until Open_vSwitch . cur_cfg=5", "--no-syslog -t 1 add-br nsx", "-vsyslog:off -t 1 add-br nsy",
+		"-vconsole:off -t 1 add-br nsz", "--verbose=syslog:warn -t 1 add-br nsw", "-vvsctl:syslog:err -t 1 add-br nsv",
 	)
 	for i, args := range cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
