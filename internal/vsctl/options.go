@@ -22,8 +22,8 @@ type options struct {
 	// Log levels of the console (default warn) and syslog (default info)
 	// destinations, as set by -v/--verbose and --no-syslog; see vlogLevel.
 	consoleLevel, syslogLevel int
-	help       bool
-	version    bool
+	help                      bool
+	version                   bool
 	// --commands and --options
 	listCommands, listOptions bool
 	args                      []string // original arguments, for the comment
