@@ -20,7 +20,7 @@ type options struct {
 	pretty     bool
 	maxWidth   int // --max-column-width, 0 for none
 	// Log levels of the console (default warn) and syslog (default info)
-	// destinations, as set by -v/--verbose and --no-syslog; see vlogLevel.
+	// destinations, as set by -v/--verbose and --no-syslog (see verbose).
 	consoleLevel, syslogLevel int
 	help                      bool
 	version                   bool
