@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,7 @@ const versionText = "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n"
 
 // logger prints OVS-style log lines to stderr with a shared sequence number.
 type logger struct {
+	mu      sync.Mutex // the --timeout timer logs from its own goroutine
 	w       io.Writer
 	seq     int
 	console int // level of the console destination
@@ -41,6 +43,8 @@ func (l *logger) warn(moduleAndMsg string) {
 	if l.console < levelWarn && l.syslog < levelWarn {
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.seq++
 	if l.console >= levelWarn {
 		fmt.Fprintf(l.w, "%s|%05d|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), l.seq, moduleAndMsg)
