@@ -242,7 +242,8 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 		}
 		_, _ = stdout.Write(all.Bytes())
 		if plan.changed && !opts.noWait && next >= 0 {
-			if err := waitCurCfg(cl, next); err != nil {
+			var err error
+			if cl, err = waitCurCfg(cl, opts.db, next); err != nil {
 				return fail(err)
 			}
 			postChecks(cl, c, real, stderr)
@@ -251,16 +252,37 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 	}
 }
 
-func waitCurCfg(cl *client, next int64) error {
+// waitCurCfg waits until cur_cfg reaches next. Like ovs-vsctl it survives
+// the server going away (a restarting switch): it reconnects, monitors
+// again and keeps waiting; only --timeout ends the wait. It returns the
+// client in use at the end.
+func waitCurCfg(cl *client, remote string, next int64) (*client, error) {
+	tables := map[string]map[string]bool{"Open_vSwitch": nil, "Interface": {"name": true, "ofport": true, "error": true}}
+	backoff := 100 * time.Millisecond
 	for {
 		for _, r := range cl.rep.rows("Open_vSwitch") {
 			d := r.Get(r.Table.Columns["cur_cfg"])
 			if len(d.Keys) == 1 && d.Keys[0].I >= next {
-				return nil
+				return cl, nil
 			}
 		}
-		if err := cl.waitUpdate(); err != nil {
-			return err
+		if err := cl.waitUpdate(); err == nil {
+			continue
+		}
+		cl.close()
+		for {
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 2*time.Second)
+			ncl, err := dial(remote)
+			if err != nil {
+				continue
+			}
+			if err := ncl.start(tables); err != nil {
+				ncl.close()
+				continue
+			}
+			cl = ncl
+			break
 		}
 	}
 }

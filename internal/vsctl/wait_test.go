@@ -1,9 +1,12 @@
 package vsctl_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -240,4 +243,45 @@ func TestWaitUntilWakes(t *testing.T) {
 	}
 	var nw, ng normaliser
 	compare(t, args, <-chA, <-chB, &nw, &ng)
+}
+
+// TestWaitSurvivesServerRestart stops the database while gvsctl waits for
+// cur_cfg, starts it again on the same socket and file, and acknowledges
+// the change there: gvsctl must reconnect and exit 0, as ovs-vsctl does.
+func TestWaitSurvivesServerRestart(t *testing.T) {
+	ours := gvsctl(t)
+	realVsctl(t)
+	srv := ovstest.StartOVSDBServer(t, nil)
+	done := make(chan outcome, 1)
+	go func() { done <- runTool(t, ours, srv.Sock, []string{"--timeout=20", "add-br", "br0"}, 30*time.Second) }()
+	// Wait until the change is committed (next_cfg bumped), then restart.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.TrimSpace(srv.Get(t, "Open_vSwitch", ".", "next_cfg")) == "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("gvsctl did not commit")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(srv.Bin.OvsdbServer, srv.DBPath, "--remote=punix:"+srv.SockPath, "--unixctl="+srv.CtlPath+"2", "--pidfile="+srv.PIDPath+"2", "--log-file="+srv.LogPath+"2")
+	cmd.Env = append(os.Environ(), srv.Env()...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for {
+		r, err := ovstest.Exec(context.Background(), ovstest.Cmd{Bin: srv.Bin.Vsctl, Args: []string{"--db=" + srv.Sock, "--no-wait", "set", "Open_vSwitch", ".", "cur_cfg=1", "--", "set", "Interface", "br0", "ofport=65534"}})
+		if err == nil && r.OK() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted server unusable: %v %s", err, r.Stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if o := <-done; o.status != "exit 0" || o.stderr != "" || o.stdout != "" {
+		t.Fatalf("gvsctl: %s %q %q", o.status, o.stdout, o.stderr)
+	}
 }
