@@ -1,9 +1,3 @@
-//go:build libovsdb
-
-// libovsdb's client pulls in golang.org/x/net/html (through validator and
-// mimetype), whose go.sum entry the module does not carry yet; run with
-// "go test -tags libovsdb" once it does.
-
 package server_test
 
 import (
