@@ -135,6 +135,20 @@ func optString(s string) any {
 	return s
 }
 
+// strMap encodes a string->string map with sorted keys.
+func strMap(m map[string]string) any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	pairs := make([]any, 0, len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, []any{k, m[k]})
+	}
+	return []any{"map", pairs}
+}
+
 // intMap encodes a string->integer map with sorted keys.
 func intMap(m map[string]int64) any {
 	keys := make([]string, 0, len(m))

@@ -40,6 +40,9 @@ type Options struct {
 	// FormatFlow renders flows for dpctl/dump-flows; nil uses a built-in
 	// format.
 	FormatFlow FlowFormatter
+	// SystemID and RunDir go to Open_vSwitch external_ids (system-id,
+	// rundir) unless already set; empty ones are skipped.
+	SystemID, RunDir string
 	// Count bumps a coverage counter (coverage/show); nil ignores. The
 	// events are listed in CoverageEvents.
 	Count func(event string)
@@ -79,12 +82,13 @@ type Vswitch struct {
 	linkResync bool
 	lastStats  time.Time
 
-	cache     *specCache // used by the Run goroutine only
-	ownLinks  bool       // opts.Links was created by New; Run closes it
-	staleCfg  int64      // checkReplica: server next_cfg seen ahead once
-	runDone   chan struct{}
-	ready     chan struct{} // closed after the first complete pass
-	readyOnce sync.Once
+	cache      *specCache // used by the Run goroutine only
+	ownLinks   bool       // opts.Links was created by New; Run closes it
+	staleCfg   int64      // checkReplica: server next_cfg seen ahead once
+	extIDsDone string     // root uuid whose external_ids were written
+	runDone    chan struct{}
+	ready      chan struct{} // closed after the first complete pass
+	readyOnce  sync.Once
 }
 
 // New creates a Vswitch; Run starts it.
@@ -293,6 +297,7 @@ func (v *Vswitch) reconfigure() {
 		}
 	}
 	ops = append(ops, v.rootOps(spec)...)
+	ops = append(ops, v.externalIDOps(spec)...)
 	if spec.NextCfg != spec.CurCfg {
 		ops = append(ops, map[string]any{
 			"op": "update", "table": "Open_vSwitch",
@@ -406,6 +411,35 @@ func (v *Vswitch) rootOps(s *Spec) []any {
 		"op": "update", "table": "Open_vSwitch",
 		"where": []any{[]any{"_uuid", "==", uuidAtom(s.RootUUID)}},
 		"row":   row,
+	}}
+}
+
+// externalIDOps adds Open_vSwitch external_ids system-id, hostname and
+// rundir once per root row, as ovs-ctl does at startup. The "insert"
+// mutation never replaces a key that is already set (by ovs-ctl, an
+// administrator or an earlier run), so the first system-id sticks.
+func (v *Vswitch) externalIDOps(s *Spec) []any {
+	if v.extIDsDone == s.RootUUID {
+		return nil
+	}
+	v.extIDsDone = s.RootUUID
+	ids := map[string]string{}
+	if v.opts.SystemID != "" {
+		ids["system-id"] = v.opts.SystemID
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		ids["hostname"] = h
+	}
+	if v.opts.RunDir != "" {
+		ids["rundir"] = v.opts.RunDir
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return []any{map[string]any{
+		"op": "mutate", "table": "Open_vSwitch",
+		"where":     []any{[]any{"_uuid", "==", uuidAtom(s.RootUUID)}},
+		"mutations": []any{[]any{"external_ids", "insert", strMap(ids)}},
 	}}
 }
 

@@ -205,6 +205,9 @@ func testAddBrAddPort(t *testing.T, startFn func(t testing.TB) (*dbClient, *proc
 	if cur, next := s.Get(t, "Open_vSwitch", ".", "cur_cfg"), s.Get(t, "Open_vSwitch", ".", "next_cfg"); cur != next {
 		t.Fatalf("cur_cfg %s != next_cfg %s", cur, next)
 	}
+	if id := s.Get(t, "Open_vSwitch", ".", "external_ids:system-id"); len(id) != 38 {
+		t.Errorf("external_ids:system-id = %s", id)
+	}
 
 	// libvirt 9.0's exact argv (reference §3.2).
 	start = time.Now()

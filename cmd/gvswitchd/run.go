@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
@@ -139,6 +142,8 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 		FormatFlow: datapath.FormatFlow,
 		Count:      func(e string) { cov.Counter(e).Add(1) },
 		Version:    Version,
+		SystemID:   systemID(),
+		RunDir:     daemon.RunDir(),
 	}
 	for _, e := range ofproto.CoverageEvents {
 		cov.Counter(e)
@@ -163,4 +168,23 @@ func startVswitchd(ctx context.Context, c *config, remote string, log *daemon.Lo
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// systemID is external_ids:system-id as ovs-ctl sets it: the contents of
+// $OVS_SYSCONFDIR/system-id.conf, or else a fresh random UUID (kept by the
+// database afterwards: the vswitchd layer never replaces an existing one,
+// and gvswitchd does not write into /etc on its own).
+func systemID() string {
+	if b, err := os.ReadFile(filepath.Join(daemon.SysconfDir(), "system-id.conf")); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id
+		}
+	}
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return ""
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
