@@ -20,6 +20,9 @@ func cmdGet(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 		return err
 	}
 	if id, ok := cmd.options["--id"]; ok {
+		if s := c.syms[id]; s != nil && !s.created {
+			return fatalf("row id \"%s\" specified on \"get\" command was used before it was defined", id)
+		}
 		s, err := c.createSym(id)
 		if err != nil {
 			return err
