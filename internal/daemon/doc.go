@@ -9,7 +9,7 @@
 // closes any descriptor of that file, so code in the daemon's own process must
 // never open its pidfile (use the Pidfile value instead).
 //
-// daemon imports nothing from the module except unixctl (for the VLog
-// contract). Its only goroutine is the signal watcher started by
+// daemon imports nothing from the module; *Log satisfies unixctl.VLog
+// structurally. Its only goroutine is the signal watcher started by
 // HandleSignals, which ends when the returned stop function is called.
 package daemon
