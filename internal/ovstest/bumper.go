@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -239,7 +240,20 @@ func (st *bumperState) ops() []any {
 	for _, n := range st.bridges {
 		bridgeNames[n] = true
 	}
-	for uuid, r := range st.ifaces {
+	// Name order makes the numbers deterministic within one transaction
+	// (add-port a -- add-port b gives a 1 and b 2), as tests expect.
+	uuids := make([]string, 0, len(st.ifaces))
+	for uuid := range st.ifaces {
+		uuids = append(uuids, uuid)
+	}
+	nameOf := func(uuid string) string {
+		var name string
+		_ = json.Unmarshal(st.ifaces[uuid]["name"], &name)
+		return name
+	}
+	sort.Slice(uuids, func(i, j int) bool { return nameOf(uuids[i]) < nameOf(uuids[j]) })
+	for _, uuid := range uuids {
+		r := st.ifaces[uuid]
 		if _, ok := optInt(r["ofport"]); ok {
 			continue
 		}
@@ -257,6 +271,7 @@ func (st *bumperState) ops() []any {
 					st.nextPort++
 				}
 				port = st.nextPort
+				st.nextPort++ // never hand out a freed number again
 			}
 			used[port] = true
 			st.assigned[uuid] = port
