@@ -352,6 +352,10 @@ func TestPingThroughSwitch(t *testing.T) {
 		}
 	}
 	t.Logf("dpctl/dump-flows:\n%s", ovstest.Appctl(t, p.ctl(), "dpctl/dump-flows").Check(t))
+	trace := ovstest.Appctl(t, p.ctl(), "ofproto/trace", br, "in_port=1,dl_src="+hosts[0].MAC.String()+",dl_dst="+hosts[1].MAC.String()).Check(t)
+	if !strings.Contains(trace, "bridge(\""+br+"\")") || !strings.Contains(trace, "Datapath actions:") {
+		t.Errorf("ofproto/trace:\n%s", trace)
+	}
 	if got := ovstest.Appctl(t, p.ctl(), "dpif/dump-flows", br).Check(t); !strings.Contains(got, "actions:") {
 		t.Errorf("dpif/dump-flows %s after pings:\n%s", br, got)
 	}
