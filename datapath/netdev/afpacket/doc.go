@@ -37,47 +37,56 @@
 // forwarded); copying a 64-byte frame costs less than the cache miss on its
 // header.
 //
-// The default was chosen by measurement (BenchmarkCompareModes, modes back
-// to back; 2-vCPU KVM guest, kernel 6.18, load average 15-20 from other
-// tests, so single runs vary 2-5x and only medians of paired rounds
-// count). Two namespaces joined by two ports and a forwarding loop; median
-// ping RTT of 20 pings 50 ms apart, iperf3 TCP 2 s with default offloads
-// (TSO/checksum offload, so 64 KiB GSO frames cross), and 64-byte frames
-// forwarded from a blasting generator for 1 s with the forwarding thread's
-// CPU time per frame (Recv plus Send, including the kernel work done in
-// those calls), median of 6 rounds [range]:
+// The default was chosen by measurement: BenchmarkCompareModes runs the
+// modes back to back in rounds on a 2-vCPU KVM guest (kernel 6.18) shared
+// with other people's tests (load average 15-27), so single runs vary 2-5x
+// and only medians of paired rounds mean anything. Two namespaces are
+// joined by two ports and a forwarding loop on thread-locked goroutines (as
+// the datapath's); it takes the median ping RTT of 20 pings 50 ms apart,
+// iperf3 TCP for 2 s with default offloads (TSO and checksum offload, so
+// 64 KiB GSO frames cross), and the rate of 64-byte frames forwarded for
+// 1 s from a generator sending as fast as it can, with the forwarding
+// thread's CPU time per frame (Recv plus Send, including the kernel work in
+// those calls). Medians of 6 rounds, two runs (A with the final code, B
+// before the last spin tweak):
 //
-//	mode                RTT ms              TCP Gb/s          64B kpps        CPU ns/frame
-//	framering (default) 0.128 [0.09-0.45]   5.1 [2.5-10.8]    144 [85-543]    1575 [1454-3681]
-//	framering, no spin  0.180 [0.12-0.39]   7.9 [3.2-9.8]     148 [48-235]    2036 [1584-4231]
-//	ring (V3)           1.830 [1.42-3.12]   5.1 [1.9-7.8]     137 [33-183]    1943 [1294-4741]
-//	mmsg                0.185 [0.13-0.39]   5.7 [3.7-8.3]      88 [38-173]    3010 [2344-5370]
+//	mode                  RTT ms        TCP Gb/s    64B kpps    CPU ns/frame
+//	                      A      B      A    B      A    B      A     B
+//	framering (default)   0.149  0.179  4.7  5.1     98  199    1802  1737
+//	framering, no spin    0.185  0.121  5.0  6.1     86  130    1881  1688
+//	ring (V3)             1.670  1.840  5.1  6.3     73  160    1409  1345
+//	mmsg                  0.167  0.139  3.6  7.4     88   75    2575  2408
 //
-// Earlier paired runs agree: V3's RTT median is 1.3-4.8 ms in every run,
-// the others' 0.12-0.3 ms; TCP is within noise for all modes (the V2
-// ring's large frames take the socket queue, as in mmsg); per 64-byte
-// frame the V2 ring without spin costs about 300 ns more than V3 (a status
-// word and its cache line per frame, and smaller batches because the ring
-// runs dry and the thread sleeps and is woken every few frames), and the
-// busy poll recovers that (1455-1575 ns against V3's 1294-1440 ns in quiet
-// rounds), while recvmmsg costs about 1 µs more. BenchmarkSpinCost shows
-// that the spin costs no extra CPU at 5, 20 and 50 kpps of UDP (switch
-// process 4-7%, 12% and 22-24% with or without it).
+// So: the V3 ring's RTT is ten times the others' in every round (0.8-5.9
+// ms, against 0.09-0.45 ms); TCP is the same for all modes within the
+// noise (a V2 ring's GSO frames take the socket queue, as in mmsg); the V2
+// ring forwards 64-byte frames at least as fast as V3 (it drops fewer in
+// bursts here), though it spends about 25% more CPU per frame: a status
+// word and cache line per frame, and half-full batches (16 frames per Recv
+// against 31) because the ring runs dry between the generator's bursts.
+// recvmmsg costs about 1 µs more per frame than V3. The adaptive busy poll
+// gave a small, noisy gain in rate (higher in 7 of 12 paired rounds) and
+// costs no CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte
+// payloads at about 5, 16 and 40 kpps, had the switch process at 10%, 9%
+// and 20% with it, 7%, 11% and 21% without (V3: 9%, 10%, 15%).
 //
-// Rejected alternatives:
+// Rejected alternatives, measured in the same runs:
 //   - V3 made adaptive: a block cannot be retired from user space, and
 //     frames in an open block have no per-frame status to read safely, so
-//     the latency floor is the retire timer; only a V3 ring plus a busy
-//     poll of the open block (racy) or a second socket (every frame
-//     delivered twice) would avoid it.
+//     the latency floor is the retire timer; only a busy poll of the open
+//     block (racy) or a second socket (every frame delivered twice) would
+//     avoid it.
 //   - recvmmsg with larger vectors (128 messages, frames beyond a batch
 //     kept for the next Recv; SetMmsgBatch in the tests): the cost is per
-//     frame in the kernel, not per call: 2360-2500 ns per frame, the same
-//     as 32, and no better rate.
-//   - 64 KiB V2 frames so GSO frames stay in the ring: 8 MiB would then
-//     hold only ~120 frames, far too few for a burst of small frames;
-//     2 KiB frames hold 4,096 and a GSO frame costs one recvmmsg, which is
-//     little against copying 64 KiB.
+//     frame in the kernel, not per call: 2638 ns per frame against 2575
+//     with 32, and 39 kpps against 88.
+//   - 64 KiB V2 frames, so GSO frames stay in the ring: 8 MiB then holds
+//     128 frames, which a burst of small frames overflows; 3028 ns per
+//     frame, 81 kpps, TCP no faster (4.5 Gb/s). With 2 KiB frames the ring
+//     holds 4,096, and a GSO frame costs one recvmmsg, little against
+//     copying 64 KiB.
+//   - Waiting a few microseconds to complete a half-full batch while the
+//     busy poll is on: batches stayed at 16 frames, no gain.
 //
 // Offloads: the socket asks for PACKET_VNET_HDR, so checksum-partial and GSO
 // frames pass through whole with their virtio-net header in
