@@ -57,13 +57,13 @@
 //	ring (V3)             1.670  1.840  5.1  6.3     73  160    1409  1345
 //	mmsg                  0.167  0.139  3.6  7.4     88   75    2575  2408
 //
-// So: the V3 ring's RTT is ten times the others' in every round (0.8-5.9
-// ms, against 0.09-0.45 ms); TCP is the same for all modes within the
+// So: the V3 ring's RTT is ten times the others' (1.1-3.8 ms in every
+// round of A and B, against 0.11-0.37 ms in all rounds but one); TCP is the same for all modes within the
 // noise (a V2 ring's GSO frames take the socket queue, as in mmsg); the V2
-// ring forwards 64-byte frames at least as fast as V3 (it drops fewer in
-// bursts here), though it spends about 25% more CPU per frame: a status
-// word and cache line per frame, and half-full batches (16 frames per Recv
-// against 31) because the ring runs dry between the generator's bursts.
+// ring forwards 64-byte frames at least as fast as V3, though it spends
+// about 25% more CPU per frame: a status word and cache line per frame,
+// and smaller batches (9-20 frames per Recv against 31) because the ring
+// runs dry between the generator's bursts.
 // recvmmsg costs about 1 µs more per frame than V3. The adaptive busy poll
 // gave a small, noisy gain in rate (higher in 7 of 12 paired rounds) and
 // costs no CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte
