@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gvswitch/gvswitch/jsonrpc"
 )
@@ -38,7 +39,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	cmds  map[string]command
-	conns map[*jsonrpc.Conn]struct{}
+	conns map[*jsonrpc.Conn]bool // true while a request is being answered
 	done  bool
 
 	wg sync.WaitGroup
@@ -75,7 +76,7 @@ func NewServer(path, version string) (*Server, error) {
 		ln:      ln,
 		version: version,
 		cmds:    make(map[string]command),
-		conns:   make(map[*jsonrpc.Conn]struct{}),
+		conns:   make(map[*jsonrpc.Conn]bool),
 	}
 	s.Register("list-commands", "", 0, 0, s.listCommands)
 	s.Register("version", "", 0, 0, func([]string) (string, error) { return s.version, nil })
@@ -133,7 +134,7 @@ func (s *Server) Serve() error {
 			_ = c.Close()
 			return nil
 		}
-		s.conns[conn] = struct{}{}
+		s.conns[conn] = false
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.serveConn(conn)
@@ -149,8 +150,13 @@ func (s *Server) Start() {
 	}()
 }
 
-// Close stops listening, closes every connection, removes the socket file
-// and waits for the connection goroutines.
+// closeGrace bounds how long Close waits for replies in progress.
+const closeGrace = 2 * time.Second
+
+// Close stops listening, closes idle connections, lets requests in progress
+// send their replies (so that "exit" is answered before the program goes
+// away, as OVS does), removes the socket file and waits for the connection
+// goroutines.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.done {
@@ -159,12 +165,25 @@ func (s *Server) Close() error {
 	}
 	s.done = true
 	err := s.ln.Close()
-	for c := range s.conns {
-		_ = c.Close()
+	for c, busy := range s.conns {
+		if !busy {
+			_ = c.Close()
+		}
 	}
 	s.mu.Unlock()
 	_ = os.Remove(s.path)
-	s.wg.Wait()
+	finished := make(chan struct{})
+	go func() { s.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(closeGrace):
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		<-finished
+	}
 	return err
 }
 
@@ -185,6 +204,13 @@ func (s *Server) serveConn(c *jsonrpc.Conn) {
 			// OVS drops sessions that send anything but requests.
 			return
 		}
+		s.mu.Lock()
+		if s.done {
+			s.mu.Unlock()
+			return
+		}
+		s.conns[c] = true
+		s.mu.Unlock()
 		body, cmdErr := s.run(m)
 		var reply *jsonrpc.Message
 		if cmdErr != nil {
@@ -193,6 +219,13 @@ func (s *Server) serveConn(c *jsonrpc.Conn) {
 			reply = jsonrpc.NewReply(m.ID, withNewline(body))
 		}
 		if err := c.Write(reply); err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = false
+		done := s.done
+		s.mu.Unlock()
+		if done {
 			return
 		}
 	}

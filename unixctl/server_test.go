@@ -105,3 +105,27 @@ func TestOVSAppctl(t *testing.T) {
 		t.Fatalf("stderr %q want %q", stderr.String(), want)
 	}
 }
+
+// TestExitRepliesBeforeClose: a handler that closes the server (like "exit")
+// still gets its reply to the client.
+func TestExitRepliesBeforeClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.ctl")
+	s, err := NewServer(path, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Register("exit", "", 0, 0, func([]string) (string, error) {
+		go func() { _ = s.Close() }()
+		return "bye", nil
+	})
+	s.Start()
+	defer s.Close()
+	c, err := Dial(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := c.Call("exit", nil); err != nil || got != "bye\n" {
+		t.Fatalf("exit reply %q, %v", got, err)
+	}
+}
