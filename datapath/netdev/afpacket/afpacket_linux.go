@@ -83,8 +83,19 @@ type Port struct {
 // Open binds a new AF_PACKET socket to the device named ifname in the
 // calling thread's network namespace, sets up the receive ring and puts the
 // device in promiscuous mode.
+//
+// When the kernel refuses the frame ring of the default mode (RxDefault),
+// the port logs a warning and receives with recvmmsg (RxMmsg) instead; an
+// explicitly asked-for mode is never swapped.
 func Open(ifname string, opts Options) (*Port, error) {
-	p, err := open(ifname, opts.withDefaults())
+	o := opts.withDefaults()
+	p, err := open(ifname, o)
+	var refused *ringRefusedError
+	if err != nil && opts.RxMode == RxDefault && errors.As(err, &refused) {
+		o.Logger.Warn("afpacket: frame ring refused, receiving with recvmmsg", "port", ifname, "err", err)
+		o.RxMode = RxMmsg
+		p, err = open(ifname, o)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open afpacket %s: %w", ifname, err)
 	}
@@ -115,7 +126,11 @@ func open(ifname string, o Options) (*Port, error) {
 		version = unix.TPACKET_V2
 	}
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_VERSION, version); err != nil {
-		return nil, fmt.Errorf("tpacket version %d: %w", version+1, wrapNotSupported(err))
+		err = fmt.Errorf("tpacket version %d: %w", version+1, wrapNotSupported(err))
+		if o.RxMode == RxFrameRing {
+			err = &ringRefusedError{err}
+		}
+		return nil, err
 	}
 	// PACKET_VNET_HDR must come before the ring (EBUSY after).
 	if !o.NoVnetHdr {
@@ -172,6 +187,12 @@ func open(ifname string, o Options) (*Port, error) {
 	ok = true
 	return p, nil
 }
+
+// ringRefusedError is the kernel refusing to set up the frame ring.
+type ringRefusedError struct{ err error }
+
+func (e *ringRefusedError) Error() string { return e.err.Error() }
+func (e *ringRefusedError) Unwrap() error { return e.err }
 
 func wrapNotSupported(err error) error {
 	if errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.EINVAL) {

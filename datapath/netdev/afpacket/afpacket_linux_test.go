@@ -114,6 +114,31 @@ func TestRecvDefault(t *testing.T) {
 	}
 }
 
+// TestDefaultFallback: when the kernel refuses the frame ring, the default
+// mode falls back to recvmmsg, and an explicit RxFrameRing fails.
+func TestDefaultFallback(t *testing.T) {
+	defer afpacket.SetFailFrameRing(afpacket.SetFailFrameRing(unix.ENOMEM))
+	r := newRig(t, nil, "")
+	var err error
+	r.sw.Do(t, func() error {
+		_, err = afpacket.Open(r.portName, afpacket.Options{RxMode: afpacket.RxFrameRing})
+		return nil
+	})
+	if !errors.Is(err, unix.ENOMEM) {
+		t.Fatalf("explicit frame ring: %v, want ENOMEM", err)
+	}
+	p := r.open(t, afpacket.Options{})
+	if p.RxMode() != afpacket.RxMmsg {
+		t.Fatalf("fallback RxMode %v, want %v", p.RxMode(), afpacket.RxMmsg)
+	}
+	raw := r.host.OpenRaw(t, "eth0")
+	want := testFrame(broadcast, 7, 1, 100)
+	if err := raw.Send(want); err != nil {
+		t.Fatal(err)
+	}
+	recvMatch(t, p, want)
+}
+
 func testRecv(t *testing.T, mode afpacket.RxMode) {
 	testRecvOpts(t, afpacket.Options{RxMode: mode})
 }

@@ -18,6 +18,8 @@
 //     (Options.BusyPoll, 50 µs) keeps checking the ring instead of
 //     sleeping while frames arrive faster than that, which saves the sleep
 //     and cross-CPU wakeup every few frames; an idle port never spins.
+//     When the kernel refuses the ring, a port opened with RxDefault logs
+//     a warning and uses RxMmsg.
 //   - RxRing: a TPACKET_V3 ring of 256 KiB blocks packed with frames. The
 //     cheapest walk per frame, but the kernel hands a block over only when
 //     it is full or when its retire timer (BlockTimeout, at least 1 ms, in

@@ -7,3 +7,12 @@ func SetMmsgBatch(n int) int {
 	mmsgBatch = n
 	return old
 }
+
+// SetFailFrameRing makes the frame ring setup of ports opened afterwards
+// fail with err, as if the kernel refused it (nil restores). Returns the
+// previous value.
+func SetFailFrameRing(err error) error {
+	old := failFrameRing
+	failFrameRing = err
+	return old
+}

@@ -47,6 +47,10 @@ func (r *rxFrames) unmap() {
 	}
 }
 
+// failFrameRing, when set by a test, is the error the kernel "returns" for
+// the frame ring.
+var failFrameRing error
+
 // setupFrameRing creates and maps the ring; it runs before bind, after
 // PACKET_VERSION was set to TPACKET_V2.
 func (p *Port) setupFrameRing() error {
@@ -66,21 +70,24 @@ func (p *Port) setupFrameRing() error {
 		Frame_size: uint32(o.FrameSize),
 		Frame_nr:   uint32(nblocks * perBlock),
 	}
+	if failFrameRing != nil {
+		return &ringRefusedError{fmt.Errorf("rx frame ring: %w", failFrameRing)}
+	}
 	if err := unix.SetsockoptTpacketReq(p.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return fmt.Errorf("rx frame ring: %w", err)
+		return &ringRefusedError{fmt.Errorf("rx frame ring: %w", err)}
 	}
 	// Frames larger than a ring frame go to the socket queue whole (the
 	// ring frame gets TP_STATUS_COPY and a truncated copy), as long as the
 	// queue has room: give it the same room as RxMmsg.
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
-		return fmt.Errorf("copy thresh: %w", wrapNotSupported(err))
+		return &ringRefusedError{fmt.Errorf("copy thresh: %w", wrapNotSupported(err))}
 	}
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf); err != nil {
 		_ = unix.SetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
 	}
 	mem, err := unix.Mmap(p.fd, 0, blockSize*nblocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
-		return fmt.Errorf("mmap frame ring: %w", err)
+		return &ringRefusedError{fmt.Errorf("mmap frame ring: %w", err)}
 	}
 	r := &p.fr
 	r.mem = mem
