@@ -41,7 +41,7 @@
 //
 // The default was chosen by measurement: BenchmarkCompareModes runs the
 // modes back to back in rounds on a 2-vCPU KVM guest (kernel 6.18) shared
-// with other people's tests (load average 15-27), so single runs vary 2-5x
+// with other people's tests (load average 8-27), so single runs vary 2-5x
 // and only medians of paired rounds mean anything. Two namespaces are
 // joined by two ports and a forwarding loop on thread-locked goroutines (as
 // the datapath's); it takes the median ping RTT of 20 pings 50 ms apart,
@@ -49,25 +49,27 @@
 // 64 KiB GSO frames cross), and the rate of 64-byte frames forwarded for
 // 1 s from a generator sending as fast as it can, with the forwarding
 // thread's CPU time per frame (Recv plus Send, including the kernel work in
-// those calls). Medians of 6 rounds, two runs (A with the final code, B
-// before the last spin tweak):
+// those calls). Medians of rounds of three runs: A (6 rounds, final code),
+// B (6 rounds, before the last spin tweak), C (4 rounds, final code, at a
+// quieter moment, load average 8-12):
 //
-//	mode                  RTT ms        TCP Gb/s    64B kpps    CPU ns/frame
-//	                      A      B      A    B      A    B      A     B
-//	framering (default)   0.149  0.179  4.7  5.1     98  199    1802  1737
-//	framering, no spin    0.185  0.121  5.0  6.1     86  130    1881  1688
-//	ring (V3)             1.670  1.840  5.1  6.3     73  160    1409  1345
-//	mmsg                  0.167  0.139  3.6  7.4     88   75    2575  2408
+//	mode                 RTT ms              TCP Gb/s         64B kpps       CPU ns/frame
+//	                     A     B     C       A    B    C      A   B   C      A    B    C
+//	framering (default)  0.149 0.179 0.160   4.7  5.1 10.1    98 199 265    1802 1737 1577
+//	framering, no spin   0.185 0.121 0.162   5.0  6.1 10.1    86 130 287    1881 1688 1620
+//	ring (V3)            1.670 1.840 1.190   5.1  6.3  7.7    73 160 224    1409 1345 1377
+//	mmsg                 0.167 0.139 0.170   3.6  7.4 10.2    88  75 156    2575 2408 2400
 //
-// So: the V3 ring's RTT is ten times the others' (1.1-3.8 ms in every
-// round of A and B, against 0.11-0.37 ms in all rounds but one); TCP is the same for all modes within the
-// noise (a V2 ring's GSO frames take the socket queue, as in mmsg); the V2
-// ring forwards 64-byte frames at least as fast as V3, though it spends
-// about 25% more CPU per frame: a status word and cache line per frame,
+// So: the V3 ring's RTT is about ten times the others' (0.7-3.8 ms in
+// every round, against 0.11-0.38 ms in all rounds but one); TCP is the same for all modes within the
+// noise, V3 lowest in the quietest run (a V2 ring's GSO frames take the
+// socket queue, as in mmsg); the V2 ring forwards 64-byte frames at least
+// as fast as V3, though it spends 15-30% more CPU per frame: a status word and cache line per frame,
 // and smaller batches (9-20 frames per Recv against 31) because the ring
 // runs dry between the generator's bursts.
 // recvmmsg costs about 1 µs more per frame than V3. The adaptive busy poll
-// gave a small, noisy gain in rate (higher in 7 of 12 paired rounds) and
+// gave a small, noisy gain in rate (higher in 10 of 16 paired rounds; CPU
+// per frame 3-4% lower in A and C, 3% higher in B) and
 // costs no CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte
 // payloads at about 5, 16 and 40 kpps, had the switch process at 10%, 9%
 // and 20% with it, 7%, 11% and 21% without (V3: 9%, 10%, 15%).
