@@ -60,19 +60,19 @@
 //	ring (V3)            1.670 1.840 1.190   5.1  6.3  7.7    73 160 224    1409 1345 1377
 //	mmsg                 0.167 0.139 0.170   3.6  7.4 10.2    88  75 156    2575 2408 2400
 //
-// So: the V3 ring's RTT is about ten times the others' (0.7-3.8 ms in
-// every round, against 0.11-0.38 ms in all rounds but one); TCP is the same for all modes within the
-// noise, V3 lowest in the quietest run (a V2 ring's GSO frames take the
-// socket queue, as in mmsg); the V2 ring forwards 64-byte frames at least
-// as fast as V3, though it spends 15-30% more CPU per frame: a status word and cache line per frame,
-// and smaller batches (9-20 frames per Recv against 31) because the ring
-// runs dry between the generator's bursts.
-// recvmmsg costs about 1 µs more per frame than V3. The adaptive busy poll
-// gave a small, noisy gain in rate (higher in 10 of 16 paired rounds; CPU
-// per frame 3-4% lower in A and C, 3% higher in B) and
-// costs no CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte
-// payloads at about 5, 16 and 40 kpps, had the switch process at 10%, 9%
-// and 20% with it, 7%, 11% and 21% without (V3: 9%, 10%, 15%).
+// So: the V3 ring's RTT is about ten times the others' (0.7-3.8 ms in every
+// round, against 0.11-0.38 ms in all rounds but one); TCP is the same for
+// all modes within the noise, V3 lowest in the quietest run (a V2 ring's GSO
+// frames take the socket queue, as in mmsg); the V2 ring forwards 64-byte
+// frames at least as fast as V3, though it spends 15-30% more CPU per frame:
+// a status word and cache line per frame, and smaller batches (9-20 frames
+// per Recv against 31) because the ring runs dry between the generator's
+// bursts. recvmmsg costs about 1 µs more per frame than V3. The adaptive
+// busy poll gave a small, noisy gain in rate (higher in 10 of 16 paired
+// rounds; CPU per frame 3-4% lower in A and C, 3% higher in B) and costs no
+// CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte payloads
+// at about 5, 16 and 40 kpps, had the switch process at 10%, 9% and 20% with
+// it, 7%, 11% and 21% without (V3: 9%, 10%, 15%).
 //
 // Rejected alternatives, measured in the same runs:
 //   - V3 made adaptive: a block cannot be retired from user space, and
