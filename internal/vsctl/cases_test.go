@@ -148,6 +148,7 @@ func noServerCases() [][]string {
 		"set Interface x name=a", "get Bridge x name=1", "list Nope", "--columns=x list Bridge", "get Q x y", "create Bridge",
 		"--id=@x list-br", "-- --id=@x create Bridge name=a", "add-br a -- --if-exists del-br a", "list-br -- --real list-br", "--may-exist --may-exist add-br x",
 		"set Bridge", "get Bridge", "list", "find", "wait-until Bridge", "add-port br0", "list-ports",
+		"-vconsole:info list-br", "--verbose=console:info --no-wait add-br x", "-vconsole:info 'add-br' 'a b'", "-vconsole:off list-br",
 		"--db", "--oneline", "--no-wait", "--dry-run --retry --no-wait", "-f", "-t",
 	)
 }
@@ -231,6 +232,7 @@ func writeScenarios() []scenario {
 			"--no-wait set Interface vnet0 ingress_policing_rate=800 ingress_policing_burst=80", "get Interface vnet0 ingress_policing_rate ingress_policing_burst",
 			"--no-wait set Interface vnet0 external_ids:PortData=abc", "--if-exists get Interface vnet0 external_ids:PortData",
 			"--no-wait set Bridge br0 external_ids:a=\xe9", "--no-wait set Bridge br0 'other_config={a=x\xe9\x41}'", "--no-wait set Bridge br0 external_ids:a=\x80z",
+			"-vconsole:info --no-wait set Bridge br0 'external_ids:k=a b' 'external_ids:q=\"x\\\\\"'", "-vconsole:info get Bridge br0 external_ids",
 			"--no-wait set Interface vnet0 mtu_request=-5", "--no-wait set Interface vnet0 ofport_request=0",
 		)},
 		{name: "misc", setup: lines("--no-wait add-br br0", "--no-wait add-br fb br0 9", "--no-wait add-port br0 p0"), steps: lines(

@@ -125,8 +125,10 @@ func runTool(t testing.TB, bin, sock string, args []string, timeout time.Duratio
 	if r.Signal != 0 {
 		status = "signal " + r.Signal.String()
 	}
-	// getopt messages start with argv[0], which differs between the tools.
-	stderr := strings.ReplaceAll(r.Stderr, bin+": ", "<prog>: ")
+	// getopt messages and logged command lines show argv[0], which differs
+	// between the tools, and twin servers have different sockets.
+	stderr := strings.ReplaceAll(r.Stderr, bin, "<prog>")
+	stderr = strings.ReplaceAll(stderr, sock, "<sock>")
 	return outcome{stdout: r.Stdout, stderr: stderr, status: status}
 }
 

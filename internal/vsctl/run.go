@@ -40,15 +40,51 @@ type logger struct {
 // warn logs a WARN message: numbered if any destination takes it, printed
 // if the console does.
 func (l *logger) warn(moduleAndMsg string) {
-	if l.console < levelWarn && l.syslog < levelWarn {
+	l.log(levelWarn, l.syslog, moduleAndMsg)
+}
+
+// log logs a message at level; syslog is the syslog level of its module
+// (ovs-vsctl keeps the reconnect module at warn there).
+func (l *logger) log(level, syslog int, moduleAndMsg string) {
+	if l.console < level && syslog < level {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
-	if l.console >= levelWarn {
+	if l.console >= level {
 		fmt.Fprintf(l.w, "%s|%05d|%s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), l.seq, moduleAndMsg)
 	}
+}
+
+// reconnectInfo logs an INFO message of the reconnect module, which only a
+// console at info or louder shows.
+func (l *logger) reconnectInfo(format string, args ...any) {
+	l.log(levelInfo, levelWarn, "reconnect|INFO|"+fmt.Sprintf(format, args...))
+}
+
+// escapeArgs joins arguments the way ovs-vsctl logs them: arguments with
+// blanks, quotes or backslashes in double quotes, with " and \ escaped.
+func escapeArgs(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && !strings.ContainsAny(a, " \t\r\n\"'\\") {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(a); j++ {
+			if a[j] == '"' || a[j] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(a[j])
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
@@ -97,12 +133,18 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	lg := &logger{w: stderr, console: opts.consoleLevel, syslog: opts.syslogLevel}
+	calledAs := levelDbg
 	for _, s := range specs {
-		if s.write && (lg.syslog >= levelInfo || lg.console >= levelInfo) {
-			lg.seq = 1 // "Called as ..." is logged at INFO for writers
+		if s.write {
+			calledAs = levelInfo
 			break
 		}
 	}
+	calledAsText := "vsctl|INFO|Called as " + escapeArgs(append([]string{prog}, argv...))
+	if calledAs == levelDbg {
+		calledAsText = "vsctl|DBG|Called as " + escapeArgs(append([]string{prog}, argv...))
+	}
+	lg.log(calledAs, lg.syslog, calledAsText)
 	schema, err := embeddedSchema()
 	if err != nil {
 		return fail(err)
@@ -122,10 +164,20 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 			dieBySignal(syscall.SIGALRM)
 		})
 	}
-	cl, err := dial(opts.db)
-	for err != nil && opts.retry {
-		time.Sleep(100 * time.Millisecond)
-		cl, err = dial(opts.db)
+	cl, err := dialLogged(opts.db, lg, true)
+	// --retry: back off 1, 2, 4, then 8 s, logging like ovs-vsctl's
+	// reconnect module, which falls silent after the fourth attempt.
+	for attempt, backoff := 1, time.Second; err != nil && opts.retry; attempt, backoff = attempt+1, min(2*backoff, 8*time.Second) {
+		switch {
+		case attempt == 4:
+			lg.reconnectInfo("%s: continuing to reconnect in the background but suppressing further logging", opts.db)
+		case attempt > 1 && attempt < 4:
+			lg.reconnectInfo("%s: waiting %d seconds before reconnect", opts.db, int(backoff/time.Second))
+		}
+		// A little over the backoff, so that a --timeout due at the same
+		// second fires first, as with ovs-vsctl.
+		time.Sleep(backoff + 50*time.Millisecond)
+		cl, err = dialLogged(opts.db, lg, attempt < 4)
 	}
 	if err != nil {
 		return fail(err)
@@ -376,4 +428,23 @@ func ovsLogdir() string {
 		return dir
 	}
 	return "/var/log/openvswitch"
+}
+
+// dialLogged connects, logging like ovs-vsctl's reconnect module.
+func dialLogged(remote string, lg *logger, verbose bool) (*client, error) {
+	if verbose {
+		lg.reconnectInfo("%s: connecting...", remote)
+	}
+	cl, err := dial(remote)
+	if err != nil {
+		var ce *connError
+		if verbose && errors.As(err, &ce) {
+			lg.reconnectInfo("%s: connection attempt failed (%s)", remote, strerror(ce.err))
+		}
+		return nil, err
+	}
+	if verbose {
+		lg.reconnectInfo("%s: connected", remote)
+	}
+	return cl, nil
 }

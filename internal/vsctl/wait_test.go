@@ -158,7 +158,7 @@ func TestTimeouts(t *testing.T) {
 	t.Run("retry", func(t *testing.T) {
 		t.Parallel()
 		sock := "unix:" + t.TempDir() + "/none.sock"
-		for _, args := range lines("-t 1 --retry list-br", "-t 1 --retry add-br x") {
+		for _, args := range lines("-t 1 --retry list-br", "-t 1 --retry add-br x", "-vconsole:info -t 4 --retry list-br") {
 			var nw, ng normaliser
 			want := runTool(t, real, sock, args, 10*time.Second)
 			got := runTool(t, ours, sock, args, 10*time.Second)
