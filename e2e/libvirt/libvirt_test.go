@@ -282,7 +282,10 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 	}
 	m.guests = startGuests(t, e.lv, e.img, dir, "gvs"+e.sfx+"-"+m.name, width, []guestSpec{
 		{role: "a", ips: []string{ipA + "/24"}, pings: []string{ipB, ipC, ipH}, nics: nic(1, "")},
-		{role: "b", ips: []string{ipB + "/24"}, pings: []string{ipA}, nics: nic(2, "")},
+		// b's virtualport adds a profileid to the network's: libvirt's
+		// add-port then also sets port-profile and ifname.
+		{role: "b", ips: []string{ipB + "/24"}, pings: []string{ipA},
+			nics: nic(2, "<virtualport type='openvswitch'><parameters profileid='gvs-profile'/></virtualport>")},
 		{role: "c", ips: []string{ipC + "/24"}, pings: []string{ipA}, nics: []string{bridgeNIC(m.br, e.mac(m.idx, 3), true, "")}},
 		{role: "h", ips: []string{ipH + "/24"}, pings: []string{ipA}},
 		{role: "trunk", vlans: []string{"10:" + ipT10 + "/24", "20:" + ipT20 + "/24"}, pings: []string{ipX, ipY20},
@@ -303,7 +306,11 @@ func (e *env) ovsMode(t *testing.T, m *mode) {
 		for _, r := range []string{"a", "b"} {
 			port := m.port(t, g[r])
 			ids := m.sw.mustVsctl(t, "get", "Interface", port, "external_ids")
-			for _, want := range []string{"attached-mac=", "iface-id=", "vm-id=", "iface-status=active"} {
+			wants := []string{"attached-mac=", "iface-id=", "vm-id=", "iface-status=active"}
+			if r == "b" {
+				wants = append(wants, "port-profile=gvs-profile", "ifname="+port)
+			}
+			for _, want := range wants {
 				if !strings.Contains(ids, want) {
 					t.Errorf("Interface %s external_ids %s lack %s", port, strings.TrimSpace(ids), want)
 				}
