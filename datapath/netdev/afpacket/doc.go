@@ -70,9 +70,10 @@
 // bursts. recvmmsg costs about 1 µs more per frame than V3. The adaptive
 // busy poll gave a small, noisy gain in rate (higher in 10 of 16 paired
 // rounds; CPU per frame 3-4% lower in A and C, 3% higher in B) and costs no
-// CPU at moderate rates: BenchmarkSpinCost, iperf3 UDP with 64-byte payloads
-// at about 5, 16 and 40 kpps, had the switch process at 10%, 9% and 20% with
-// it, 7%, 11% and 21% without (V3: 9%, 10%, 15%).
+// measurable CPU at moderate rates: in BenchmarkSpinCost (iperf3 UDP,
+// 64-byte payloads, 5, 20 and 50 kpps offered; two runs) the switch process
+// used 6-8%, 12% and 22-25% of a CPU with the spin and 4-7%, 9-14% and
+// 16-26% without, the same per forwarded frame within the noise.
 //
 // Rejected alternatives, measured in the same runs:
 //   - V3 made adaptive: a block cannot be retired from user space, and
