@@ -183,10 +183,11 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer cl.close()
-	if err := cl.start(neededTables(schema, cmds, specs)); err != nil {
+	tables := neededTables(schema, cmds, specs)
+	if err := cl.start(tables); err != nil {
 		return fail(fmt.Errorf("%s: database connection failed (%w)", opts.db, err))
 	}
-	return run(cl, opts, cmds, specs, lg, stdout, stderr)
+	return run(cl, tables, opts, cmds, specs, lg, stdout, stderr)
 }
 
 func (r *replica) reset() {
@@ -204,7 +205,34 @@ func (r *replica) reset() {
 	}
 }
 
-func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logger, stdout, stderr io.Writer) int {
+// isConnError reports whether err is the connection failing (rather than the
+// server answering with an error).
+func isConnError(err error) bool {
+	var re *rpcError
+	return err != nil && !errors.As(err, &re)
+}
+
+// reconnect replaces a broken connection, retrying with backoff until it
+// works again (only --timeout ends that), and monitors tables again.
+func reconnect(cl *client, remote string, tables map[string]map[string]bool) *client {
+	cl.close()
+	backoff := 100 * time.Millisecond
+	for {
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 2*time.Second)
+		ncl, err := dial(remote)
+		if err != nil {
+			continue
+		}
+		if err := ncl.start(tables); err != nil {
+			ncl.close()
+			continue
+		}
+		return ncl
+	}
+}
+
+func run(cl *client, tables map[string]map[string]bool, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logger, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "ovs-vsctl: %s\n", err.Error())
 		return 1
@@ -234,8 +262,8 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 			var ex *exitError
 			switch {
 			case errors.As(cmdErr, &ta):
-				if err := cl.waitChange(seqno); err != nil {
-					return fail(err)
+				if err := cl.waitChange(seqno); isConnError(err) {
+					cl = reconnect(cl, opts.db, tables)
 				}
 				continue
 			case errors.As(cmdErr, &ex):
@@ -259,6 +287,12 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 		real := map[string]string{}
 		if plan.changed {
 			outcome, n, rm, err := cl.commit(plan)
+			if isConnError(err) && !errorsAs(err, new(*fatalError)) && !errorsAs(err, new(*txnError)) {
+				// The connection broke: like ovs-vsctl, reconnect and run
+				// the commands again against the fresh contents.
+				cl = reconnect(cl, opts.db, tables)
+				continue
+			}
 			if err != nil {
 				var te *txnError
 				if errors.As(err, &te) {
@@ -267,8 +301,8 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 				return fail(err)
 			}
 			if outcome == txnTryAgain {
-				if err := cl.waitChange(seqno); err != nil {
-					return fail(err)
+				if err := cl.waitChange(seqno); isConnError(err) {
+					cl = reconnect(cl, opts.db, tables)
 				}
 				continue
 			}
@@ -310,7 +344,6 @@ func run(cl *client, opts *options, cmds []*cmdLine, specs []*cmdSpec, lg *logge
 // client in use at the end.
 func waitCurCfg(cl *client, remote string, next int64) (*client, error) {
 	tables := map[string]map[string]bool{"Open_vSwitch": nil, "Interface": {"name": true, "ofport": true, "error": true}}
-	backoff := 100 * time.Millisecond
 	for {
 		for _, r := range cl.rep.rows("Open_vSwitch") {
 			d := r.Get(r.Table.Columns["cur_cfg"])
@@ -321,21 +354,7 @@ func waitCurCfg(cl *client, remote string, next int64) (*client, error) {
 		if err := cl.waitUpdate(); err == nil {
 			continue
 		}
-		cl.close()
-		for {
-			time.Sleep(backoff)
-			backoff = min(2*backoff, 2*time.Second)
-			ncl, err := dial(remote)
-			if err != nil {
-				continue
-			}
-			if err := ncl.start(tables); err != nil {
-				ncl.close()
-				continue
-			}
-			cl = ncl
-			break
-		}
+		cl = reconnect(cl, remote, tables)
 	}
 }
 

@@ -262,15 +262,7 @@ func TestWaitSurvivesServerRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(srv.Bin.OvsdbServer, srv.DBPath, "--remote=punix:"+srv.SockPath, "--unixctl="+srv.CtlPath+"2", "--pidfile="+srv.PIDPath+"2", "--log-file="+srv.LogPath+"2")
-	cmd.Env = append(os.Environ(), srv.Env()...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	restartServer(t, srv)
 	for {
 		r, err := ovstest.Exec(context.Background(), ovstest.Cmd{Bin: srv.Bin.Vsctl, Args: []string{"--db=" + srv.Sock, "--no-wait", "set", "Open_vSwitch", ".", "cur_cfg=1", "--", "set", "Interface", "br0", "ofport=65534"}})
 		if err == nil && r.OK() {
@@ -282,6 +274,54 @@ func TestWaitSurvivesServerRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if o := <-done; o.status != "exit 0" || o.stderr != "" || o.stdout != "" {
+		t.Fatalf("gvsctl: %s %q %q", o.status, o.stdout, o.stderr)
+	}
+}
+
+// restartServer stops srv and starts a new ovsdb-server on the same socket
+// and database file, stopped at the end of the test.
+func restartServer(t *testing.T, srv *ovstest.Server) {
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(srv.Bin.OvsdbServer, srv.DBPath, "--remote=punix:"+srv.SockPath, "--unixctl="+srv.CtlPath+"2", "--pidfile="+srv.PIDPath+"2", "--log-file="+srv.LogPath+"2")
+	cmd.Env = append(os.Environ(), srv.Env()...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+// TestCommandsSurviveServerRestart restarts the database while wait-until
+// blocks: gvsctl must reconnect and finish once the condition holds.
+func TestCommandsSurviveServerRestart(t *testing.T) {
+	ours := gvsctl(t)
+	realVsctl(t)
+	srv := ovstest.StartOVSDBServer(t, nil)
+	done := make(chan outcome, 1)
+	go func() {
+		done <- runTool(t, ours, srv.Sock, []string{"--timeout=20", "wait-until", "Bridge", "br7", "--", "get", "Bridge", "br7", "name"}, 30*time.Second)
+	}()
+	// Restart once gvsctl has its monitor in place (it is then blocked).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(srv.Appctl(t, "memory/show").Stdout, "monitors:1") {
+		if time.Now().After(deadline) {
+			t.Fatal("gvsctl did not connect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	restartServer(t, srv)
+	for {
+		r, err := ovstest.Exec(context.Background(), ovstest.Cmd{Bin: srv.Bin.Vsctl, Args: []string{"--db=" + srv.Sock, "--no-wait", "add-br", "br7"}})
+		if err == nil && r.OK() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted server unusable: %v %s", err, r.Stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if o := <-done; o.status != "exit 0" || o.stderr != "" || o.stdout != "br7\n" {
 		t.Fatalf("gvsctl: %s %q %q", o.status, o.stdout, o.stderr)
 	}
 }
