@@ -115,18 +115,25 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, s := range systems {
 		r.total += r.steps(s)
 	}
-	for _, s := range systems {
-		if ctx.Err() != nil {
-			break
-		}
-		if err := r.runSystem(ctx, s); err != nil {
-			r.progress("%s: %v", s.name(), err)
-			for i := range r.res.Systems {
-				if r.res.Systems[i].Name == s.name() {
-					r.res.Systems[i].Error = err.Error()
-				}
+	// Repetitions run in rounds: each round starts every system afresh in a new
+	// topology and runs each workload once, so that slow drifts in the load of a
+	// shared machine spread over all systems instead of favouring one.
+	failed := map[string]bool{}
+	for round := range cfg.Reps {
+		for _, s := range systems {
+			if ctx.Err() != nil || failed[s.name()] {
+				continue
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", s.name(), err))
+			if err := r.runSystem(ctx, s, round); err != nil {
+				failed[s.name()] = true
+				r.progress("%s: %v", s.name(), err)
+				for i := range r.res.Systems {
+					if r.res.Systems[i].Name == s.name() {
+						r.res.Systems[i].Error = err.Error()
+					}
+				}
+				errs = append(errs, fmt.Errorf("%s: %w", s.name(), err))
+			}
 		}
 	}
 	r.res.Finished = time.Now().UTC()
@@ -165,10 +172,10 @@ func (r *runner) steps(s system) int {
 	return n
 }
 
-// runSystem builds the topology, starts the system, runs every workload and
-// tears everything down.
-func (r *runner) runSystem(ctx context.Context, s system) error {
-	r.progress("%s: building %d hosts and starting it", s.name(), r.cfg.Hosts)
+// runSystem builds the topology, starts the system, runs every workload once
+// (round 0 also times the control plane) and tears everything down.
+func (r *runner) runSystem(ctx context.Context, s system, round int) error {
+	r.progress("round %d/%d: %s: building %d hosts and starting it", round+1, r.cfg.Reps, s.name(), r.cfg.Hosts)
 	dir, err := os.MkdirTemp("", "gvsb-")
 	if err != nil {
 		return err
@@ -202,14 +209,14 @@ func (r *runner) runSystem(ctx context.Context, s system) error {
 			}
 			txOff = w.TxOff
 		}
-		r.runWorkload(ctx, e, w)
+		r.runWorkload(ctx, e, w, round)
 	}
 	if txOff {
 		if err := t.setTxOffload(ctx, true); err != nil {
 			return err
 		}
 	}
-	if c, ok := s.(controller); ok && r.cfg.AddPortRuns > 0 && ctx.Err() == nil {
+	if c, ok := s.(controller); ok && round == 0 && r.cfg.AddPortRuns > 0 && ctx.Err() == nil {
 		m, err := e.runControl(ctx, c, func(msg string) { r.progress("%s control plane: %s", s.name(), msg) })
 		r.done++
 		title := fmt.Sprintf("control plane (%d add-port, %d-port bulk add)", r.cfg.AddPortRuns, r.cfg.BulkPorts)
@@ -228,8 +235,9 @@ func (r *runner) runSystem(ctx context.Context, s system) error {
 	return ctx.Err()
 }
 
-// runWorkload runs the warm-up and the repetitions of w and records them.
-func (r *runner) runWorkload(ctx context.Context, e *env, w Workload) {
+// runWorkload runs a warm-up run (packet workloads: MAC learning, flow setup)
+// and repetition rep of w, and records it.
+func (r *runner) runWorkload(ctx context.Context, e *env, w Workload, rep int) {
 	one := func(d time.Duration) (measurement, error) {
 		switch w.Kind {
 		case KindTCP:
@@ -242,32 +250,30 @@ func (r *runner) runWorkload(ctx context.Context, e *env, w Workload) {
 		}
 		return measurement{}, fmt.Errorf("unknown kind %q", w.Kind)
 	}
-	if r.cfg.Warmup > 0 {
+	if r.cfg.Warmup > 0 && (w.Kind == KindUDP || w.Kind == KindFlood) {
 		if _, err := one(r.cfg.Warmup); err != nil {
 			r.progress("%s %s warm-up: %v", e.sys.name(), w.Title(), err)
 		}
 	}
-	for rep := range r.cfg.Reps {
-		if ctx.Err() != nil {
-			return
-		}
-		m, err := one(r.cfg.Duration)
-		if err != nil && ctx.Err() == nil {
-			// One retry: a shared machine sometimes resets an iperf3 control
-			// connection. The first error stays in the results.
-			r.progress("%s %s rep %d/%d: %v (retrying once)", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, err)
-			r.res.retried(w, e.sys.name(), err)
-			m, err = one(r.cfg.Duration)
-		}
-		r.done++
-		if err != nil {
-			r.hasErrors = true
-			r.progress("%s %s rep %d/%d: %v", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, err)
-		} else {
-			r.progress("%s %s rep %d/%d: %s", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, describe(w, m))
-		}
-		r.res.record(w.ID, w.Title(), w.Kind, e.sys.name(), m, err)
+	if ctx.Err() != nil {
+		return
 	}
+	m, err := one(r.cfg.Duration)
+	if err != nil && ctx.Err() == nil {
+		// One retry: a shared machine sometimes resets an iperf3 control
+		// connection. The first error stays in the results.
+		r.progress("%s %s rep %d/%d: %v (retrying once)", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, err)
+		r.res.retried(w, e.sys.name(), err)
+		m, err = one(r.cfg.Duration)
+	}
+	r.done++
+	if err != nil {
+		r.hasErrors = true
+		r.progress("%s %s rep %d/%d: %v", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, err)
+	} else {
+		r.progress("%s %s rep %d/%d: %s", e.sys.name(), w.Title(), rep+1, r.cfg.Reps, describe(w, m))
+	}
+	r.res.record(w.ID, w.Title(), w.Kind, e.sys.name(), m, err)
 }
 
 func describe(w Workload, m measurement) string {
