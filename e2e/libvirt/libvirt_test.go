@@ -434,17 +434,13 @@ func (m *mode) nics(t *testing.T, l *libvirtd, dom string) map[string]string {
 func (m *mode) port(t *testing.T, g *guest) string {
 	t.Helper()
 	var names []string
-	for name := range m.nicsOf(t, g) {
+	for name := range m.nics(t, m.lv, g.dom) {
 		names = append(names, name)
 	}
 	if len(names) != 1 {
 		t.Fatalf("guest %s has NICs %v, want one", g.dom, names)
 	}
 	return names[0]
-}
-
-func (m *mode) nicsOf(t *testing.T, g *guest) map[string]string {
-	return m.nics(t, m.lv, g.dom)
 }
 
 // checkPort compares Port columns of a guest's port with want.
