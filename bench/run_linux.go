@@ -225,7 +225,7 @@ func (r *runner) runSystem(ctx context.Context, s system, round int) error {
 			r.progress("%s control plane: %v", s.name(), err)
 		}
 		r.res.record("control", title, "control", s.name(), m, err)
-		if c := r.res.Find("control", "bulk add", s.name()); c != nil && err == nil {
+		if _, ok := m.metrics["bulk add"]; ok && err == nil {
 			r.progress("%s control plane: bulk add %.0f ms, del-br %.0f ms", s.name(), m.metrics["bulk add"], m.metrics["bulk del-br"])
 		}
 	}

@@ -320,14 +320,15 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 	sw := e.t.sw
 	mkVeths := func(ports []string) error {
 		var lines []string
+		// Up on both ends, as a hypervisor's or container runtime's port would be.
 		for _, p := range ports {
-			lines = append(lines, "link add "+p+" type veth peer name x"+p)
+			lines = append(lines, "link add "+p+" type veth peer name x"+p, "link set "+p+" up", "link set x"+p+" up")
 		}
 		t0 := time.Now()
 		if err := sw.ipBatch(ctx, lines); err != nil {
 			return err
 		}
-		progress(fmt.Sprintf("created %d veth pairs in %v", len(lines), time.Since(t0).Round(time.Millisecond)))
+		progress(fmt.Sprintf("created %d veth pairs in %v", len(ports), time.Since(t0).Round(time.Millisecond)))
 		return nil
 	}
 	var single, bulk []string
