@@ -1,8 +1,20 @@
 // Package tap is the netdev provider for TAP devices whose file descriptor
 // gvswitchd holds: ports of type "tap", "internal", and the bridge-local
 // port. Create makes a new device (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR), sets its
-// MAC and MTU and brings it up; the device lives as long as the port and is
-// removed by Close. Open attaches to an existing persistent TAP.
+// MAC and MTU and brings it up, or with Options.Down leaves it down as Open
+// vSwitch creates internal ports (a down device sends nothing, not even IPv6
+// router solicitations or MLD reports, until the administrator brings it
+// up); the device lives as long as the port and is removed by Close. Open
+// attaches to an existing persistent TAP.
+//
+// Create's cost does not depend on how many links the namespace holds: no
+// link dump, the name check is TUNSETIFF's (IFF_TUN_EXCL: EBUSY when the name
+// is taken, reported as EEXIST), and MAC, MTU and the up flag go in one
+// RTM_SETLINK addressed by name. Exists is one SIOCGIFINDEX. Measured on a
+// loaded 2-CPU VM (BenchmarkCreate): about 2-3 ms per Create with 0 or 1000
+// other links (it was 69 ms at 1000 with a link dump per call). Close costs
+// 20-35 ms whatever the count: the kernel's unregister waits for RCU grace
+// periods, which gvswitch cannot shorten.
 //
 // A TAP that another process holds, such as the vnetN devices libvirt
 // creates for qemu, cannot be attached: libvirt's taps are not persistent and

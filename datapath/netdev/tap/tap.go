@@ -18,6 +18,12 @@ type Options struct {
 	MAC net.HardwareAddr
 	// MTU is the device's MTU; 0 keeps the kernel default (1500).
 	MTU int
+	// Down leaves a created device administratively down, as Open vSwitch
+	// creates internal ports: it sends nothing (no IPv6 router
+	// solicitation or MLD report) until the administrator brings it up.
+	// Frames sent to a down device are dropped. The zero value brings it
+	// up. Open ignores it.
+	Down bool
 	// NoVnetHdr opens the device without IFF_VNET_HDR: plain frames, no
 	// offloads (GSO frames sent to it are segmented in software).
 	NoVnetHdr bool

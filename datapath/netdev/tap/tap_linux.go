@@ -4,11 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
@@ -65,23 +65,30 @@ type Port struct {
 }
 
 // Exists reports whether a network device called name exists in the calling
-// thread's network namespace.
+// thread's network namespace. It asks the kernel for that one name
+// (SIOCGIFINDEX), whatever the number of links.
 func Exists(name string) bool {
-	_, err := net.InterfaceByName(name)
+	_, err := ifreqIoctl(name, unix.SIOCGIFINDEX)
 	return err == nil
 }
 
 // Create makes a new TAP device called name (a kernel-chosen "tap%d" when
 // name is empty), owned by the returned port, sets its MAC and MTU, and
-// brings it up. It fails with an error wrapping unix.EEXIST when a device
-// of that name exists. Close removes the device.
+// brings it up unless opts.Down. It fails with an error wrapping unix.EEXIST
+// when a device of that name exists. Close removes the device.
+//
+// Its cost does not grow with the number of links in the namespace: the
+// name check is TUNSETIFF's own (IFF_TUN_EXCL), and MAC, MTU and the up flag
+// go in one RTM_SETLINK addressed by name.
 func Create(name string, opts Options) (*Port, error) {
 	o := opts.withDefaults()
-	if name != "" && Exists(name) {
-		return nil, fmt.Errorf("create tap %s: %w", name, unix.EEXIST)
-	}
 	p, err := attach(name, o, iffTunExcl)
 	if err != nil {
+		if errors.Is(err, unix.EBUSY) {
+			// With IFF_TUN_EXCL, TUNSETIFF fails with EBUSY exactly when
+			// a device of that name exists, TAP or not.
+			err = unix.EEXIST
+		}
 		return nil, fmt.Errorf("create tap %s: %w", name, err)
 	}
 	p.created = true
@@ -183,28 +190,60 @@ func attach(name string, o Options, extra uint16) (*Port, error) {
 	return p, nil
 }
 
-// configure sets MAC and MTU and brings a created device up.
+// configure sets MAC and MTU of a created device and brings it up unless
+// o.Down, in one RTM_SETLINK: the kernel applies address and MTU before the
+// flags, so the device never runs with the kernel's random MAC. A device
+// left down sends nothing (no IPv6 router solicitation or MLD report) until
+// someone brings it up.
 func (p *Port) configure(o Options) error {
-	l, err := netlink.LinkByName(p.name)
-	if err != nil {
-		return err
+	p.mtu = o.MTU
+	if o.MTU <= 0 {
+		ifr, err := ifreqIoctl(p.name, unix.SIOCGIFMTU)
+		if err != nil {
+			return fmt.Errorf("get mtu: %w", err)
+		}
+		p.mtu = int(ifr.Uint32())
 	}
+	if o.MAC == nil && o.MTU <= 0 && o.Down {
+		return nil
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	if !o.Down {
+		msg.Flags = unix.IFF_UP
+		msg.Change = unix.IFF_UP
+	}
+	req.AddData(msg)
+	// Index 0 and IFLA_IFNAME: the kernel looks the device up by name.
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(p.name)))
 	if o.MAC != nil {
-		if err := netlink.LinkSetHardwareAddr(l, o.MAC); err != nil {
-			return fmt.Errorf("set mac: %w", err)
-		}
+		req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, []byte(o.MAC)))
 	}
-	p.mtu = l.Attrs().MTU
 	if o.MTU > 0 {
-		if err := netlink.LinkSetMTU(l, o.MTU); err != nil {
-			return fmt.Errorf("set mtu %d: %w", o.MTU, err)
-		}
-		p.mtu = o.MTU
+		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(o.MTU))))
 	}
-	if err := netlink.LinkSetUp(l); err != nil {
-		return fmt.Errorf("set up: %w", err)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("set link (mac %v, mtu %d, up %v): %w", o.MAC, o.MTU, !o.Down, err)
 	}
 	return nil
+}
+
+// ifreqIoctl runs a by-name device ioctl (SIOCGIFINDEX, SIOCGIFMTU) on a
+// throwaway socket and returns the filled request.
+func ifreqIoctl(name string, req uint) (*unix.Ifreq, error) {
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if err := unix.IoctlIfreq(fd, req, ifr); err != nil {
+		return nil, err
+	}
+	return ifr, nil
 }
 
 // release closes the descriptors; a created, non-persistent device goes

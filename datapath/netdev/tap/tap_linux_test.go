@@ -3,12 +3,14 @@ package tap_test
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
@@ -277,5 +279,66 @@ func TestTCPTapToVeth(t *testing.T) {
 				t.Error("no GSO frame crossed the switch")
 			}
 		})
+	}
+}
+
+// TestCreateDown is an Open vSwitch internal port: created down with its
+// MAC and MTU, it sends nothing until brought up, and Create reports a taken
+// name, TAP or not, as EEXIST.
+func TestCreateDown(t *testing.T) {
+	ns := nettest.NewNS(t)
+	name := "gvtap" + nettest.Suffix()
+	mac := net.HardwareAddr{0x02, 0x47, 0x56, 0, 0, 7}
+	ns.Do(t, func() error {
+		// Let the device do IPv6 (router solicitation, MLD) if it ever
+		// comes up; NewNS turned it off by default.
+		return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("0"), 0o644)
+	})
+	p := create(t, ns, name, tap.Options{MAC: mac, MTU: 1400, Down: true, PollTimeout: 50 * time.Millisecond})
+	if p.MTU() != 1400 {
+		t.Errorf("MTU() = %d, want 1400", p.MTU())
+	}
+	var b packet.Batch
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b.N > 0 {
+			t.Fatalf("a down device sent %d frames", b.N)
+		}
+	}
+	ns.Do(t, func() error {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		a := l.Attrs()
+		if a.Flags&net.FlagUp != 0 || a.HardwareAddr.String() != mac.String() || a.MTU != 1400 {
+			t.Errorf("link %s: flags %v mac %s mtu %d, want down %s 1400", name, a.Flags, a.HardwareAddr, a.MTU, mac)
+		}
+		if a.Statistics != nil && a.Statistics.TxPackets != 0 {
+			t.Errorf("link %s transmitted %d packets while down", name, a.Statistics.TxPackets)
+		}
+		return nil
+	})
+	for _, taken := range []string{name, "lo"} {
+		var dup *tap.Port
+		err := ns.Run(func() (err error) {
+			dup, err = tap.Create(taken, tap.Options{Down: true})
+			return err
+		})
+		if err == nil {
+			_ = dup.Close()
+			t.Fatalf("Create(%s) of a taken name succeeded", taken)
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			t.Errorf("Create(%s): %v, want EEXIST", taken, err)
+		}
+	}
+	// Defaults: no MAC, no MTU, down: the kernel's MTU is reported.
+	q := create(t, ns, "", tap.Options{Down: true})
+	if q.MTU() != 1500 || !exists(t, ns, q.Name()) {
+		t.Errorf("%s: MTU() = %d, exists %v", q.Name(), q.MTU(), exists(t, ns, q.Name()))
 	}
 }
