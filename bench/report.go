@@ -181,8 +181,9 @@ func WriteMarkdown(w io.Writer, r *Results, plots []string) {
 	m := r.Machine
 	fmt.Fprintf(w, "# gvswitch benchmark: %s UTC\n\n", r.Started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(w, "Mode %s: %d measured repetition(s) of %gs per case; %d hosts on the switch; took %s. The repetitions run in\n"+
-		"rounds: each round starts every system afresh in a new topology and runs each workload once (UDP after a\n"+
-		"warm-up run), so that drifts in the load of the shared machine spread over all systems.\n\n",
+		"rounds: each round starts every system afresh in a new topology and runs each workload once (after a warm-up\n"+
+		"run: every UDP case, the first TCP and latency case), so that drifts in the load of the shared machine spread\n"+
+		"over all systems.\n\n",
 		mode, r.Reps, r.DurationSec, r.Hosts, r.Finished.Sub(r.Started).Round(1e9))
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, kernel %s; load average %s at start, %s at end (the machine is shared: other jobs ran too).\n\n",
 		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.LoadStart, m.LoadEnd)

@@ -199,6 +199,7 @@ func (r *runner) runSystem(ctx context.Context, s system, round int) error {
 	}
 	defer e.perf.stop(0, 3*time.Second)
 	txOff := false
+	warmed := map[string]bool{}
 	for _, w := range r.ws {
 		if !r.applies(s, w) || ctx.Err() != nil {
 			continue
@@ -209,7 +210,11 @@ func (r *runner) runSystem(ctx context.Context, s system, round int) error {
 			}
 			txOff = w.TxOff
 		}
-		r.runWorkload(ctx, e, w, round)
+		// Warm up before every packet workload (its flows are new) and before
+		// the first of each other kind in this topology.
+		warm := w.Kind == KindUDP || w.Kind == KindFlood || !warmed[w.Kind]
+		warmed[w.Kind] = true
+		r.runWorkload(ctx, e, w, round, warm)
 	}
 	if txOff {
 		if err := t.setTxOffload(ctx, true); err != nil {
@@ -235,9 +240,9 @@ func (r *runner) runSystem(ctx context.Context, s system, round int) error {
 	return ctx.Err()
 }
 
-// runWorkload runs a warm-up run (packet workloads: MAC learning, flow setup)
-// and repetition rep of w, and records it.
-func (r *runner) runWorkload(ctx context.Context, e *env, w Workload, rep int) {
+// runWorkload runs a warm-up run when asked (MAC learning, flow setup) and
+// repetition rep of w, and records it.
+func (r *runner) runWorkload(ctx context.Context, e *env, w Workload, rep int, warm bool) {
 	one := func(d time.Duration) (measurement, error) {
 		switch w.Kind {
 		case KindTCP:
@@ -250,7 +255,7 @@ func (r *runner) runWorkload(ctx context.Context, e *env, w Workload, rep int) {
 		}
 		return measurement{}, fmt.Errorf("unknown kind %q", w.Kind)
 	}
-	if r.cfg.Warmup > 0 && (w.Kind == KindUDP || w.Kind == KindFlood) {
+	if r.cfg.Warmup > 0 && warm {
 		if _, err := one(r.cfg.Warmup); err != nil {
 			r.progress("%s %s warm-up: %v", e.sys.name(), w.Title(), err)
 		}
