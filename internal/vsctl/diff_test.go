@@ -10,7 +10,8 @@ package vsctl_test
 //   - log-line timestamps ("2026-01-02T03:04:05Z|") become "<time>|".
 //
 // Scenarios that write run on twin servers (same initial database, same
-// command sequence). Read-only scenarios run both tools against one server,
+// command sequence); at the end the two databases must hold the same rows
+// up to UUIDs (ovsdb-client dump). Read-only scenarios run both tools against one server,
 // so row order, which depends on UUIDs, is compared exactly too.
 //
 // The server under test is pluggable: startServer returns the socket of a
@@ -233,6 +234,23 @@ func runTwins(t *testing.T, sc scenario) {
 		}
 		compare(t, args, want, got, &nw, &ng)
 	}
+	// The databases must end up with the same contents, up to UUIDs.
+	want, got := dumpDB(t, sockA), dumpDB(t, sockB)
+	if want != got {
+		t.Errorf("database contents differ after the scenario:\n--- ovs-vsctl's:\n%s--- gvsctl's:\n%s", want, got)
+	}
+}
+
+// dumpDB returns the database contents as sorted CSV lines with every
+// UUID (row ids, references, _version) replaced by one placeholder.
+func dumpDB(t *testing.T, sock string) string {
+	client, err := testutil.LookBinary("ovsdb-client")
+	testutil.Require(t, err == nil, "ovsdb-client not installed: %v", err)
+	r, err := ovstest.Exec(context.Background(), ovstest.Cmd{Bin: client, Args: []string{"--format=csv", "--no-headings", "dump", sock, "Open_vSwitch"}})
+	if err != nil || !r.OK() {
+		t.Fatalf("ovsdb-client dump: %v %s", err, r.Stderr)
+	}
+	return sortLines(uuidRE.ReplaceAllString(r.Stdout, "<uuid>"))
 }
 
 // runShared runs read-only command lines with both tools on one server.
