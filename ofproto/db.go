@@ -49,9 +49,10 @@ var monitoredColumns = map[string][]string{
 	"Open_vSwitch": {"bridges", "next_cfg", "cur_cfg", "other_config", "ovs_version", "db_version",
 		"datapath_types", "iface_types", "system_type", "system_version"},
 	"Bridge": {"name", "ports", "datapath_type", "other_config", "flood_vlans", "datapath_id", "fail_mode"},
-	"Port":   {"name", "interfaces", "tag", "trunks", "vlan_mode", "other_config", "cvlans"},
+	"Port":   {"name", "interfaces", "tag", "trunks", "vlan_mode", "other_config", "cvlans", "qos", "status"},
 	"Interface": {"name", "type", "options", "ofport_request", "ofport", "error", "mac_in_use",
-		"ifindex", "admin_state", "link_state", "mtu", "mtu_request"},
+		"ifindex", "admin_state", "link_state", "mtu", "mtu_request",
+		"ingress_policing_rate", "ingress_policing_burst", "ingress_policing_kpkts_rate", "ingress_policing_kpkts_burst"},
 }
 
 // callTimeout bounds one request; a 1000-port transaction takes well under
@@ -356,6 +357,7 @@ var outputColumns = map[string]map[string]bool{
 	"Open_vSwitch": {"cur_cfg": true, "ovs_version": true, "db_version": true, "datapath_types": true,
 		"iface_types": true, "system_type": true, "system_version": true},
 	"Bridge": {"datapath_id": true},
+	"Port":   {"status": true},
 	"Interface": {"ofport": true, "error": true, "mac_in_use": true, "ifindex": true, "admin_state": true,
 		"link_state": true, "mtu": true},
 }

@@ -2,6 +2,7 @@ package ofproto
 
 import (
 	"fmt"
+	"github.com/gvswitch/gvswitch/datapath"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,10 +39,11 @@ func (p *fakePort) Close() error {
 // fakeDP is a Datapath and Opener in memory; system devices exist when
 // listed in devs.
 type fakeDP struct {
-	mu    sync.Mutex
-	ports map[uint32]string
-	devs  map[string]bool
-	next  uint32
+	mu       sync.Mutex
+	ports    map[uint32]string
+	devs     map[string]bool
+	next     uint32
+	policing map[uint32]datapath.Policing
 }
 
 func newFakeDP(devs ...string) *fakeDP {
@@ -65,6 +67,27 @@ func (f *fakeDP) AddPort(name string, _ netdev.Port, want uint32) (uint32, error
 	}
 	f.ports[no] = name
 	return no, nil
+}
+
+func (f *fakeDP) SetIngressPolicing(no uint32, pol datapath.Policing) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.policing == nil {
+		f.policing = map[uint32]datapath.Policing{}
+	}
+	f.policing[no] = pol
+	return nil
+}
+
+func (f *fakeDP) policingOf(name string) datapath.Policing {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for no, n := range f.ports {
+		if n == name {
+			return f.policing[no]
+		}
+	}
+	return datapath.Policing{}
 }
 
 func (f *fakeDP) DelPort(no uint32) error {

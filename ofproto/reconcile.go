@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/gvswitch/gvswitch/datapath"
 	"github.com/gvswitch/gvswitch/datapath/netdev"
 )
 
@@ -19,6 +20,13 @@ type Datapath interface {
 	AddPort(name string, port netdev.Port, wantNo uint32) (uint32, error)
 	// DelPort detaches and closes a port.
 	DelPort(no uint32) error
+}
+
+// IngressPolicer is implemented by datapaths that police the traffic a
+// port receives (Interface ingress_policing_rate/burst and the kpkts
+// variants). A Datapath without it leaves those columns unapplied.
+type IngressPolicer interface {
+	SetIngressPolicing(no uint32, pol datapath.Policing) error
 }
 
 // Opener opens the network device of an interface. typ is "" (an existing
@@ -50,6 +58,9 @@ type liveIface struct {
 	err             string
 	ifindex         int  // kernel ifindex seen at attach (0 unknown)
 	vanished        bool // the kernel device went away or was replaced
+	// policing is what SetIngressPolicing last applied, on policedNo.
+	policing  datapath.Policing
+	policedNo uint32
 }
 
 func (l *liveIface) attached() bool { return l.ofport > 0 }

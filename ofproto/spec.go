@@ -3,6 +3,8 @@ package ofproto
 import (
 	"reflect"
 	"sort"
+
+	"github.com/gvswitch/gvswitch/datapath"
 )
 
 // Spec is the configuration the database asks for, as plain values built
@@ -43,6 +45,10 @@ type PortSpec struct {
 	VLANMode    string
 	OtherConfig map[string]string
 	Interfaces  []*IfaceSpec
+	// QoS is the Port.qos reference ("" when none); Status is Port.status
+	// as currently in the database.
+	QoS    string
+	Status map[string]string
 }
 
 // IfaceSpec is one Interface row, with the bridge and port that hold it.
@@ -61,6 +67,8 @@ type IfaceSpec struct {
 	// Status columns as currently in the database.
 	MACInUse, AdminState, LinkState string
 	IfIndex, MTU                    int64
+	// Policing is ingress_policing_rate/burst and the kpkts variants.
+	Policing datapath.Policing
 
 	Bridge, Port string
 }
@@ -183,6 +191,10 @@ func (c *specCache) port(uuid string, r Row) *PortSpec {
 		CVLANs:      r.colInts("cvlans"),
 		VLANMode:    r.colString("vlan_mode"),
 		OtherConfig: r.colMap("other_config"),
+		Status:      r.colMap("status"),
+	}
+	if qos := r.colUUIDs("qos"); len(qos) > 0 {
+		p.QoS = qos[0]
 	}
 	if c != nil {
 		c.ports[uuid] = cachedPort{row: rowID(r), spec: p}
@@ -238,6 +250,12 @@ func ifaceFromRow(uuid string, r Row) *IfaceSpec {
 	i.OFPort, _ = r.colInt("ofport")
 	i.IfIndex, _ = r.colInt("ifindex")
 	i.MTU, _ = r.colInt("mtu")
+	i.Policing = datapath.Policing{
+		RateKbps:   nonNegative(r.colInt("ingress_policing_rate")),
+		BurstKb:    nonNegative(r.colInt("ingress_policing_burst")),
+		RateKpps:   nonNegative(r.colInt("ingress_policing_kpkts_rate")),
+		BurstKpkts: nonNegative(r.colInt("ingress_policing_kpkts_burst")),
+	}
 	return i
 }
 
@@ -270,4 +288,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// nonNegative turns an integer column into a count; the schema already
+// forbids negative policing values.
+func nonNegative(n int64, _ bool) uint64 {
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
 }

@@ -1,6 +1,7 @@
 package ofproto
 
 import (
+	"reflect"
 	"strings"
 	"time"
 )
@@ -72,6 +73,42 @@ func (v *Vswitch) applyMTURequestsLocked(s *Spec) {
 	}
 }
 
+// applyPolicingLocked gives each attached device's datapath port the
+// ingress policing its Interface row asks for, when it changed or the port
+// was re-attached under another number.
+func (v *Vswitch) applyPolicingLocked(s *Spec) {
+	pol, ok := v.opts.Datapath.(IngressPolicer)
+	if !ok {
+		return
+	}
+	for _, i := range s.Ifaces() {
+		l := v.rec.ifaces[i.Name]
+		if l == nil || l.dev == nil || (l.policing == i.Policing && l.policedNo == l.dpNo) {
+			continue
+		}
+		if err := pol.SetIngressPolicing(l.dpNo, i.Policing); err != nil {
+			v.log.Warn("could not set ingress policing", "interface", i.Name, "error", err)
+			continue
+		}
+		l.policing, l.policedNo = i.Policing, l.dpNo
+	}
+}
+
+// qosNotEnforced is written to Port.status when Port.qos is set: egress
+// shaping (QoS and Queue rows, e.g. libvirt's linux-htb for <bandwidth>
+// outbound) is recorded but not yet enforced by gvswitch. Ingress policing
+// (Interface.ingress_policing_*) is enforced.
+const qosNotEnforced = "not enforced: gvswitch records Port.qos but does not shape egress traffic yet"
+
+// portStatus is the Port.status gvswitch reports for p.
+func portStatus(p *PortSpec) map[string]string {
+	st := map[string]string{}
+	if p.QoS != "" {
+		st["qos"] = qosNotEnforced
+	}
+	return st
+}
+
 func upDown(b bool) string {
 	if b {
 		return "up"
@@ -118,6 +155,11 @@ func (v *Vswitch) writeStatus(s *Spec) {
 		}
 	}
 	for _, b := range s.Bridges {
+		for _, p := range b.Ports {
+			if want := portStatus(p); !reflect.DeepEqual(want, nonNil(p.Status)) {
+				ops = append(ops, updateRow("Port", p.UUID, map[string]any{"status": strMap(want)}))
+			}
+		}
 		info, ok := v.linkCache[b.Name]
 		if !ok || info.MAC == "" {
 			continue
@@ -168,4 +210,11 @@ func (v *Vswitch) writeStats(now time.Time) {
 	if _, err := v.opts.DB.Transact(ops...); err != nil {
 		v.log.Info("statistics update failed", "error", err)
 	}
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }

@@ -271,6 +271,7 @@ func (v *Vswitch) reconfigure() {
 	v.spec = spec
 	v.refreshLinksLocked()
 	v.applyMTURequestsLocked(spec)
+	v.applyPolicingLocked(spec)
 	cfg := v.xlateConfigLocked(spec)
 	v.mu.Unlock()
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvswitch/gvswitch/datapath"
 	"github.com/gvswitch/gvswitch/internal/testutil"
 )
 
@@ -254,4 +255,27 @@ func TestLostUpdatesAreResynchronized(t *testing.T) {
 		t.Fatalf("add-port with lost updates: %v: %s", err, out)
 	}
 	t.Logf("add-port with lost updates took %v", time.Since(start))
+}
+
+// TestQoSAndPolicing checks what libvirt's <bandwidth> asks for: inbound
+// ingress policing reaches the datapath, and egress QoS, which gvswitch does
+// not enforce yet, says so in Port.status.
+func TestQoSAndPolicing(t *testing.T) {
+	ts := startSwitch(t, "p1")
+	vsctl(t, ts.remote, "add-br", "br0", "--", "add-port", "br0", "p1")
+	vsctl(t, ts.remote, "set", "Interface", "p1", "ingress_policing_rate=8000", "ingress_policing_burst=800")
+	want := datapath.Policing{RateKbps: 8000, BurstKb: 800}
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool { return ts.dp.policingOf("p1") == want },
+		"policing of p1 = %+v, want %+v", ts.dp.policingOf("p1"), want)
+
+	vsctl(t, ts.remote, "set", "port", "p1", "qos=@q", "--", "--id=@q", "create", "qos", "type=linux-htb",
+		"other_config:max-rate=1000000")
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		return strings.Contains(ts.get(t, "Port", "p1", "status"), "not enforced")
+	}, "Port.status does not say QoS is not enforced: %s", ts.get(t, "Port", "p1", "status"))
+
+	vsctl(t, ts.remote, "clear", "port", "p1", "qos", "--", "set", "Interface", "p1", "ingress_policing_rate=0")
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		return ts.get(t, "Port", "p1", "status") == "{}" && ts.dp.policingOf("p1").RateKbps == 0
+	}, "QoS note or policing left after clearing: %s", ts.get(t, "Port", "p1", "status"))
 }
