@@ -73,6 +73,11 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	}
 }
 
+// handleMonitor registers a monitor and replies with its initial contents
+// (or, for monitor_cond_since, the history since the client's txn id). The
+// registration, the initial contents and the queueing of the reply happen
+// under the database write lock, so every commit is either in the reply or
+// in an update queued after it (TestMonitorRegistrationRacesCommits).
 func (sess *session) handleMonitor(m *jsonrpc.Message, params []any, version int) {
 	want := 3
 	if version == 3 {
