@@ -23,8 +23,11 @@
 // line), datum.go (values and their renderings), format.go (list, table,
 // csv, html, json), show.go, ctx.go (per-invocation state and the
 // bridge/port/interface cache), txn.go (transaction), run.go (main loop).
-// help.txt, commands.txt and options.txt are what ovs-vsctl prints for
-// --help, --commands and --options.
+// commands.txt and options.txt are the machine-readable command and option
+// lists ovs-vsctl prints for --commands and --options (bash completion reads
+// them). help.txt is gvsctl's own help in ovs-vsctl's layout: the same
+// commands and options, described in our words, since Open vSwitch's prose
+// is not ours to copy; it is the one output that is not byte-identical.
 //
 // Everything runs on the calling goroutine except the connection reader,
 // which only forwards messages on a channel, and the --timeout timer. The
