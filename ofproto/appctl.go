@@ -3,6 +3,7 @@ package ofproto
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ type (
 	}
 	tracer interface {
 		Trace(bridge, flow string) (string, error)
+	}
+	pmdStatser interface {
+		WritePMDStats(w io.Writer) error
 	}
 	dpInfo interface {
 		Stats() datapath.Stats
@@ -114,6 +118,17 @@ func (v *Vswitch) RegisterCommands(s *unixctl.Server, exit func()) {
 		return "", nil
 	})
 	s.Register("upcall/show", "", 0, 0, v.upcallShow)
+	s.Register("dpif-netdev/pmd-stats-show", "[-pmd core] [dp]", 0, 3, func([]string) (string, error) {
+		dp, ok := v.opts.Datapath.(pmdStatser)
+		if !ok {
+			return "", errors.New("datapath does not report poll loop statistics")
+		}
+		var b strings.Builder
+		if err := dp.WritePMDStats(&b); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	})
 }
 
 func (v *Vswitch) fdbShow(args []string) (string, error) {
@@ -364,9 +379,15 @@ func (v *Vswitch) upcallShow([]string) (string, error) {
 	if dp, ok := v.opts.Datapath.(dpInfo); ok {
 		flows = dp.Stats().Flows
 	}
+	limit := datapath.DefaultFlowLimit
+	v.mu.Lock()
+	if v.tuned != nil && v.tuned.flowLimit > 0 {
+		limit = v.tuned.flowLimit
+	}
+	v.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "netdev@%s:\n", DPName)
-	fmt.Fprintf(&b, "  flows         : (current %d) (avg %d) (max %d) (limit %d)\n", flows, flows, flows, datapath.DefaultFlowLimit)
+	fmt.Fprintf(&b, "  flows         : (current %d) (avg %d) (max %d) (limit %d)\n", flows, flows, flows, limit)
 	b.WriteString("  dump duration : 0ms\n")
 	b.WriteString("  ufid enabled : true\n")
 	return b.String(), nil

@@ -44,8 +44,9 @@ const maxOFPort = 0xff00
 // supportedTypes are the Interface types gvswitch implements.
 var supportedTypes = map[string]bool{"": true, "system": true, "internal": true, "tap": true, "patch": true}
 
-// SupportedTypes lists supported types for Open_vSwitch iface_types.
-func SupportedTypes() []string { return []string{"", "internal", "patch", "system", "tap"} }
+// SupportedTypes lists supported types for Open_vSwitch iface_types ("" is
+// the same as "system" and is not listed, as in Open vSwitch).
+func SupportedTypes() []string { return []string{"internal", "patch", "system", "tap"} }
 
 // liveIface is one interface as it is attached now.
 type liveIface struct {

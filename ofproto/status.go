@@ -2,6 +2,7 @@ package ofproto
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -93,6 +94,46 @@ func (v *Vswitch) applyPolicingLocked(s *Spec) {
 		l.policing, l.policedNo = i.Policing, l.dpNo
 	}
 }
+
+// DatapathTuning is implemented by datapaths whose cache limits follow
+// Open_vSwitch other_config (flow-limit, max-idle, emc-insert-inv-prob).
+type DatapathTuning interface {
+	SetFlowLimit(n int)
+	SetMaxIdle(d time.Duration)
+	SetEMCInsertInvProb(n int)
+}
+
+// applyTuningLocked passes Open_vSwitch other_config's datapath settings to
+// the datapath when they change. Missing or invalid values mean the
+// defaults, as in Open vSwitch.
+func (v *Vswitch) applyTuningLocked(s *Spec) {
+	dp, ok := v.opts.Datapath.(DatapathTuning)
+	if !ok {
+		return
+	}
+	get := func(key string, def int) int {
+		n, err := strconv.Atoi(s.OtherConfig[key])
+		if err != nil || n < 0 {
+			return def
+		}
+		return n
+	}
+	t := tuning{
+		flowLimit:  get("flow-limit", 0),
+		maxIdleMs:  get("max-idle", 0),
+		emcInvProb: get("emc-insert-inv-prob", 100),
+	}
+	if v.tuned != nil && *v.tuned == t {
+		return
+	}
+	dp.SetFlowLimit(t.flowLimit)
+	dp.SetMaxIdle(time.Duration(t.maxIdleMs) * time.Millisecond)
+	dp.SetEMCInsertInvProb(t.emcInvProb)
+	v.tuned = &t
+}
+
+// tuning is the datapath settings last applied by applyTuningLocked.
+type tuning struct{ flowLimit, maxIdleMs, emcInvProb int }
 
 // qosNotEnforced is written to Port.status when Port.qos is set: egress
 // shaping (QoS and Queue rows, e.g. libvirt's linux-htb for <bandwidth>

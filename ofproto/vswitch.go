@@ -73,6 +73,7 @@ type Vswitch struct {
 	mu        sync.Mutex // guards the fields below
 	rec       *reconciler
 	spec      *Spec
+	tuned     *tuning // datapath settings last applied (applyTuningLocked)
 	linkCache map[string]LinkInfo
 
 	passWanted atomic.Bool // a reconfigure pass was requested (requestPass)
@@ -272,6 +273,7 @@ func (v *Vswitch) reconfigure() {
 	v.refreshLinksLocked()
 	v.applyMTURequestsLocked(spec)
 	v.applyPolicingLocked(spec)
+	v.applyTuningLocked(spec)
 	cfg := v.xlateConfigLocked(spec)
 	v.mu.Unlock()
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,6 +70,14 @@ func parseArgs(program string, args []string, stderr io.Writer) (*config, error)
 	fs.BoolVar(&c.detach, "detach", false, "run in the background")
 	fs.StringVar(&c.unixctl, "unixctl", "", "vswitchd control socket path")
 	fs.BoolVar(&c.version, "version", false, "print version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [OPTIONS] [DATABASE]\n\nOptions handled before the flags below (as Open vSwitch spells them):\n"+
+			"  --pidfile[=FILE]       write and lock a pidfile in $OVS_RUNDIR (or FILE)\n"+
+			"  --log-file[=FILE]      also log to a file in $OVS_LOGDIR (or FILE)\n"+
+			"  -vSPEC, --verbose=SPEC set log levels (module:destination:level), -v for debug\n"+
+			"  -V                     print version and exit\n\nFlags:\n", program)
+		fs.PrintDefaults()
+	}
 	var ignored bool
 	for _, name := range []string{"no-chdir", "monitor", "mlockall", "overwrite-pidfile"} {
 		fs.BoolVar(&ignored, name, false, "accepted for compatibility")
@@ -141,6 +150,9 @@ func main() {
 		program = progGvswitchd
 	}
 	c, err := parseArgs(program, os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		os.Exit(1)
