@@ -15,8 +15,10 @@
 // Create with 0 or 1000 other links, 0.3 ms for the 1000th of a bulk add;
 // with the former link dump per call it was 23-54 ms at 1000 links, 9 ms for
 // the 1000th of a bulk add. Close costs 15-35 ms whatever the count: the
-// kernel's unregister waits for RCU grace
-// periods, which gvswitch cannot shorten.
+// kernel's unregister waits for RCU grace periods. Those waits overlap when
+// ports are closed concurrently (Close may be called from any goroutine):
+// removing 200 TAPs took 16.6 ms per Close one at a time, 2.7 ms with 8
+// goroutines closing, 0.9 ms with 64.
 //
 // A TAP that another process holds, such as the vnetN devices libvirt
 // creates for qemu, cannot be attached: libvirt's taps are not persistent and
