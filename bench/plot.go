@@ -91,7 +91,7 @@ func (r *Results) barPlot(path, title, ylabel string, rows []row, val func(*Case
 		p.Legend.Add(se.name, bars)
 	}
 	// Headroom above the tallest bar for the legend.
-	p.Y.Max = top * 1.3
+	p.Y.Max = top * 1.5
 	p.NominalX(labels...)
 	width := vg.Length(max(6, 1.1*float64(len(rows)))) * vg.Inch
 	return true, p.Save(width, 4*vg.Inch, path)
