@@ -185,6 +185,9 @@ func WriteMarkdown(w io.Writer, r *Results, plots []string) {
 		"run: every UDP case, the first TCP and latency case), so that drifts in the load of the shared machine spread\n"+
 		"over all systems.\n\n",
 		mode, r.Reps, r.DurationSec, r.Hosts, r.Finished.Sub(r.Started).Round(1e9))
+	if r.Command != "" {
+		fmt.Fprintf(w, "Command: `%s`\n\n", r.Command)
+	}
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, kernel %s; load average %s at start, %s at end (the machine is shared: other jobs ran too).\n\n",
 		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.LoadStart, m.LoadEnd)
 	var tools []string

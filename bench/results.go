@@ -43,6 +43,7 @@ type Machine struct {
 
 // Results is a whole run.
 type Results struct {
+	Command     string       `json:"command,omitempty"` // how the run was started
 	Started     time.Time    `json:"started"`
 	Finished    time.Time    `json:"finished"`
 	Quick       bool         `json:"quick"`

@@ -78,6 +78,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "gvsbench: %v\n", err)
 		return 1
 	}
+	res.Command = "gvsbench " + strings.Join(os.Args[1:], " ")
 	if werr := bench.Write(cfg.OutDir, res); werr != nil {
 		err = errors.Join(err, werr)
 	}
