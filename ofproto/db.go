@@ -71,7 +71,7 @@ type dbConn struct {
 	mu      sync.Mutex
 	conn    *jsonrpc.Conn
 	nextID  int
-	pending map[string]chan *jsonrpc.Message
+	pending map[string]pendingCall
 	tables  Tables
 	locked  bool
 	lockOK  bool // the server answered the lock request
@@ -80,6 +80,15 @@ type dbConn struct {
 	// session setup, so that a session dying during setup never starts a
 	// second reconnect loop.
 	reconnecting bool
+}
+
+// pendingCall is a request waiting for its reply. onReply, when set, runs
+// in the reader with d.mu held, before the reader reads the next message:
+// the monitor reply must become the replica before any update that follows
+// it is applied, or that update would be lost.
+type pendingCall struct {
+	ch      chan *jsonrpc.Message
+	onReply func(*jsonrpc.Message)
 }
 
 // logger is the part of slog ofproto uses (nil-safe through logf helpers).
@@ -98,7 +107,7 @@ func DialDB(addr string, timeout time.Duration, log logger) (DB, error) {
 		addr:    addr,
 		changed: make(chan struct{}, 1),
 		log:     log,
-		pending: make(map[string]chan *jsonrpc.Message),
+		pending: make(map[string]pendingCall),
 		tables:  make(Tables),
 		// DialDB owns session setup until it returns.
 		reconnecting: true,
@@ -145,19 +154,24 @@ func (d *dbConn) connect() error {
 	for t, cols := range monitoredColumns {
 		req[t] = map[string]any{"columns": cols}
 	}
-	res, err := d.call(c, "monitor", []any{"Open_vSwitch", nil, req})
+	var replyErr error
+	_, err = d.callHook(c, "monitor", []any{"Open_vSwitch", nil, req}, func(m *jsonrpc.Message) {
+		if m.Kind != jsonrpc.KindReply {
+			return
+		}
+		tables := make(Tables)
+		if _, replyErr = applyUpdates(tables, m.Result); replyErr == nil {
+			d.tables = tables
+		}
+	})
 	if err != nil {
 		d.abandon(c)
 		return fmt.Errorf("monitor: %w", err)
 	}
-	tables := make(Tables)
-	if _, err := applyUpdates(tables, res); err != nil {
+	if replyErr != nil {
 		d.abandon(c)
-		return fmt.Errorf("monitor reply: %w", err)
+		return fmt.Errorf("monitor reply: %w", replyErr)
 	}
-	d.mu.Lock()
-	d.tables = tables
-	d.mu.Unlock()
 
 	lres, err := d.call(c, "lock", []any{LockName})
 	if err != nil {
@@ -201,12 +215,18 @@ func (d *dbConn) logWarn(msg string, args ...any) {
 
 // call sends a request on c and waits for its reply.
 func (d *dbConn) call(c *jsonrpc.Conn, method string, params any) (json.RawMessage, error) {
+	return d.callHook(c, method, params, nil)
+}
+
+// callHook is call with a hook the reader runs on the reply (see
+// pendingCall); the hook's effects are visible when callHook returns.
+func (d *dbConn) callHook(c *jsonrpc.Conn, method string, params any, onReply func(*jsonrpc.Message)) (json.RawMessage, error) {
 	d.mu.Lock()
 	d.nextID++
 	id := d.nextID
 	ch := make(chan *jsonrpc.Message, 1)
 	key := strconv.Itoa(id)
-	d.pending[key] = ch
+	d.pending[key] = pendingCall{ch: ch, onReply: onReply}
 	d.mu.Unlock()
 	if err := c.Write(jsonrpc.NewRequest(method, params, id)); err != nil {
 		d.mu.Lock()
@@ -246,24 +266,27 @@ func (d *dbConn) readLoop(c *jsonrpc.Conn) {
 		switch m.Kind {
 		case jsonrpc.KindReply, jsonrpc.KindError:
 			d.mu.Lock()
-			ch := d.pending[string(m.ID)]
+			pc, ok := d.pending[string(m.ID)]
 			delete(d.pending, string(m.ID))
+			if ok && pc.onReply != nil && d.conn == c {
+				pc.onReply(m)
+			}
 			d.mu.Unlock()
-			if ch != nil {
-				ch <- m
+			if ok {
+				pc.ch <- m
 			}
 		case jsonrpc.KindRequest:
 			if m.Method == "echo" {
 				_ = c.Write(jsonrpc.NewReply(m.ID, m.Params))
 			}
 		case jsonrpc.KindNotify:
-			d.notify(m)
+			d.notify(c, m)
 		}
 	}
 	_ = c.Close()
 	d.mu.Lock()
-	for k, ch := range d.pending {
-		close(ch)
+	for k, pc := range d.pending {
+		close(pc.ch)
 		delete(d.pending, k)
 	}
 	current := d.conn == c
@@ -294,7 +317,9 @@ func (d *dbConn) setupDone() bool {
 	return true
 }
 
-func (d *dbConn) notify(m *jsonrpc.Message) {
+// notify handles a notification read from c; those from a connection that
+// is no longer current are dropped (its replica was replaced).
+func (d *dbConn) notify(c *jsonrpc.Conn, m *jsonrpc.Message) {
 	var params []json.RawMessage
 	if err := json.Unmarshal(m.Params, &params); err != nil {
 		d.logWarn("bad notification params", "method", m.Method, "error", err)
@@ -307,6 +332,10 @@ func (d *dbConn) notify(m *jsonrpc.Message) {
 			return
 		}
 		d.mu.Lock()
+		if d.conn != c {
+			d.mu.Unlock()
+			return
+		}
 		config, err := applyUpdates(d.tables, params[1])
 		d.mu.Unlock()
 		if err != nil {
@@ -320,12 +349,19 @@ func (d *dbConn) notify(m *jsonrpc.Message) {
 		}
 	case "locked":
 		d.mu.Lock()
-		d.locked = true
+		current := d.conn == c
+		if current {
+			d.locked = true
+		}
 		d.mu.Unlock()
-		d.signal()
+		if current {
+			d.signal()
+		}
 	case "stolen":
 		d.mu.Lock()
-		d.locked = false
+		if d.conn == c {
+			d.locked = false
+		}
 		d.mu.Unlock()
 	}
 }

@@ -37,16 +37,10 @@ func (o opener) Open(name, typ string) (netdev.Port, error) {
 		}
 		return p, nil
 	case "internal":
-		p, err := tap.Create(name, tap.Options{Logger: o.log})
-		if err != nil {
-			return nil, err
-		}
 		// Open vSwitch creates internal ports administratively down; the
 		// administrator (or ifupdown, or libvirt's network) brings them up.
-		if l, err := netlink.LinkByName(name); err == nil {
-			_ = netlink.LinkSetDown(l)
-		}
-		return p, nil
+		// Created down, the device never sends anything before that.
+		return tap.Create(name, tap.Options{Logger: o.log, Down: true})
 	case "tap":
 		if tap.Exists(name) {
 			return tap.Open(name, tap.Options{Logger: o.log})
