@@ -1,6 +1,8 @@
 package ovsdb
 
 import (
+	"bytes"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -291,7 +293,10 @@ func (m *Monitor) Initial(db *Database) []byte {
 		b = appendString(b, mt.Table.Name)
 		b = append(b, ":{"...)
 		nr := 0
-		for u, r := range t.Rows {
+		// UUID order, as ovsdb-server sends them: clients such as
+		// ovs-vsctl list rows in the order they arrived.
+		for _, u := range sortedRowUUIDs(t.Rows) {
+			r := t.Rows[u]
 			if mt.Cond != nil && !mt.Cond.Eval(r) {
 				continue
 			}
@@ -501,4 +506,14 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 		b = append(b, '}')
 	}
 	return append(b, '}'), nr + 1
+}
+
+// sortedRowUUIDs returns the keys of rows in byte (and so text) order.
+func sortedRowUUIDs(rows map[UUID]*Row) []UUID {
+	us := make([]UUID, 0, len(rows))
+	for u := range rows {
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b UUID) int { return bytes.Compare(a[:], b[:]) })
+	return us
 }
