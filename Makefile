@@ -27,6 +27,8 @@ test: deps build
 	$(GO) vet ./...
 	FUZZTIME=$(or $(TEST_FUZZTIME),3s) ./scripts/fuzz.sh
 	$(GO) test $(TESTFLAGS) ./...
+	# gvsctl's differential suite once more, with gvswitch's own OVSDB server under both tools.
+	$(GO) test $(TESTFLAGS) -tags gvswitchserver ./internal/vsctl/
 
 # unit: the tests alone, without installing anything.
 unit:
