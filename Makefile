@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 TESTFLAGS ?= -count=1 -timeout 30m
 CMDS     := gvswitchd gvsctl gvs-appctl
 
-.PHONY: all build test unit deps run demo bench fuzz lint install install-ovs-links check-generated clean
+.PHONY: all build test unit deps run demo bench bench-go fuzz lint install install-ovs-links check-generated clean
 
 all: build
 
@@ -40,7 +40,13 @@ run: build
 demo: build
 	./scripts/demo.sh
 
-bench:
+# bench: gvswitchd next to the Linux bridge and Open vSwitch 3.1 (bench/README.md); QUICK=1 for a short run.
+bench: build
+	$(GO) build -o $(BINDIR)/gvsbench ./bench/cmd/gvsbench
+	./$(BINDIR)/gvsbench -gvswitchd $(BINDIR)/gvswitchd $(if $(filter 1,$(QUICK)),-quick)
+
+# bench-go: the in-process go test benchmarks of every package.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
