@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/gvswitch/gvswitch/internal/ovshash"
 )
 
 // Conntrack zone timeout policies and datapath capabilities, kept in the
@@ -119,13 +121,13 @@ func cmdListDPCap(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 	}
 	caps := c.get(dp, "capabilities")
 	// ovs-vsctl walks a string-keyed hash table here, not the sorted map.
-	h := newHmapSim()
+	h := ovshash.New()
 	vals := map[string]string{}
 	for i, k := range caps.Keys {
-		h.insert(hashString(k.S), k.S)
+		h.Insert(ovshash.String(k.S), k.S)
 		vals[k.S] = caps.Values[i].S
 	}
-	for i, k := range h.keys() {
+	for i, k := range h.Keys() {
 		if i > 0 {
 			out.WriteByte(' ')
 		}
