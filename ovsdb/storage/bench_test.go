@@ -116,7 +116,7 @@ func BenchmarkAppendTxnQueued(b *testing.B) {
 			b.StopTimer()
 			l.mu.Lock()
 			l.buf = l.buf[:0] // drop instead of writing
-			l.synced = l.appended
+			l.written, l.synced = l.appended, l.appended
 			l.mu.Unlock()
 			b.StartTimer()
 		}

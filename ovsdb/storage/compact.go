@@ -108,7 +108,7 @@ func (l *Log) compact(schema json.RawMessage, snapshot map[string]map[string]jso
 	l.mu.Lock()
 	target := l.appended
 	l.mu.Unlock()
-	if err := l.flushLocked(target); err != nil {
+	if err := l.flushLocked(target, true); err != nil {
 		return err
 	}
 	nf, err := l.writeTemp(data)

@@ -31,7 +31,9 @@
 //
 // Durability uses group commit: Append and AppendTxn only queue a record in
 // memory; Commit writes everything queued so far and syncs the file once, and
-// concurrent Commit calls share one fdatasync. A Log is safe for use by
+// concurrent Commit calls share one fdatasync. Write writes without syncing
+// (what ovsdb-server does for a transaction that does not ask to be
+// durable): the records survive a killed process, not a machine crash. A Log is safe for use by
 // several goroutines and starts no goroutines of its own.
 //
 // storage must not import anything from the switch (ovsdb core types,

@@ -59,7 +59,8 @@ type Log struct {
 	spare    []byte // an empty buffer to swap in for buf
 	scratch  []byte // reused to encode one record body
 	appended uint64 // number of records ever appended
-	synced   uint64 // number of appended records that are durable
+	written  uint64 // number of appended records written to the file
+	synced   uint64 // number of appended records that are durable (<= written)
 	err      error  // sticky: ErrClosed or ErrBroken-wrapped
 	size     int64  // bytes in the file (written, not counting buf)
 	sched    compactSchedule
@@ -285,7 +286,8 @@ func (l *Log) Records() []json.RawMessage {
 
 // Append queues record, one transaction record body as a JSON object, for
 // writing; it is re-encoded with AppendCompact. Nothing reaches the file
-// until Commit, Compact or Close, so a queued record is lost in a crash.
+// until Write, Commit, Compact or Close, so a queued record is lost in a
+// crash.
 func (l *Log) Append(record []byte) error {
 	if t := trimSpace(record); len(t) == 0 || t[0] != '{' {
 		return fmt.Errorf("append to ovsdb log %s: record is not a json object", l.path)
@@ -366,17 +368,41 @@ func (l *Log) Commit() error {
 	}
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
-	if err := l.flushLocked(target); err != nil {
+	if err := l.flushLocked(target, true); err != nil {
 		return fmt.Errorf("commit ovsdb log %s: %w", l.path, err)
 	}
 	return nil
 }
 
-// flushLocked writes and syncs the queue unless record number target is
-// already durable. ioMu must be held.
-func (l *Log) flushLocked(target uint64) error {
+// Write writes every record queued so far to the file without syncing it:
+// the records survive the process being killed but not the machine
+// crashing, which is what ovsdb-server guarantees for a transaction that
+// does not ask for durability. Concurrent calls share one write, as with
+// Commit.
+func (l *Log) Write() error {
 	l.mu.Lock()
-	if l.synced >= target {
+	target, written := l.appended, l.written
+	l.mu.Unlock()
+	if written >= target {
+		return nil
+	}
+	l.ioMu.Lock()
+	defer l.ioMu.Unlock()
+	if err := l.flushLocked(target, false); err != nil {
+		return fmt.Errorf("write ovsdb log %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// flushLocked writes the queue, and syncs the file when sync is set, unless
+// record number target is already written (synced). ioMu must be held.
+func (l *Log) flushLocked(target uint64, sync bool) error {
+	l.mu.Lock()
+	done := l.written
+	if sync {
+		done = l.synced
+	}
+	if done >= target {
 		l.mu.Unlock()
 		return nil
 	}
@@ -389,7 +415,13 @@ func (l *Log) flushLocked(target uint64) error {
 	l.buf, l.spare = l.spare[:0], nil
 	l.mu.Unlock()
 
-	err := writeAndSync(l.f, buf)
+	var err error
+	if len(buf) > 0 {
+		_, err = l.f.Write(buf)
+	}
+	if err == nil && sync {
+		err = syncData(l.f)
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -401,7 +433,10 @@ func (l *Log) flushLocked(target uint64) error {
 		return l.err
 	}
 	l.size += int64(len(buf))
-	l.synced = seq
+	l.written = seq
+	if sync {
+		l.synced = seq
+	}
 	return nil
 }
 
@@ -418,7 +453,7 @@ func (l *Log) Close() error {
 	target := l.appended
 	l.mu.Unlock()
 
-	err := l.flushLocked(target)
+	err := l.flushLocked(target, true)
 	l.mu.Lock()
 	l.err = ErrClosed
 	l.buf, l.spare, l.records = nil, nil, nil

@@ -377,6 +377,48 @@ func TestGroupCommitConcurrent(t *testing.T) {
 	}
 }
 
+// TestWriteWithoutSync: Write puts queued records in the file (another
+// reader sees them while the Log is open), mixing with Commit in order.
+func TestWriteWithoutSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	l := mustCreate(t, path)
+	defer l.Close()
+	for i := range 3 {
+		if err := l.AppendTxn(row(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Write(); err != nil {
+			t.Fatal(err)
+		}
+		_, recs, err := ReadFile(path)
+		if err != nil || len(recs) != i+1 {
+			t.Fatalf("after Write %d: %d records, %v", i, len(recs), err)
+		}
+	}
+	if err := l.Write(); err != nil { // nothing queued
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil { // syncs what Write wrote
+		t.Fatal(err)
+	}
+	if err := l.AppendTxn(row(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	_, recs, err := ReadFile(path)
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	for i, r := range recs {
+		txn, err := ParseTxn(r)
+		if err != nil || txn.Comment != row(i).Comment {
+			t.Fatalf("record %d: %v %v", i, txn, err)
+		}
+	}
+}
+
 func TestCompact(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	l := mustCreate(t, path)
