@@ -3,8 +3,11 @@
 // OpenFlow port the address was last seen on.
 //
 // It owns learning, MAC moves, idle aging (Bridge other_config:mac-aging-time),
-// the size limit with least-recently-used eviction
-// (other_config:mac-table-size), static entries (fdb/add, fdb/del), the
+// the size limit (other_config:mac-table-size) with Open vSwitch's fair
+// eviction (a full table evicts the least recently used entry of the port
+// with the most entries, so a port sending from 100k source addresses churns
+// only its own entries and the hosts on other ports stay known), static
+// entries (fdb/add, fdb/del; as in OVS 3.1 a full table may evict them), the
 // fdb/show and fdb/stats-show texts, and a version counter that changes
 // whenever a lookup could answer differently, so that revalidation knows when
 // installed megaflows may be stale.

@@ -34,8 +34,9 @@ type Entry struct {
 	Key
 	// Port is the OpenFlow port number the MAC was learned on.
 	Port uint32
-	// Static entries come from fdb/add: they never age, are never evicted
-	// and learning never moves them.
+	// Static entries come from fdb/add: they never age and learning
+	// never moves them, but a full table may evict them (as Open vSwitch
+	// 3.1 does).
 	Static bool
 	// Used is when the MAC was last seen (or the static entry added).
 	Used time.Time
@@ -47,13 +48,26 @@ type Stats struct {
 	Learned, Expired, Evicted, Moved uint64
 }
 
-// entry is a table node; it sits in the map and in the LRU list.
+// entry is a table node; it sits in the map, in the table's LRU list and
+// in its port's LRU list.
 type entry struct {
-	key        Key
-	port       uint32
-	static     bool
-	used       time.Time
-	prev, next *entry
+	key          Key
+	port         uint32
+	static       bool
+	used         time.Time
+	prev, next   *entry // table LRU
+	pprev, pnext *entry // port LRU
+	pl           *portList
+}
+
+// portList is the LRU list of one port's entries (static ones included, as
+// in Open vSwitch), with its place in the table's heap of ports by entry
+// count, which eviction takes from.
+type portList struct {
+	head entry // sentinel: head.pnext is least recently used
+	port uint32
+	n    int
+	idx  int // position in Table.heap
 }
 
 // Table is one bridge's MAC learning table. It is safe for concurrent use.
@@ -65,6 +79,8 @@ type Table struct {
 	// Fields below are guarded by mu.
 	entries map[Key]*entry
 	lru     entry // sentinel: lru.next is least recently used
+	ports   map[uint32]*portList
+	heap    []*portList // max-heap by n: heap[0] has the most entries
 	aging   time.Duration
 	max     int
 	static  int
@@ -77,7 +93,7 @@ func New(aging time.Duration, maxEntries int, now func() time.Time) *Table {
 	if now == nil {
 		now = time.Now
 	}
-	t := &Table{now: now, entries: make(map[Key]*entry)}
+	t := &Table{now: now, entries: make(map[Key]*entry), ports: make(map[uint32]*portList)}
 	t.lru.prev, t.lru.next = &t.lru, &t.lru
 	t.aging, t.max = normalize(aging, maxEntries)
 	return t
@@ -98,17 +114,26 @@ func normalize(aging time.Duration, maxEntries int) (time.Duration, int) {
 // refreshed).
 func (t *Table) Version() uint64 { return t.version.Load() }
 
-// SetLimits changes the aging time and size limit. Shrinking evicts the
-// least recently used learned entries at once.
+// SetLimits changes the aging time and size limit. Shrinking removes the
+// least recently used learned entries at once, counted as expired (as Open
+// vSwitch's periodic run does); static entries stay even above the limit.
 func (t *Table) SetLimits(aging time.Duration, maxEntries int) {
 	aging, maxEntries = normalize(aging, maxEntries)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.aging, t.max = aging, maxEntries
-	for len(t.entries) > t.max {
-		if !t.evictLocked() {
-			break
+	n := 0
+	for e := t.lru.next; e != &t.lru && len(t.entries) > t.max; {
+		next := e.next
+		if !e.static {
+			t.removeLocked(e)
+			t.stats.Expired++
+			n++
 		}
+		e = next
+	}
+	if n > 0 {
+		t.version.Add(1)
 	}
 }
 
@@ -128,8 +153,10 @@ func (t *Table) Lookup(vlan uint16, mac [6]byte) (port uint32, ok bool) {
 // Learn records that mac was seen in vlan on port now. It returns true when
 // the answer of Lookup changed (a new entry or a move), which is when
 // installed flows need revalidation. Static entries are never moved. When
-// the table is full the least recently used learned entry is evicted; when
-// every entry is static nothing is learned.
+// the table is full an entry is evicted first: the least recently used
+// entry of the port with the most entries (static entries included, as in
+// Open vSwitch 3.1), so that one port flooding the table with new source
+// addresses cannot push the other ports' hosts out of it.
 func (t *Table) Learn(vlan uint16, mac [6]byte, port uint32) bool {
 	return t.LearnAt(vlan, mac, port, t.now())
 }
@@ -157,12 +184,13 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 	e = t.entries[k]
 	switch {
 	case e == nil:
-		if len(t.entries) >= t.max && !t.evictLocked() {
-			return false
+		if len(t.entries) >= t.max {
+			t.evictLocked()
 		}
 		e = &entry{key: k, port: port, used: at}
 		t.entries[k] = e
 		t.pushBackLocked(e)
+		t.attachLocked(e)
 		t.stats.Learned++
 		t.version.Add(1)
 		return true
@@ -174,10 +202,12 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 			// the move) never moves an entry back.
 			return false
 		}
+		t.detachLocked(e)
 		e.port = port
 		e.used = at
 		t.unlinkLocked(e)
 		t.pushBackLocked(e)
+		t.attachLocked(e)
 		t.stats.Moved++
 		t.version.Add(1)
 		return true
@@ -186,36 +216,39 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 			e.used = at
 			t.unlinkLocked(e)
 			t.pushBackLocked(e)
+			t.touchLocked(e)
 		}
 		return false
 	}
 }
 
 // AddStatic adds (or turns an existing entry into) a static entry for mac in
-// vlan on port, as fdb/add does. It reports false when the table is full of
-// static entries.
-func (t *Table) AddStatic(vlan uint16, mac [6]byte, port uint32) bool {
+// vlan on port, as fdb/add does. Like a learned one, a new static entry
+// evicts an entry when the table is full (as in Open vSwitch 3.1, whose
+// fdb/add never fails for a full table).
+func (t *Table) AddStatic(vlan uint16, mac [6]byte, port uint32) {
 	k := Key{vlan, mac}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.entries[k]
 	if e == nil {
-		if len(t.entries) >= t.max && !t.evictLocked() {
-			return false
+		if len(t.entries) >= t.max {
+			t.evictLocked()
 		}
 		e = &entry{key: k}
 		t.entries[k] = e
 	} else {
 		t.unlinkLocked(e)
+		t.detachLocked(e)
 	}
 	if !e.static {
 		t.static++
 	}
 	e.port, e.static, e.used = port, true, now
 	t.pushBackLocked(e)
+	t.attachLocked(e)
 	t.version.Add(1)
-	return true
 }
 
 // DelStatic removes the static entry for mac in vlan (fdb/del). It reports
@@ -364,22 +397,21 @@ func (t *Table) ShowStats(bridge string) string {
 	return b.String()
 }
 
-// evictLocked removes the least recently used learned entry. It reports
-// false when every entry is static.
+// evictLocked removes the least recently used entry of the port with the
+// most entries. It reports false when the table is empty.
 func (t *Table) evictLocked() bool {
-	for e := t.lru.next; e != &t.lru; e = e.next {
-		if !e.static {
-			t.removeLocked(e)
-			t.stats.Evicted++
-			t.version.Add(1)
-			return true
-		}
+	if len(t.heap) == 0 {
+		return false
 	}
-	return false
+	t.removeLocked(t.heap[0].head.pnext)
+	t.stats.Evicted++
+	t.version.Add(1)
+	return true
 }
 
 func (t *Table) removeLocked(e *entry) {
 	t.unlinkLocked(e)
+	t.detachLocked(e)
 	delete(t.entries, e.key)
 	if e.static {
 		t.static--
@@ -397,4 +429,89 @@ func (t *Table) pushBackLocked(e *entry) {
 	e.next = &t.lru
 	t.lru.prev.next = e
 	t.lru.prev = e
+}
+
+// attachLocked appends e to the LRU list of e.port, creating the list.
+func (t *Table) attachLocked(e *entry) {
+	pl := t.ports[e.port]
+	if pl == nil {
+		pl = &portList{port: e.port, idx: len(t.heap)}
+		pl.head.pprev, pl.head.pnext = &pl.head, &pl.head
+		t.ports[e.port] = pl
+		t.heap = append(t.heap, pl)
+	}
+	e.pl = pl
+	e.pprev = pl.head.pprev
+	e.pnext = &pl.head
+	pl.head.pprev.pnext = e
+	pl.head.pprev = e
+	pl.n++
+	t.heapUp(pl.idx)
+}
+
+// touchLocked makes e the most recently used entry of its port.
+func (t *Table) touchLocked(e *entry) {
+	pl := e.pl
+	e.pprev.pnext = e.pnext
+	e.pnext.pprev = e.pprev
+	e.pprev = pl.head.pprev
+	e.pnext = &pl.head
+	pl.head.pprev.pnext = e
+	pl.head.pprev = e
+}
+
+// detachLocked takes e out of its port's list, dropping an emptied list.
+func (t *Table) detachLocked(e *entry) {
+	pl := e.pl
+	e.pprev.pnext = e.pnext
+	e.pnext.pprev = e.pprev
+	e.pprev, e.pnext, e.pl = nil, nil, nil
+	pl.n--
+	if pl.n > 0 {
+		t.heapDown(pl.idx)
+		return
+	}
+	delete(t.ports, pl.port)
+	last := len(t.heap) - 1
+	i := pl.idx
+	t.heapSwap(i, last)
+	t.heap[last] = nil
+	t.heap = t.heap[:last]
+	if i < last {
+		t.heapDown(i)
+		t.heapUp(i)
+	}
+}
+
+func (t *Table) heapSwap(i, j int) {
+	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
+	t.heap[i].idx, t.heap[j].idx = i, j
+}
+
+func (t *Table) heapUp(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if t.heap[p].n >= t.heap[i].n {
+			return
+		}
+		t.heapSwap(i, p)
+		i = p
+	}
+}
+
+func (t *Table) heapDown(i int) {
+	for {
+		l, big := 2*i+1, i
+		if l < len(t.heap) && t.heap[l].n > t.heap[big].n {
+			big = l
+		}
+		if r := l + 1; r < len(t.heap) && t.heap[r].n > t.heap[big].n {
+			big = r
+		}
+		if big == i {
+			return
+		}
+		t.heapSwap(i, big)
+		i = big
+	}
 }

@@ -110,12 +110,12 @@ func TestEvictionLRU(t *testing.T) {
 	clk := newClock()
 	tb := New(0, 3, clk.Now)
 	for i := 1; i <= 3; i++ {
-		tb.Learn(0, mac(i), uint32(i))
+		tb.Learn(0, mac(i), 1)
 		clk.Advance(2 * time.Second)
 	}
 	tb.Learn(0, mac(1), 1) // mac(1) becomes most recently used
 	clk.Advance(2 * time.Second)
-	tb.Learn(0, mac(4), 4) // evicts mac(2)
+	tb.Learn(0, mac(4), 1) // evicts mac(2)
 	if _, ok := tb.Lookup(0, mac(2)); ok {
 		t.Fatal("LRU entry not evicted")
 	}
@@ -139,7 +139,50 @@ func TestEvictionLRU(t *testing.T) {
 		t.Fatalf("shrink left %d entries", tb.Len())
 	}
 	if _, ok := tb.Lookup(0, mac(4)); !ok {
-		t.Fatal("shrink evicted the most recent entry")
+		t.Fatal("shrink removed the most recent entry")
+	}
+	if s := tb.Stats(); s.Evicted != 1 || s.Expired != 2 {
+		t.Fatalf("shrink counted %+v, want expired (as OVS's run does)", s)
+	}
+}
+
+// TestEvictionFair is what ovs-vswitchd 3.1 does with mac-table-size=10,
+// hosts on ports 2 and 3, then 20 new source MACs on port 1 (checked with
+// netdev-dummy/receive and fdb/show): the busiest port loses its least
+// recently used entries, the quiet ports keep theirs.
+func TestEvictionFair(t *testing.T) {
+	clk := newClock()
+	tb := New(0, 10, clk.Now)
+	tb.Learn(0, mac(200), 2)
+	tb.Learn(0, mac(201), 3)
+	for i := 0; i < 20; i++ {
+		tb.Learn(0, mac(i), 1)
+	}
+	for _, m := range []int{200, 201} {
+		if _, ok := tb.Lookup(0, mac(m)); !ok {
+			t.Fatalf("quiet port's mac %d evicted", m)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		if _, ok := tb.Lookup(0, mac(i)); ok != (i >= 12) {
+			t.Fatalf("mac %d present %v", i, ok)
+		}
+	}
+	if s := tb.Stats(); s.Learned != 22 || s.Evicted != 12 || s.Entries != 10 {
+		t.Fatalf("stats %+v", s)
+	}
+	// A move changes which port an entry counts for.
+	for i := 12; i < 17; i++ {
+		tb.Learn(0, mac(i), 3)
+	}
+	// Ports 1 and 3 now hold 3 and 6 entries: port 3 is the busiest, and
+	// its least recently used entry is mac(201).
+	tb.Learn(0, mac(50), 4)
+	if _, ok := tb.Lookup(0, mac(201)); ok {
+		t.Fatal("busiest port's LRU entry kept")
+	}
+	if _, ok := tb.Lookup(0, mac(17)); !ok {
+		t.Fatal("less busy port's entry evicted")
 	}
 }
 
@@ -156,26 +199,30 @@ func TestStatic(t *testing.T) {
 		t.Fatalf("static entry lost: %d %v", p, ok)
 	}
 	tb.Learn(5, mac(2), 2)
-	tb.Learn(5, mac(3), 3) // evicts mac(2), never the static one
-	if _, ok := tb.Lookup(5, mac(1)); !ok {
-		t.Fatal("static entry evicted")
+	tb.Learn(5, mac(3), 3) // ports tie at one entry each: one is evicted
+	if tb.Len() != 2 {
+		t.Fatalf("len %d", tb.Len())
 	}
 	tb.Flush()
+	tb.AddStatic(5, mac(1), LocalPort)
 	if tb.Len() != 1 {
 		t.Fatalf("flush left %d entries, want the static one", tb.Len())
 	}
 	if !tb.DelStatic(5, mac(1)) || tb.DelStatic(5, mac(1)) {
 		t.Fatal("DelStatic")
 	}
+	// As in Open vSwitch 3.1, static entries count for their port and
+	// a full table evicts them too: fdb/add never fails for lack of room.
 	tb.AddStatic(1, mac(7), 1)
 	tb.AddStatic(1, mac(8), 1)
-	if tb.AddStatic(1, mac(9), 1) {
-		t.Fatal("static add beyond the limit succeeded")
+	tb.AddStatic(1, mac(9), 2)
+	if _, ok := tb.Lookup(1, mac(7)); ok {
+		t.Fatal("busiest port's oldest static entry kept")
 	}
-	if tb.Learn(1, mac(10), 2) {
-		t.Fatal("learned into a table full of static entries")
+	if !tb.Learn(1, mac(10), 2) {
+		t.Fatal("learning into a table full of static entries failed")
 	}
-	if s := tb.Stats(); s.Static != 2 {
+	if s := tb.Stats(); s.Static != 1 || s.Entries != 2 || s.Evicted != 3 {
 		t.Fatalf("stats %+v", s)
 	}
 }

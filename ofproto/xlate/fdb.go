@@ -11,7 +11,6 @@ import (
 var (
 	ErrNoSuchPort    = errors.New("no such port")
 	ErrNoStaticEntry = errors.New("could not find static mac entry")
-	ErrTableFull     = errors.New("could not add static mac entry: table full")
 	errBadVLAN       = errors.New("invalid vlan")
 	errBadMAC        = errors.New("invalid mac")
 )
@@ -67,9 +66,7 @@ func (x *Xlate) AddStaticFDB(bridge, port, vlan, mac string) error {
 	if err != nil {
 		return err
 	}
-	if !b.ml.AddStatic(v, m, ofp) {
-		return ErrTableFull
-	}
+	b.ml.AddStatic(v, m, ofp)
 	x.notify()
 	return nil
 }
