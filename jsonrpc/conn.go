@@ -72,6 +72,8 @@ func (c *Conn) NetConn() net.Conn {
 
 // ReadRaw returns the bytes of the next JSON object on the stream. The slice
 // is valid until the next call. Whitespace between objects is skipped.
+// The object's end is found by counting brackets outside strings, a chunk of
+// buffered input at a time; Parse checks the JSON itself.
 func (c *Conn) ReadRaw() ([]byte, error) {
 	limit := c.MaxMessageSize
 	if limit <= 0 {
@@ -81,48 +83,75 @@ func (c *Conn) ReadRaw() ([]byte, error) {
 	depth := 0
 	inString, escaped := false, false
 	for {
-		b, err := c.r.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(c.buf) > 0 {
-				return nil, fmt.Errorf("%w: connection closed inside a message", ErrProtocol)
+		n := c.r.Buffered()
+		if n == 0 {
+			if _, err := c.r.Peek(1); err != nil {
+				if err == io.EOF && len(c.buf) > 0 {
+					return nil, fmt.Errorf("%w: connection closed inside a message", ErrProtocol)
+				}
+				return nil, err
 			}
-			return nil, err
+			n = c.r.Buffered()
 		}
+		chunk, _ := c.r.Peek(n)
+		i := 0
 		if len(c.buf) == 0 {
-			switch b {
-			case ' ', '\t', '\r', '\n':
+			for i < len(chunk) && isSpace(chunk[i]) {
+				i++
+			}
+			if i == len(chunk) {
+				_, _ = c.r.Discard(i)
 				continue
-			case '{':
-			default:
+			}
+			if b := chunk[i]; b != '{' {
+				_, _ = c.r.Discard(i + 1)
 				return nil, fmt.Errorf("%w: message does not start with '{' (got %q)", ErrProtocol, b)
 			}
 		}
-		if len(c.buf) >= limit {
+		start, end := i, -1
+	scan:
+		for ; i < len(chunk); i++ {
+			b := chunk[i]
+			if inString {
+				switch {
+				case escaped:
+					escaped = false
+				case b == '\\':
+					escaped = true
+				case b == '"':
+					inString = false
+				}
+				continue
+			}
+			switch b {
+			case '"':
+				inString = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					end = i + 1
+					break scan
+				}
+			}
+		}
+		stop := i
+		if end >= 0 {
+			stop = end
+		}
+		if len(c.buf)+stop-start > limit {
 			return nil, ErrMessageTooLarge
 		}
-		c.buf = append(c.buf, b)
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-		case b == '"':
-			inString = true
-		case b == '{' || b == '[':
-			depth++
-		case b == '}' || b == ']':
-			depth--
-			if depth == 0 {
-				return c.buf, nil
-			}
+		c.buf = append(c.buf, chunk[start:stop]...)
+		_, _ = c.r.Discard(stop)
+		if end >= 0 {
+			return c.buf, nil
 		}
 	}
 }
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // Read returns the next message. Errors wrapping ErrProtocol mean the peer
 // broke the protocol; Open vSwitch drops such a session.

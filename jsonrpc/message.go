@@ -55,38 +55,102 @@ func isNull(r json.RawMessage) bool { return len(r) == 0 || bytes.Equal(r, jsonN
 // unknown members, non-array params, or a member mix that matches no kind are
 // errors wrapping ErrProtocol.
 func Parse(data []byte) (*Message, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+	// The members alias one private copy of data (the caller's buffer is
+	// reused for the next message).
+	data = bytes.Clone(data)
+	sc := scanner{b: data}
+	sc.ws()
+	if sc.i >= len(data) || data[sc.i] != '{' {
+		if err := sc.value(0); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		return nil, fmt.Errorf("%w: message is not a request, notification or reply", ErrProtocol)
 	}
+	sc.i++
 	m := &Message{}
-	for k, v := range raw {
-		switch k {
-		case "method":
-			if err := json.Unmarshal(v, &m.Method); err != nil {
-				return nil, fmt.Errorf("%w: method is not a string", ErrProtocol)
+	var hasMethod, hasParams, hasID bool
+	var unknown string
+	sc.ws()
+	if sc.i < len(data) && data[sc.i] == '}' {
+		sc.i++
+	} else {
+		for {
+			sc.ws()
+			k0 := sc.i
+			if err := sc.str(); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
-		case "params":
-			m.Params = v
-		case "result":
-			if !isNull(v) {
-				m.Result = v
+			key, err := unquote(data[k0:sc.i])
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
-		case "error":
-			if !isNull(v) {
-				m.Error = v
+			sc.ws()
+			if sc.i >= len(data) || data[sc.i] != ':' {
+				return nil, fmt.Errorf("%w: %w", ErrProtocol, sc.errAt("':' after object key"))
 			}
-		case "id":
-			if !isNull(v) {
-				m.ID = v
+			sc.i++
+			sc.ws()
+			v0 := sc.i
+			if err := sc.value(1); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
-		default:
-			return nil, fmt.Errorf("%w: message has unexpected member %q", ErrProtocol, k)
+			v := json.RawMessage(data[v0:sc.i:sc.i])
+			switch key {
+			case "method":
+				hasMethod = true
+				if isNull(v) {
+					m.Method = ""
+				} else if v[0] != '"' {
+					unknown = "\x00method"
+				} else if m.Method, err = unquote(v); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+				}
+			case "params":
+				hasParams = true
+				m.Params = v
+			case "result":
+				m.Result = nil
+				if !isNull(v) {
+					m.Result = v
+				}
+			case "error":
+				m.Error = nil
+				if !isNull(v) {
+					m.Error = v
+				}
+			case "id":
+				hasID = true
+				m.ID = nil
+				if !isNull(v) {
+					m.ID = v
+				}
+			default:
+				if unknown == "" {
+					unknown = key
+				}
+			}
+			sc.ws()
+			if sc.i < len(data) && data[sc.i] == ',' {
+				sc.i++
+				continue
+			}
+			if sc.i < len(data) && data[sc.i] == '}' {
+				sc.i++
+				break
+			}
+			return nil, fmt.Errorf("%w: %w", ErrProtocol, sc.errAt("',' or '}' after object member"))
 		}
 	}
-	_, hasMethod := raw["method"]
-	_, hasParams := raw["params"]
-	_, hasID := raw["id"]
+	sc.ws()
+	if sc.i != len(data) {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, sc.errAt("end of input after top-level value"))
+	}
+	switch {
+	case unknown == "\x00method":
+		return nil, fmt.Errorf("%w: method is not a string", ErrProtocol)
+	case unknown != "":
+		return nil, fmt.Errorf("%w: message has unexpected member %q", ErrProtocol, unknown)
+	}
 	switch {
 	case hasMethod:
 		if !hasParams {
