@@ -112,6 +112,17 @@ type Options struct {
 	NoVnetHdr bool
 	// NoPromisc leaves the device's promiscuous mode alone.
 	NoPromisc bool
+	// LazyRing, with the frame ring mode (the default), makes Open cheap:
+	// the port starts receiving at once with recvmmsg on a plain socket,
+	// and builds its frame ring only when the first frames arrive, on a
+	// second socket that takes over through a PACKET_FANOUT group without
+	// losing, duplicating or reordering a frame (lazyring_linux.go). A
+	// ring costs an RCU grace period to set up (about 10 ms) and pins
+	// FrameCount*FrameSize bytes of kernel memory, which a switch adding
+	// a thousand mostly idle ports at once should not pay up front.
+	LazyRing bool
+	// fanout is how open joins a fanout group (lazy ring sockets only).
+	fanout fanoutJoin
 	// Logger receives the one-time notices about refused offloads and a
 	// refused frame ring. Default slog.Default().
 	Logger *slog.Logger
@@ -146,4 +157,15 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.Default()
 	}
 	return o
+}
+
+// fanoutJoin asks open to put the socket in a PACKET_FANOUT group right
+// after bind: a new group of its own (first), or group id.
+type fanoutJoin struct {
+	join, first bool
+	id          uint16
+	// sock, when haveSock, is a socket created earlier in the port's
+	// network namespace, used instead of a new one.
+	sock     int
+	haveSock bool
 }

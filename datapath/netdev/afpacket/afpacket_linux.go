@@ -77,6 +77,14 @@ type Port struct {
 
 	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
 	txPackets, txBytes, txDropped, txErrors atomic.Uint64
+
+	// Lazy frame ring (Options.LazyRing, lazyring_linux.go): handover
+	// state while pending, the builder's end after adoption, the fanout
+	// group, and whether the ring socket took over.
+	lazy        *lazyRing
+	lazyDone    <-chan struct{}
+	fanoutID    uint16
+	ringAdopted atomic.Bool
 }
 
 // Open binds a new AF_PACKET socket to the device named ifname in the
@@ -88,6 +96,13 @@ type Port struct {
 // explicitly asked-for mode is never swapped.
 func Open(ifname string, opts Options) (*Port, error) {
 	o := opts.withDefaults()
+	if o.LazyRing && o.RxMode == RxFrameRing { // H5: lazy ring, see lazyring_linux.go
+		p, err := openLazy(ifname, o)
+		if err != nil {
+			return nil, fmt.Errorf("open afpacket %s: %w", ifname, err)
+		}
+		return p, nil
+	}
 	p, err := open(ifname, o)
 	var refused *ringRefusedError
 	if err != nil && opts.RxMode == RxDefault && errors.As(err, &refused) {
@@ -111,7 +126,11 @@ func open(ifname string, o Options) (*Port, error) {
 	}()
 	// Protocol 0 until bind, so nothing is queued before the ring exists.
 	var err error
-	p.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if o.fanout.haveSock { // H5: a lazy ring's spare socket
+		p.fd = o.fanout.sock
+	} else {
+		p.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
@@ -177,6 +196,9 @@ func open(ifname string, o Options) (*Port, error) {
 	if err := unix.Bind(p.fd, sa); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
+	if err := p.joinFanout(o); err != nil { // H5: lazy ring only
+		return nil, err
+	}
 	if !o.NoPromisc {
 		mreq := unix.PacketMreq{Ifindex: int32(p.ifindex), Type: unix.PACKET_MR_PROMISC}
 		if err := unix.SetsockoptPacketMreq(p.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
@@ -217,7 +239,12 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 func alignSlot(n int) int { return (n + rxSlotAlign - 1) &^ (rxSlotAlign - 1) }
 
 // RxMode returns the receive mode in use.
-func (p *Port) RxMode() RxMode { return p.opts.RxMode }
+func (p *Port) RxMode() RxMode {
+	if p.ringAdopted.Load() { // H5: a lazy port's ring took over
+		return RxFrameRing
+	}
+	return p.opts.RxMode
+}
 
 // release frees everything open acquired; it runs once, from open's failure
 // path or from Close.
@@ -267,6 +294,9 @@ func (p *Port) Recv(b *packet.Batch) error {
 		return netdev.ErrClosed
 	}
 	p.fill(b)
+	if p.lazy != nil { // H5: lazy ring handover
+		p.lazyStep(b)
+	}
 	if b.N > 0 || p.spinFrames(b) {
 		return nil
 	}
@@ -281,6 +311,9 @@ func (p *Port) Recv(b *packet.Batch) error {
 		return netdev.ErrClosed
 	}
 	p.fill(b)
+	if p.lazy != nil { // H5: lazy ring handover
+		p.lazyStep(b)
+	}
 	if p.spinMax > 0 && b.N > 0 {
 		// Woken soon after going to sleep: traffic is flowing, so spin
 		// (longer) next time instead of sleeping; a long sleep shrinks
@@ -445,6 +478,7 @@ func (p *Port) Close() error {
 	p.rxMu.Lock()
 	p.txMu.Lock()
 	p.statsMu.Lock()
+	p.closeLazy() // H5: ends the lazy ring builder first (it uses efd)
 	p.release()
 	p.statsMu.Unlock()
 	p.txMu.Unlock()

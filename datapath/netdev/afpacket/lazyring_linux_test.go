@@ -1,0 +1,111 @@
+package afpacket_test
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
+	"github.com/gvswitch/gvswitch/datapath/packet"
+)
+
+// TestLazyRingHandover streams numbered frames (some VLAN-tagged, some too
+// large for a 1 KiB ring frame) at a lazy port: it receives the first ones
+// with recvmmsg, builds its frame ring meanwhile and takes it over. Every
+// frame must arrive exactly once and in order across the handover.
+func TestLazyRingHandover(t *testing.T) {
+	r := newRig(t, nil, "")
+	p := r.open(t, afpacket.Options{LazyRing: true, FrameSize: 1024, FrameCount: 256})
+	if m := p.RxMode(); m != afpacket.RxMmsg {
+		t.Fatalf("lazy port before traffic: RxMode %v, want mmsg", m)
+	}
+	raw := r.host.OpenRaw(t, "eth0")
+	const total = 6000
+	sendErr := make(chan error, 1)
+	go func() {
+		for seq := range total {
+			size := 60 + seq%9
+			if seq%5 == 4 {
+				size = 1200 // socket-queue path of the frame ring
+			}
+			if err := raw.Send(testFrame(broadcast, seq%4*30-1, seq, size)); err != nil {
+				sendErr <- err
+				return
+			}
+			if seq%20 == 19 {
+				time.Sleep(200 * time.Microsecond) // steady, not a flood
+			}
+		}
+		sendErr <- nil
+	}()
+	next, switchedAt := 0, -1
+	var b packet.Batch
+	deadline := time.Now().Add(20 * time.Second)
+	for next < total && time.Now().Before(deadline) {
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+		if switchedAt < 0 && p.RxMode() == afpacket.RxFrameRing {
+			switchedAt = next
+		}
+		for _, pkt := range b.Packets() {
+			d := pkt.Data()
+			if !isTestFrame(d) {
+				continue
+			}
+			off := 14
+			if binary.BigEndian.Uint16(d[12:]) == 0x8100 {
+				off = 18
+			}
+			seq := int(binary.BigEndian.Uint32(d[off:]))
+			if seq != next {
+				t.Fatalf("frame %d after %d (mode %v, stats %+v): lost, duplicated or reordered", seq, next-1, p.RxMode(), p.Stats())
+			}
+			want := testFrame(broadcast, seq%4*30-1, seq, len(d))
+			if string(d) != string(want) {
+				t.Fatalf("frame %d corrupted", seq)
+			}
+			next++
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if next < total {
+		t.Fatalf("received %d of %d frames (mode %v, stats %+v)", next, total, p.RxMode(), p.Stats())
+	}
+	if switchedAt < 0 || switchedAt > total*9/10 {
+		t.Fatalf("ring took over after frame %d of %d: the handover was not exercised mid-stream", switchedAt, total)
+	}
+	t.Logf("ring took over after %d frames", switchedAt)
+	if st := p.Stats(); st.RxDropped != 0 || st.RxErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestLazyRingIdle: a lazy port that sees no traffic never builds a ring,
+// and one closed in the middle of the handover leaves nothing behind (the
+// package's TestMain checks for leaked goroutines).
+func TestLazyRingIdle(t *testing.T) {
+	r := newRig(t, nil, "")
+	idle := r.open(t, afpacket.Options{LazyRing: true})
+	var b packet.Batch
+	if err := idle.Recv(&b); err != nil {
+		t.Fatal(err)
+	}
+	if m := idle.RxMode(); m != afpacket.RxMmsg {
+		t.Fatalf("idle lazy port: RxMode %v", m)
+	}
+	_ = idle.Close()
+
+	p := r.open(t, afpacket.Options{LazyRing: true})
+	raw := r.host.OpenRaw(t, "eth0")
+	f := testFrame(broadcast, -1, 1, 60)
+	if err := raw.Send(f); err != nil {
+		t.Fatal(err)
+	}
+	recvMatch(t, p, f) // starts the builder
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
