@@ -1,15 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gvswitch/gvswitch/internal/ovstest"
 	"github.com/gvswitch/gvswitch/internal/testutil"
-	"github.com/gvswitch/gvswitch/ovsdb/ovsdbtest"
 )
 
 // debianServer starts Debian's ovsdb-server for a comparison, or returns ""
@@ -21,11 +23,8 @@ func debianServer(b *testing.B) string {
 	return ovstest.StartOVSDBServer(b, &ovstest.Options{SchemaJSON: vswitchSchema()}).Sock
 }
 
-func oursPersistent(b *testing.B) string {
-	sock, _ := ovsdbtest.StartWith(b, ovsdbtest.Options{Persistent: true})
-	ovsVsctl(b, "unix:"+sock, "--no-wait", "init")
-	return "unix:" + sock
-}
+// oursPersistent starts our server in a child process, as Debian's runs.
+func oursPersistent(b *testing.B) string { return startChild(b).Sock }
 
 // runTxns runs n single-row durable transactions spread over conns
 // connections and returns the rate in transactions per second.
@@ -126,45 +125,181 @@ func Benchmark1000Ports(b *testing.B) {
 	}
 }
 
+// fanCounter counts update notifications received by the fan-out clients.
+type fanCounter struct {
+	got  atomic.Int64
+	want atomic.Int64
+	done chan struct{}
+	bad  atomic.Pointer[string]
+}
+
+// fanClient is a monitoring client that only frames messages and checks
+// that each is an update2 notification: the benchmark's clients should cost
+// as little as possible so that the number is the server's.
+func fanClient(b *testing.B, sock string, fc *fanCounter) {
+	b.Helper()
+	nc, err := net.Dial("unix", strings.TrimPrefix(sock, "unix:"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	ready := make(chan struct{})
+	go func() {
+		buf := make([]byte, 64<<10)
+		var msg []byte
+		depth, inStr, esc, first := 0, false, false, true
+		for {
+			n, err := nc.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, c := range buf[:n] {
+				if depth == 0 && c != '{' {
+					continue // white space between messages
+				}
+				msg = append(msg, c)
+				switch {
+				case inStr:
+					switch {
+					case esc:
+						esc = false
+					case c == '\\':
+						esc = true
+					case c == '"':
+						inStr = false
+					}
+				case c == '"':
+					inStr = true
+				case c == '{' || c == '[':
+					depth++
+				case c == '}' || c == ']':
+					depth--
+				}
+				if depth > 0 {
+					continue
+				}
+				switch {
+				case first:
+					first = false
+					close(ready)
+				case !bytes.Contains(msg, []byte(`"update2"`)):
+					s := string(msg)
+					fc.bad.Store(&s)
+					select {
+					case fc.done <- struct{}{}:
+					default:
+					}
+				default:
+					if fc.got.Add(1) == fc.want.Load() {
+						select {
+						case fc.done <- struct{}{}:
+						default:
+						}
+					}
+				}
+				msg = msg[:0]
+			}
+		}
+	}()
+	req := `{"id":1,"method":"monitor_cond","params":["Open_vSwitch",["m"],{"Bridge":[{"columns":["name","external_ids"]}],"Open_vSwitch":[{"columns":["next_cfg"]}]}]}`
+	if _, err := nc.Write([]byte(req)); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		b.Fatal("no monitor reply")
+	}
+}
+
 // fanout measures how long it takes until n monitoring clients have all
-// received the update for one commit, averaged over iters commits.
-func fanout(b *testing.B, sock string, n, iters int) time.Duration {
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		c := dialRaw(b, sock)
-		c.call(`{"id":1,"method":"monitor_cond","params":["Open_vSwitch",["m"],{"Bridge":[{"columns":["name","external_ids"]}],"Open_vSwitch":[{"columns":["next_cfg"]}]}]}`)
-		clients[i] = c
+// received the update for one commit, averaged over iters commits, and
+// the server process's CPU time per commit.
+func fanout(b *testing.B, sock string, pid, n, iters int) (wall, cpu time.Duration) {
+	fc := &fanCounter{done: make(chan struct{}, 1)}
+	for range n {
+		fanClient(b, sock, fc)
 	}
 	w := dialRaw(b, sock)
 	var total time.Duration
+	cpu0 := procCPU(b, pid)
 	for it := 0; it < iters; it++ {
+		fc.want.Store(int64(n * (it + 1)))
 		start := time.Now()
 		w.call(fmt.Sprintf(`{"id":1,"method":"transact","params":["Open_vSwitch",{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","insert",["map",[["k%d","v"]]]]]},{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",1]]}]}`, it))
-		for _, c := range clients {
-			if m := c.next(10 * time.Second); !strings.Contains(m, "update2") {
-				b.Fatalf("client got %q", m)
-			}
+		select {
+		case <-fc.done:
+		case <-time.After(10 * time.Second):
+			b.Fatalf("commit %d: %d of %d updates", it, fc.got.Load(), fc.want.Load())
+		}
+		if p := fc.bad.Load(); p != nil {
+			b.Fatalf("client got %.300q", *p)
 		}
 		total += time.Since(start)
 	}
-	return total / time.Duration(iters)
+	cpu = procCPU(b, pid) - cpu0
+	return total / time.Duration(iters), cpu / time.Duration(iters)
 }
 
-// BenchmarkMonitorFanout measures one commit's update reaching 100
-// monitoring clients, against Debian.
+// BenchmarkMonitorFanout measures one commit's update2 reaching 100
+// monitoring clients (wall time until the last has it, and the server
+// process's CPU time per commit), our server and Debian's each in a child
+// process, with the same number of commits.
 func BenchmarkMonitorFanout(b *testing.B) {
-	ours := oursPersistent(b)
-	ovsVsctl(b, ours, "--no-wait", "add-br", "br0")
-	deb := debianServer(b)
+	ours := startChild(b)
+	ovsVsctl(b, ours.Sock, "--no-wait", "add-br", "br0")
+	var deb *ovstest.Server
+	if _, err := ovstest.LookBinaries(); err == nil {
+		deb = ovstest.StartOVSDBServer(b, &ovstest.Options{SchemaJSON: vswitchSchema()})
+		ovsVsctl(b, deb.Sock, "--no-wait", "add-br", "br0")
+	}
 	b.ResetTimer()
-	per := fanout(b, ours, 100, b.N)
+	per, cpu := fanout(b, ours.Sock, ours.Pid, 100, b.N)
 	b.ReportMetric(float64(per.Microseconds()), "µs/commit")
-	if deb != "" {
+	b.ReportMetric(float64(cpu.Microseconds()), "cpu-µs/commit")
+	if deb != nil {
 		b.StopTimer()
-		ovsVsctl(b, deb, "--no-wait", "add-br", "br0")
-		dper := fanout(b, deb, 100, max(1, min(b.N, 50)))
+		dper, dcpu := fanout(b, deb.Sock, deb.Pid(), 100, b.N)
 		b.ReportMetric(float64(dper.Microseconds()), "debian-µs/commit")
+		b.ReportMetric(float64(dcpu.Microseconds()), "debian-cpu-µs/commit")
 		b.ReportMetric(float64(dper)/float64(per), "x-debian")
+		b.ReportMetric(float64(dcpu)/float64(max(cpu, 1)), "x-debian-cpu")
+	}
+}
+
+// load10k adds 10 000 ports, each with one interface, to bridge br0 in ten
+// 1000-port transactions.
+func load10k(b *testing.B, sock string) {
+	ovsVsctl(b, sock, "--no-wait", "--may-exist", "add-br", "br0")
+	c := dialRaw(b, sock)
+	for i := range 10 {
+		req := `{"id":1,"method":"transact","params":` + bigPortTxn(1000, fmt.Sprintf("t%dp", i)) + `}`
+		msgs := c.call(req)
+		if m := msgs[len(msgs)-1]; strings.Contains(m, `"error":"`) || m == "" {
+			b.Fatalf("1000-port transaction: %.300s", m)
+		}
+	}
+}
+
+// BenchmarkMemory10kPorts reports the resident memory of our server and of
+// Debian's ovsdb-server, each in its own process, after both loaded the
+// same 10 000 ports and interfaces. Run it with -benchtime=1x; the loop
+// count does not matter.
+func BenchmarkMemory10kPorts(b *testing.B) {
+	ours := startChild(b)
+	base := procRSS(b, ours.Pid)
+	load10k(b, ours.Sock)
+	rss := procRSS(b, ours.Pid)
+	b.ReportMetric(float64(rss)/(1<<20), "MiB")
+	b.ReportMetric(float64(base)/(1<<20), "empty-MiB")
+	if _, err := ovstest.LookBinaries(); err == nil {
+		deb := ovstest.StartOVSDBServer(b, &ovstest.Options{SchemaJSON: vswitchSchema()})
+		dbase := procRSS(b, deb.Pid())
+		load10k(b, deb.Sock)
+		drss := procRSS(b, deb.Pid())
+		b.ReportMetric(float64(drss)/(1<<20), "debian-MiB")
+		b.ReportMetric(float64(dbase)/(1<<20), "debian-empty-MiB")
+		b.ReportMetric(float64(drss)/float64(rss), "x-debian")
 	}
 }
 
