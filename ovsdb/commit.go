@@ -39,7 +39,7 @@ func forEachRef(ts *TableSchema, r *Row, weak bool, f func(c *ColumnSchema, targ
 			if bt.Ref == nil || (bt.RefType == RefWeak) != weak {
 				continue
 			}
-			d := &r.Data[c.Index]
+			d := r.Data[c.Index]
 			atoms := d.Keys
 			if side.vals {
 				atoms = d.Values
@@ -66,7 +66,7 @@ func (x *txn) countRefs(d refDelta, ts *TableSchema, r *Row, n int) {
 // commit runs the commit-time checks (ovsdb_txn_precommit's order: strong
 // refs, garbage collection, weak refs, maxRows, indexes), then applies the
 // transaction. It is called with the write lock held.
-func (x *txn) commit() (*Commit, func() error, *Error) {
+func (x *txn) commit() (*Commit, func(bool) error, *Error) {
 	// Drop no-op changes.
 	for _, tt := range x.order {
 		order := tt.order[:0]
@@ -135,7 +135,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 		if !col.Type.Key.IsStrongRef() && !col.Type.Value.IsStrongRef() {
 			continue
 		}
-		if c.old != nil && c.new != nil && c.old.Data[col.Index].Equal(&c.new.Data[col.Index]) {
+		if c.old != nil && c.new != nil && c.old.Data[col.Index].Equal(c.new.Data[col.Index]) {
 			continue
 		}
 		counts := map[key]int{}
@@ -143,7 +143,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 			if r == nil {
 				return
 			}
-			d := &r.Data[col.Index]
+			d := r.Data[col.Index]
 			if bt := &col.Type.Key; bt.IsStrongRef() {
 				for _, a := range d.Keys {
 					counts[key{bt.Ref, a.U}] += n
@@ -191,7 +191,7 @@ func (x *txn) dropNoops() {
 
 func sameData(a, b *Row) bool {
 	for i := 2; i < len(a.Data); i++ {
-		if !a.Data[i].Equal(&b.Data[i]) {
+		if !a.Data[i].Equal(b.Data[i]) {
 			return false
 		}
 	}
@@ -296,7 +296,7 @@ func (x *txn) fixWeakRow(t *Table, r *Row) *Error {
 		if !kw && !vw {
 			continue
 		}
-		d := &r.Data[c.Index]
+		d := r.Data[c.Index]
 		dead := func(i int) bool {
 			if kw && x.get(x.tableOf(c.Type.Key.Ref), d.Keys[i].U) == nil {
 				return true
@@ -330,7 +330,7 @@ func (x *txn) fixWeakRow(t *Table, r *Row) *Error {
 		if nr == nil {
 			nr = x.modifiable(t, r)
 		}
-		nr.Data[c.Index] = nd
+		nr.Data[c.Index] = &nd
 	}
 	return nil
 }
@@ -428,7 +428,7 @@ func (x *txn) indexError(tt *txnTable, idx []*ColumnSchema, r *Row, first, secon
 
 // apply makes the transaction's changes the committed state and hands the
 // commit to the log and the commit hooks.
-func (x *txn) apply(delta refDelta) (*Commit, func() error, *Error) {
+func (x *txn) apply(delta refDelta) (*Commit, func(bool) error, *Error) {
 	db := x.db
 	cm := &Commit{Date: time.Now(), Comment: strings.Join(x.comments, "\n")}
 	for _, tt := range x.order {
@@ -440,7 +440,7 @@ func (x *txn) apply(delta refDelta) (*Commit, func() error, *Error) {
 		for _, u := range tt.order {
 			c := tt.changes[u]
 			if c.old != nil && c.new != nil {
-				c.new.Data[1] = Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
+				c.new.Data[1] = &Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
 			}
 			for i, idx := range t.Schema.Indexes {
 				if c.old != nil {
@@ -486,11 +486,11 @@ func (x *txn) apply(delta refDelta) (*Commit, func() error, *Error) {
 
 // publishLocked assigns a transaction id, logs the commit and runs the
 // hooks. The write lock is held.
-func (db *Database) publishLocked(cm *Commit) func() error {
+func (db *Database) publishLocked(cm *Commit) func(bool) error {
 	cm.TxnID = NewUUID()
 	db.lastTxn = cm.TxnID
 	db.nCommits++
-	var wait func() error
+	var wait func(bool) error
 	if db.log != nil {
 		if rec := cm.Record(); rec != nil {
 			wait = db.log.Append(rec)
@@ -575,7 +575,7 @@ func (cm *Commit) Record() []byte {
 				if c.Ephemeral {
 					continue
 				}
-				nd := &rc.New.Data[c.Index]
+				nd := rc.New.Data[c.Index]
 				var d Datum
 				if rc.Old == nil {
 					if nd.IsDefault(&c.Type) {
@@ -583,7 +583,7 @@ func (cm *Commit) Record() []byte {
 					}
 					d = *nd
 				} else {
-					od := &rc.Old.Data[c.Index]
+					od := rc.Old.Data[c.Index]
 					if od.Equal(nd) {
 						continue
 					}

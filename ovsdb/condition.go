@@ -181,7 +181,7 @@ func (cl *Clause) eval(r *Row) bool {
 	case FuncFalse:
 		return false
 	}
-	d := &r.Data[cl.Column.Index]
+	d := r.Data[cl.Column.Index]
 	t := &cl.Column.Type
 	switch cl.Func {
 	case FuncEQ:
@@ -284,7 +284,7 @@ func (x *txn) opWait(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 			if err != nil {
 				return b, err
 			}
-			r.Data[c.Index] = d
+			r.Data[c.Index] = &d
 		}
 		expected[string(appendRowJSON(nil, r, cols, false))] = true
 	}

@@ -32,7 +32,7 @@ func (db *Database) ConvertLocked(s *Schema) (*Database, error) {
 					continue
 				}
 				if d, e := DatumFromJSON(&c.Type, v, nil); e == nil {
-					row.Data[c.Index] = d
+					row.Data[c.Index] = &d
 				}
 			}
 			nt.Rows[u] = row
@@ -47,7 +47,7 @@ func (db *Database) ConvertLocked(s *Schema) (*Database, error) {
 				if kr == nil && vr == nil {
 					continue
 				}
-				d := &r.Data[c.Index]
+				d := r.Data[c.Index]
 				var out Datum
 				dropped := false
 				for i, k := range d.Keys {
@@ -71,7 +71,7 @@ func (db *Database) ConvertLocked(s *Schema) (*Database, error) {
 					nr = r.clone()
 					t.Rows[u] = nr
 				}
-				nr.Data[c.Index] = out
+				nr.Data[c.Index] = &out
 			}
 		}
 	}

@@ -44,6 +44,9 @@ func (d *Datum) IsDefault(t *Type) bool {
 
 // Equal reports whether two canonical datums are equal.
 func (d *Datum) Equal(o *Datum) bool {
+	if d == o {
+		return true
+	}
 	return slices.Equal(d.Keys, o.Keys) && slices.Equal(d.Values, o.Values)
 }
 

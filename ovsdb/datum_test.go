@@ -154,8 +154,8 @@ func TestMutations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &Row{Data: make([]Datum, 4)}
-		r.Data[c.Index] = d
+		r := &Row{Data: make([]*Datum, 4)}
+		r.Data[c.Index] = &d
 		mv, _ := ParseJSON([]byte(tt.muts))
 		muts, err := parseMutations(ts, mv, nil)
 		if err == nil {

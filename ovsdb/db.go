@@ -9,7 +9,11 @@ import (
 // and Data[1] is _version. A committed row is never modified; a transaction
 // modifies a private copy.
 type Row struct {
-	Data []Datum
+	// Data holds the columns' values, indexed by ColumnSchema.Index. Datums
+	// are immutable and shared: a row's copies point to the same datums,
+	// and every column left at its default points to the schema's one
+	// default datum, so a wide row with few set columns stays small.
+	Data []*Datum
 }
 
 // UUID returns the row's _uuid.
@@ -19,16 +23,29 @@ func (r *Row) UUID() UUID { return r.Data[0].Keys[0].U }
 func (r *Row) Version() UUID { return r.Data[1].Keys[0].U }
 
 func (r *Row) clone() *Row {
-	return &Row{Data: append([]Datum(nil), r.Data...)}
+	return &Row{Data: append([]*Datum(nil), r.Data...)}
 }
 
 // newRow returns a row with every column at its default.
 func newRow(ts *TableSchema, u UUID) *Row {
-	r := &Row{Data: make([]Datum, len(ts.Columns))}
+	r := &Row{Data: make([]*Datum, len(ts.Columns))}
 	copy(r.Data, ts.defaults) // datums are immutable: sharing is safe
-	r.Data[0] = Datum{Keys: []Atom{UUIDAtom(u)}}
-	r.Data[1] = Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
+	r.Data[0] = uuidDatum(u)
+	r.Data[1] = uuidDatum(NewUUID())
 	return r
+}
+
+// uuidCell holds a one-UUID datum and its atom in one allocation.
+type uuidCell struct {
+	d Datum
+	a [1]Atom
+}
+
+// uuidDatum returns the datum holding just u (a row's _uuid or _version).
+func uuidDatum(u UUID) *Datum {
+	c := &uuidCell{a: [1]Atom{UUIDAtom(u)}}
+	c.d.Keys = c.a[:]
+	return &c.d
 }
 
 // Table is the committed contents of one table.
@@ -58,13 +75,17 @@ func indexKey(idx []*ColumnSchema, r *Row) string {
 	return string(b)
 }
 
-// Log makes committed transactions durable. Append is called with the
-// database write lock held, in commit order, with one transaction record
-// (JSON object); it returns a function that blocks until the record is
-// durable, which the caller runs after releasing the lock (so that several
-// commits can share one fsync).
+// Log stores committed transactions. Append is called with the database
+// write lock held, in commit order, with one transaction record (JSON
+// object); it returns a function that the caller runs after releasing the
+// lock and before replying: it blocks until the record is written to the
+// file and, when sync is set, durable (so that several commits can share
+// one write and one fsync). As in ovsdb-server, only transactions with a
+// "commit" operation whose "durable" is true are synced; every other
+// commit is written (it survives the server being killed) but may be lost
+// when the machine crashes.
 type Log interface {
-	Append(record []byte) (wait func() error)
+	Append(record []byte) (wait func(sync bool) error)
 }
 
 // Database is one database: its schema, committed tables, and the hooks that

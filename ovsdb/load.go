@@ -40,7 +40,7 @@ func (db *Database) ReplayLocked(tables map[string]map[string]json.RawMessage, i
 				r = newRow(ts, u)
 			} else {
 				r = old.clone()
-				r.Data[1] = Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
+				r.Data[1] = &Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
 			}
 			for cn, cv := range obj {
 				c := ts.ColumnMap[cn]
@@ -52,14 +52,15 @@ func (db *Database) ReplayLocked(tables map[string]map[string]json.RawMessage, i
 					if e != nil {
 						return fmt.Errorf("replay: %s.%s: %w", tn, cn, e)
 					}
-					r.Data[c.Index] = ApplyDiff(&c.Type, &r.Data[c.Index], &d)
+					nd := ApplyDiff(&c.Type, r.Data[c.Index], &d)
+					r.Data[c.Index] = &nd
 					continue
 				}
 				d, e := datumFromJSONLoose(&c.Type, cv, nil, false)
 				if e != nil {
 					return fmt.Errorf("replay: %s.%s: %w", tn, cn, e)
 				}
-				r.Data[c.Index] = d
+				r.Data[c.Index] = &d
 			}
 			t.Rows[u] = r
 		}
@@ -102,7 +103,7 @@ func (db *Database) SnapshotLocked() map[string]map[string]json.RawMessage {
 			b := []byte{'{'}
 			n := 0
 			for _, c := range t.Schema.UserColumns() {
-				d := &r.Data[c.Index]
+				d := r.Data[c.Index]
 				if c.Ephemeral || d.IsDefault(&c.Type) {
 					continue
 				}

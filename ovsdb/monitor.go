@@ -435,7 +435,7 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 		}
 		changed := false
 		for _, c := range mt.Columns {
-			if !old.Data[c.Index].Equal(&new.Data[c.Index]) {
+			if !old.Data[c.Index].Equal(new.Data[c.Index]) {
 				changed = true
 				break
 			}
@@ -463,8 +463,8 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 			b = append(b, `{"old":{`...)
 			first := true
 			for _, c := range mt.Columns {
-				od := &old.Data[c.Index]
-				if od.Equal(&new.Data[c.Index]) {
+				od := old.Data[c.Index]
+				if od.Equal(new.Data[c.Index]) {
 					continue
 				}
 				if !first {
@@ -490,7 +490,7 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 		b = append(b, `{"modify":{`...)
 		first := true
 		for _, c := range mt.Columns {
-			od, nd := &old.Data[c.Index], &new.Data[c.Index]
+			od, nd := old.Data[c.Index], new.Data[c.Index]
 			if od.Equal(nd) {
 				continue
 			}

@@ -103,7 +103,7 @@ func parseMutations(ts *TableSchema, v any, syms Symbols) ([]Mutation, *Error) {
 func (m *Mutation) apply(r *Row) *Error {
 	c := m.Column
 	t := &c.Type
-	old := &r.Data[c.Index]
+	old := r.Data[c.Index]
 	var nd Datum
 	switch m.Op {
 	case MutInsert:
@@ -129,7 +129,7 @@ func (m *Mutation) apply(r *Row) *Error {
 	if n := len(nd.Keys); n < t.Min || n > t.Max {
 		return errorf(TagConstraint, "Attempted to store %d elements in %s.", n, typeString(t))
 	}
-	r.Data[c.Index] = nd
+	r.Data[c.Index] = &nd
 	return nil
 }
 

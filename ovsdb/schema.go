@@ -127,9 +127,9 @@ type TableSchema struct {
 	IsRoot    bool
 	Indexes   [][]*ColumnSchema
 
-	defaults     []Datum // every column's default, indexed like Columns
-	hasWeakRefs  bool    // some column holds weak references
-	hasRefs      bool    // some column holds references
+	defaults     []*Datum // every column's default, indexed like Columns
+	hasWeakRefs  bool     // some column holds weak references
+	hasRefs      bool     // some column holds references
 	explicitRoot bool
 }
 
@@ -376,11 +376,12 @@ func tableFromJSON(name string, v any) (*TableSchema, *Error) {
 		c.Index = len(ts.Columns)
 		ts.Columns = append(ts.Columns, c)
 	}
-	ts.defaults = make([]Datum, len(ts.Columns))
+	ts.defaults = make([]*Datum, len(ts.Columns))
 	for i, c := range ts.Columns {
 		ts.ColumnMap[c.Name] = c
 		if i >= 2 {
-			ts.defaults[i] = DefaultDatum(&c.Type)
+			d := DefaultDatum(&c.Type)
+			ts.defaults[i] = &d
 		}
 	}
 	if indexes != nil {

@@ -30,13 +30,15 @@ type TxnResult struct {
 	Deadline time.Time
 	// Commit is the committed change set, nil when nothing changed.
 	Commit *Commit
-	// wait blocks until the commit is durable.
+	// wait blocks until the commit is written (and synced when durable).
 	wait func() error
 	// Err is the first error object (nil on success).
 	Err *Error
 }
 
-// Durable blocks until the transaction's commit is durable. The reply must
+// Durable blocks until the transaction's commit is in the database file
+// and, when the transaction asked for it ("commit" with "durable": true),
+// synced to the disk. The reply must
 // not be sent before it returns. A non-nil error means the write failed; the
 // caller should reply with an "I/O error".
 func (r *TxnResult) Durable() error {
@@ -62,6 +64,7 @@ type txn struct {
 	elapsed  time.Duration
 	blocked  *errBlocked
 	writable bool
+	durable  bool // a commit operation asked for durable: true
 }
 
 type txnTable struct {
@@ -179,7 +182,7 @@ func (db *Database) Transact(ops []any, opts TxnOptions) *TxnResult {
 	x.elapsed = time.Since(opts.Start)
 	res := x.run(ops)
 	if writes {
-		var wait func() error
+		var wait func(bool) error
 		if res.Err == nil && !res.Blocked {
 			var cerr *Error
 			res.Commit, wait, cerr = x.commit()
@@ -191,7 +194,10 @@ func (db *Database) Transact(ops []any, opts TxnOptions) *TxnResult {
 			}
 		}
 		db.mu.Unlock()
-		res.wait = wait
+		if wait != nil {
+			durable := x.durable
+			res.wait = func() error { return wait(durable) }
+		}
 	} else {
 		db.mu.RUnlock()
 	}
@@ -275,10 +281,12 @@ func (x *txn) execute(b []byte, op any, i, n int) (_ []byte, err *Error) {
 		b, err = x.opWait(b, p, t)
 	case "commit":
 		d := p.get("durable", true)
-		if _, ok := d.(bool); !ok && p.err == nil {
+		durable, ok := d.(bool)
+		if !ok && p.err == nil {
 			return b, p.fail("Type mismatch for member 'durable'.")
 		}
 		if err = p.finish(); err == nil {
+			x.durable = x.durable || durable
 			b = append(b, "{}"...)
 		}
 	case "abort":
@@ -312,6 +320,28 @@ func (x *txn) parseRow(ts *TableSchema, v any, update bool) ([]*ColumnSchema, []
 	if !ok {
 		return nil, nil, syntaxErr(v, "row is not a JSON object")
 	}
+	cols := make([]*ColumnSchema, 0, len(m))
+	data := make([]Datum, 0, len(m))
+	// Parse in map order; only when a member is bad, parse again in
+	// ovsdb-server's member order so that the error reported is the one it
+	// reports (sorting costs more than the rest of parsing a small row).
+	for name, val := range m {
+		c := ts.ColumnMap[name]
+		if c == nil || c.hidden || (update && !c.Mutable) {
+			return x.parseRowOrdered(ts, m, update)
+		}
+		d, err := DatumFromJSON(&c.Type, val, x.syms)
+		if err != nil {
+			return x.parseRowOrdered(ts, m, update)
+		}
+		cols = append(cols, c)
+		data = append(data, d)
+	}
+	return cols, data, nil
+}
+
+func (x *txn) parseRowOrdered(ts *TableSchema, m map[string]any, update bool) ([]*ColumnSchema, []Datum, *Error) {
+	v := any(m)
 	cols := make([]*ColumnSchema, 0, len(m))
 	data := make([]Datum, 0, len(m))
 	for _, name := range objectOrder(m) {
@@ -384,13 +414,13 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 			return b, err
 		}
 		for i, c := range cols {
-			r.Data[c.Index] = data[i]
+			r.Data[c.Index] = &data[i]
 		}
 	}
 	// Defaults are not checked by parsing: a one-element default (such as
 	// "" for a required enum) must still satisfy the column's constraints.
 	for _, c := range t.Schema.UserColumns() {
-		d := &r.Data[c.Index]
+		d := r.Data[c.Index]
 		if len(d.Keys) != 1 {
 			continue
 		}
@@ -568,7 +598,7 @@ func appendRowJSON(b []byte, r *Row, cols []*ColumnSchema, skipDefault bool) []b
 	b = append(b, '{')
 	first := true
 	for _, c := range cols {
-		d := &r.Data[c.Index]
+		d := r.Data[c.Index]
 		if skipDefault && d.IsDefault(&c.Type) {
 			continue
 		}
@@ -611,7 +641,7 @@ func (x *txn) opUpdate(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	for _, r := range rows {
 		nr := x.modifiable(t, r)
 		for i, c := range cols {
-			nr.Data[c.Index] = data[i]
+			nr.Data[c.Index] = &data[i]
 		}
 	}
 	return appendCount(b, len(rows)), nil

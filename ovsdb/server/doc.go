@@ -6,6 +6,12 @@
 // db: remotes read from the database), persistence through ovsdb/storage
 // (group commit, conversion of older files on open, compaction).
 //
+// Durability is ovsdb-server's: every commit is written to the database
+// file before its reply (it survives the server being killed), and a
+// transaction whose "commit" operation says "durable": true is also synced
+// (fdatasync) before its reply (it survives the machine crashing).
+// Concurrent commits share one write and one sync.
+//
 // Goroutines: every listener has an accept goroutine and every active
 // remote a connect loop; every session has a
 // reader goroutine, which handles requests in order, and a writer goroutine,
@@ -14,8 +20,12 @@
 // SSL sessions also get an inactivity-probe goroutine. A parked transaction
 // runs in its own goroutine until it completes, is cancelled or its session
 // closes. Monitor updates are encoded in the commit hook, with the database
-// write lock held, once per distinct monitor and queued to each session, so
-// a client sees the updates caused by its own transaction before the reply.
+// write lock held, once per distinct monitor spec and id, and the same bytes
+// are queued to each session; the committing client's goroutine then writes
+// them to the sockets with non-blocking writes and no database lock held (a
+// client still busy with earlier updates gets several in one write), before
+// its reply, so a client sees the updates caused by its own transaction
+// before the reply, and other monitors have them when it arrives.
 //
 // It uses package jsonrpc for framing and must not import anything from the
 // switch (datapath, ofproto).

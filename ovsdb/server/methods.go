@@ -129,6 +129,9 @@ func (sess *session) finishTransact(id json.RawMessage, res *ovsdb.TxnResult) {
 		sess.replyError(id, errJSON(ovsdb.TagIO, err.Error()))
 		return
 	}
+	if res.Commit != nil {
+		sess.srv.waitFanOut()
+	}
 	sess.reply(id, res.Reply)
 	if res.Commit != nil {
 		sess.srv.afterCommit()

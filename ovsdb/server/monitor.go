@@ -43,6 +43,9 @@ func (sm *sessionMonitor) notifyBody(txnID ovsdb.UUID, body []byte) {
 // dispatch queues a commit's updates to every monitor of the database. It
 // runs in the commit hook, with the database write lock held, so updates
 // are queued in commit order and before the committing client's reply.
+// It only queues: waitFanOut, run by the committing goroutine once the lock
+// is released, writes to the sockets, and a client whose socket is still
+// busy with earlier updates gets this one in the same write as those.
 func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	if len(e.monitors) == 0 {
 		return
@@ -53,6 +56,8 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	bodies := make(map[string][]byte, 4)
 	msgs := make(map[string][]byte, 4)
 	commits := []*ovsdb.Commit{cm}
+	var flush []*session
+	defer func() { s.fanOut(flush) }()
 	for _, sm := range e.monitors {
 		k := sm.m.Key()
 		body, ok := bodies[k]
@@ -69,8 +74,52 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 			msg = sm.notification(cm.TxnID, body)
 			msgs[mk] = msg
 		}
-		sm.sess.send(msg)
+		if sm.sess.enqueue(msg) {
+			flush = append(flush, sm.sess)
+		}
 	}
+}
+
+// fanOut puts sessions with queued updates on the fan-out list.
+func (s *Server) fanOut(sessions []*session) {
+	if len(sessions) == 0 {
+		return
+	}
+	s.fanMu.Lock()
+	s.fanList = append(s.fanList, sessions...)
+	s.fanMu.Unlock()
+}
+
+// waitFanOut writes the updates queued so far to the monitoring clients'
+// sockets (non-blocking writes; what a socket does not take goes to that
+// session's writer goroutine) and returns once every one has been handed
+// over, including those another committing goroutine took from the list.
+// Whoever runs a transaction that may commit calls it after Transact
+// returns (no database lock held) and before replying, so that a client
+// sees the updates caused by its own transaction before the reply and, when
+// it has the reply, every other monitor has them too, as with ovsdb-server.
+func (s *Server) waitFanOut() {
+	s.fanMu.Lock()
+	for {
+		n := len(s.fanList)
+		if n == 0 {
+			break
+		}
+		sess := s.fanList[n-1]
+		s.fanList[n-1] = nil
+		s.fanList = s.fanList[:n-1]
+		s.fanBusy++
+		s.fanMu.Unlock()
+		sess.flush()
+		s.fanMu.Lock()
+		if s.fanBusy--; s.fanBusy == 0 {
+			s.fanIdle.Broadcast()
+		}
+	}
+	for s.fanBusy > 0 {
+		s.fanIdle.Wait()
+	}
+	s.fanMu.Unlock()
 }
 
 // handleMonitor registers a monitor and replies with its initial contents

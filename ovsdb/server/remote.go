@@ -375,7 +375,7 @@ func (s *Server) readDBRemote(name string) ([]string, error) {
 	defer db.RUnlock()
 	var out []string
 	for _, r := range db.TableLocked(ts.Name).Rows {
-		d := &r.Data[c.Index]
+		d := r.Data[c.Index]
 		for _, a := range d.Keys {
 			if c.Type.Key.Type == ovsdb.TypeString {
 				out = append(out, a.S)
@@ -546,7 +546,9 @@ func (s *Server) updateRemoteStatus() {
 		}
 		db.RUnlock()
 		if len(ops) > 0 {
-			if res := db.Transact(ops, ovsdb.TxnOptions{Internal: true}); res.Err != nil {
+			res := db.Transact(ops, ovsdb.TxnOptions{Internal: true})
+			s.waitFanOut()
+			if res.Err != nil {
 				s.log.Warn("ovsdb: updating remote status", "err", res.Err)
 			} else {
 				_ = res.Durable()

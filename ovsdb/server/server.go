@@ -75,6 +75,12 @@ type Server struct {
 
 	locks lockTable
 
+	// fan-out of monitor updates (see dispatch)
+	fanMu   sync.Mutex
+	fanList []*session // sessions with updates to write
+	fanBusy int        // sessions taken from fanList and being flushed
+	fanIdle *sync.Cond // on fanMu: signalled when fanBusy drops to zero
+
 	statusMu sync.Mutex // serialises remote status updates
 }
 
@@ -115,6 +121,7 @@ func New(opts Options) (*Server, error) {
 		remotes: map[string]*remote{}, dbRemote: map[string][]string{}, sessions: map[*session]struct{}{},
 		done: make(chan struct{})}
 	s.locks.init()
+	s.fanIdle = sync.NewCond(&s.fanMu)
 	db, err := s.openDB(schemaJSON)
 	if err != nil {
 		return nil, err
@@ -235,11 +242,18 @@ func (s *Server) openDB(schemaJSON []byte) (*ovsdb.Database, error) {
 
 type logAdapter struct{ l *storage.Log }
 
-func (a logAdapter) Append(rec []byte) func() error {
+func (a logAdapter) Append(rec []byte) func(bool) error {
 	if err := a.l.Append(rec); err != nil {
-		return func() error { return err }
+		return func(bool) error { return err }
 	}
-	return a.l.Commit
+	return a.wait
+}
+
+func (a logAdapter) wait(sync bool) error {
+	if sync {
+		return a.l.Commit()
+	}
+	return a.l.Write()
 }
 
 // afterCommit runs after a durable commit: automatic compaction.

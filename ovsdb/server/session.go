@@ -24,14 +24,18 @@ type session struct {
 	closed chan struct{}
 	once   sync.Once
 
-	// output queue, drained by the writer goroutine
+	// Output queue. Messages are queued in order and written by whichever
+	// goroutine flushes first (see flush); what a non-blocking write cannot
+	// place is left to the writer goroutine.
 	outMu    sync.Mutex
 	outCond  *sync.Cond
 	out      [][]byte
 	outBytes int
 	outDead  bool
-	writing  bool            // the writer goroutine has a batch in flight
+	writing  bool            // a goroutine is writing a batch taken from out
+	pending  bool            // the session is on the server's fan-out list
 	raw      syscall.RawConn // for direct non-blocking writes; nil for TLS
+	flushBuf []byte          // joins a batch; used only while writing
 
 	lastRead atomic.Int64 // unix nanoseconds of the last message received
 
@@ -88,23 +92,25 @@ func (sess *session) close() {
 	})
 }
 
-// send queues one encoded message. A session whose backlog exceeds the
-// limit is disconnected rather than allowed to stall its producers.
+// send queues one encoded message and writes it (with anything queued
+// before it) unless another goroutine is already writing for the session.
 func (sess *session) send(b []byte) {
+	if sess.enqueue(b) {
+		sess.flush()
+	}
+}
+
+// enqueue queues one encoded message without writing it. It reports
+// whether the caller must flush the session (or have it flushed): false
+// when another goroutine is writing the session's queue, or the session is
+// already on the fan-out list, and so will write b too. A session whose
+// backlog exceeds the limit is disconnected rather than allowed to stall
+// its producers.
+func (sess *session) enqueue(b []byte) bool {
 	sess.outMu.Lock()
 	defer sess.outMu.Unlock()
 	if sess.outDead {
-		return
-	}
-	if len(sess.out) == 0 && !sess.writing && sess.raw != nil {
-		// Nothing queued and the socket is ours: try to write right away
-		// (non-blocking), sparing a goroutine wake-up per message. What
-		// does not fit is queued for the writer.
-		n := sess.tryWrite(b)
-		if n == len(b) {
-			return
-		}
-		b = b[n:]
+		return false
 	}
 	if sess.outBytes+len(b) > sess.srv.opts.MaxBacklog {
 		sess.outDead = true
@@ -115,11 +121,63 @@ func (sess *session) send(b []byte) {
 			sess.srv.log.Warn("ovsdb: disconnecting client: output backlog exceeded", "limit", sess.srv.opts.MaxBacklog)
 			sess.close()
 		}()
-		return
+		return false
 	}
 	sess.out = append(sess.out, b)
 	sess.outBytes += len(b)
-	sess.outCond.Signal()
+	if sess.writing || sess.pending {
+		return false
+	}
+	sess.pending = true
+	return true
+}
+
+// flush writes the queue with non-blocking writes, sparing a goroutine
+// wake-up per message, until it is empty or the socket is full; the rest
+// goes to the writer goroutine. Only one goroutine writes at a time, and
+// no other lock is held while writing.
+func (sess *session) flush() {
+	sess.outMu.Lock()
+	defer sess.outMu.Unlock()
+	sess.pending = false
+	if sess.writing || sess.outDead || len(sess.out) == 0 {
+		return
+	}
+	if sess.raw == nil { // TLS: the writer goroutine does all writes
+		sess.outCond.Signal()
+		return
+	}
+	for len(sess.out) > 0 && !sess.outDead {
+		batch := sess.out
+		sess.out = nil
+		sess.outBytes = 0
+		sess.writing = true
+		sess.outMu.Unlock()
+		buf := batch[0]
+		if len(batch) > 1 {
+			buf = sess.flushBuf[:0]
+			for _, m := range batch {
+				buf = append(buf, m...)
+			}
+			if cap(buf) <= 1<<20 {
+				sess.flushBuf = buf
+			}
+		}
+		n := sess.tryWrite(buf)
+		var rest []byte
+		if n < len(buf) {
+			rest = append([]byte(nil), buf[n:]...)
+		}
+		sess.outMu.Lock()
+		sess.writing = false
+		if rest != nil && !sess.outDead {
+			// The socket is full: the writer goroutine blocks on it.
+			sess.out = append([][]byte{rest}, sess.out...)
+			sess.outBytes += len(rest)
+			sess.outCond.Signal()
+			return
+		}
+	}
 }
 
 // tryWrite writes as much of b as the socket takes without blocking.
@@ -162,7 +220,7 @@ func (sess *session) writer() {
 	var buf []byte
 	for {
 		sess.outMu.Lock()
-		for len(sess.out) == 0 && !sess.outDead {
+		for (len(sess.out) == 0 || sess.writing) && !sess.outDead {
 			sess.outCond.Wait()
 		}
 		if sess.outDead {
