@@ -243,6 +243,7 @@ func Diff(t *Type, old, new *Datum) Datum {
 			c = 1
 		case j == len(new.Keys):
 			c = -1
+		case old.Keys[i] == new.Keys[j]: // the common case, without ordering
 		default:
 			c = compareAtoms(kt, old.Keys[i], new.Keys[j])
 		}

@@ -179,3 +179,60 @@ func TestMutations(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeDatumFewIntoMany checks the binary-search path of mergeDatum
+// (a few keys into a large set or map) against the linear merge.
+func TestMergeDatumFewIntoMany(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, js := range []string{
+		`{"key":"integer","min":0,"max":"unlimited"}`,
+		`{"key":"integer","value":"string","min":0,"max":"unlimited"}`,
+	} {
+		ty := mustType(t, js)
+		for range 500 {
+			var a, b Datum
+			for _, p := range []struct {
+				d *Datum
+				n int
+			}{{&a, 8 + r.IntN(60)}, {&b, r.IntN(4)}} {
+				seen := map[int64]bool{}
+				for range p.n {
+					k := int64(r.IntN(100))
+					if seen[k] {
+						continue
+					}
+					seen[k] = true
+					p.d.Keys = append(p.d.Keys, IntAtom(k))
+					if ty.IsMap() {
+						p.d.Values = append(p.d.Values, StringAtom(string(rune('a'+r.IntN(3)))))
+					}
+				}
+				if err := sortDatum(ty, p.d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := mergeDatum(ty, &a, &b)
+			want := linearMerge(ty, &a, &b)
+			if !got.Equal(&want) {
+				t.Fatalf("merge %s + %s = %s, want %s", a.String(ty), b.String(ty), got.String(ty), want.String(ty))
+			}
+		}
+	}
+}
+
+// linearMerge is the reference union: every key of a, then b's keys not in
+// a, sorted.
+func linearMerge(ty *Type, a, b *Datum) Datum {
+	d := a.Clone()
+	for j, k := range b.Keys {
+		if a.Find(ty.Key.Type, k) >= 0 {
+			continue
+		}
+		d.Keys = append(d.Keys, k)
+		if ty.IsMap() {
+			d.Values = append(d.Values, b.Values[j])
+		}
+	}
+	_ = sortDatum(ty, &d)
+	return d
+}

@@ -2,6 +2,7 @@ package ovsdb
 
 import (
 	"math"
+	"slices"
 )
 
 // Mutator is a mutation operator (RFC 7047 section 5.1).
@@ -197,6 +198,33 @@ func mergeDatum(t *Type, a, b *Datum) Datum {
 	d := Datum{Keys: make([]Atom, 0, len(a.Keys)+len(b.Keys))}
 	if isMap {
 		d.Values = make([]Atom, 0, len(a.Keys)+len(b.Keys))
+	}
+	if len(b.Keys)*8 <= len(a.Keys) {
+		// A few keys into a large set or map (a port into a bridge's
+		// ports, a key into external_ids): find each insertion point by
+		// binary search and copy the runs between them whole.
+		i := 0
+		for j, k := range b.Keys {
+			pos, found := slices.BinarySearchFunc(a.Keys[i:], k, func(x, y Atom) int { return compareAtoms(kt, x, y) })
+			pos += i
+			d.Keys = append(d.Keys, a.Keys[i:pos]...)
+			if isMap {
+				d.Values = append(d.Values, a.Values[i:pos]...)
+			}
+			i = pos
+			if found {
+				continue // an existing key keeps its value
+			}
+			d.Keys = append(d.Keys, k)
+			if isMap {
+				d.Values = append(d.Values, b.Values[j])
+			}
+		}
+		d.Keys = append(d.Keys, a.Keys[i:]...)
+		if isMap {
+			d.Values = append(d.Values, a.Values[i:]...)
+		}
+		return d
 	}
 	i, j := 0, 0
 	for i < len(a.Keys) || j < len(b.Keys) {
