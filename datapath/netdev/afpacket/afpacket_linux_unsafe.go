@@ -25,8 +25,16 @@ func storeStatus(b []byte, v uint32) {
 // sendmmsg sends msgs without blocking and returns how many went out.
 // x/sys/unix has no wrapper; the vector and the buffers it points to are Go
 // memory that the caller keeps alive across the call.
+//
+// It is a raw system call: MSG_DONTWAIT means it never sleeps, but on a
+// veth it runs the receiving host's softirq work for every frame, so a
+// batch takes tens of microseconds. Through unix.Syscall6 the runtime
+// marks the thread as in a system call, sysmon retakes its P after 20 µs
+// and wakes another thread to run it, and the poll thread must get a P
+// back on return: a context switch or two per batch on a 2-vCPU machine,
+// where the other CPU is the sender's (see doc.go for the measurement).
 func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, error) {
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
 		uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {
 		return 0, e
@@ -34,10 +42,11 @@ func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, error) {
 	return int(r), nil
 }
 
-// recvmmsg receives into msgs and returns how many messages arrived.
+// recvmmsg receives into msgs and returns how many messages arrived. Every
+// caller passes MSG_DONTWAIT, so it is a raw system call, as sendmmsg.
 func recvmmsg(fd int, msgs []unix.Mmsghdr, flags int) (int, error) {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
-		uintptr(len(msgs)), uintptr(flags), 0, 0)
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
+		uintptr(len(msgs)), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
 	if e != 0 {
 		return 0, e
 	}
