@@ -95,7 +95,8 @@ func TestWrite(t *testing.T) {
 			v := float64(i+1) + float64(rep)/10
 			r.record(tcp.ID, tcp.Title(), tcp.Kind, sys, measurement{metrics: map[string]float64{"throughput": v}}, nil)
 			r.record(udp.ID, udp.Title(), udp.Kind, sys, measurement{metrics: map[string]float64{"rx": v / 10},
-				extra: map[string]float64{"loss": 0.25, "sent_mpps": v, "switch_cores_per_mpps": nan}}, nil)
+				extra: map[string]float64{"loss": 0.25, "sent_mpps": v, "switch_cores_per_mpps": nan,
+					"loss_switch": 0.2, "loss_after": 0.05}}, nil)
 			r.record("rr", "UDP request/response", KindLatency, sys, measurement{metrics: map[string]float64{"p50": 10 * v, "p99": 20 * v}}, nil)
 		}
 		r.record("control", "control plane (5 add-port, 50-port bulk add)", "control", sys,
@@ -109,7 +110,8 @@ func TestWrite(t *testing.T) {
 	for _, want := range []string{
 		"| workload | bridge | gvswitchd | ovs | gvswitchd / bridge | gvswitchd / OVS |",
 		"| TCP 1 stream, offloads on | 1.10 [1.00–1.20] | 2.10 [2.00–2.20] | 3.10 [3.00–3.20] | 1.91 | 0.68 |",
-		"loss 25.0%", "bulk add (50 ports, one call)", "ovs-afxdp: skipped: no", "![tcp](tcp.png)",
+		"loss 25.0%", "| UDP 64B, 1 flow | 20.0% / 5.0% | 20.0% / 5.0% | 20.0% / 5.0% | – | – |",
+		"bulk add (50 ports, one call)", "ovs-afxdp: skipped: no", "![tcp](tcp.png)",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)

@@ -222,6 +222,20 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return cell(c, r.Reps) }, medianOf)
 	fmt.Fprint(w, "Sent rate (Mpps, median) for the same cases, as counted at the sender's eth0:\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "sent_mpps", 1) }, extraOf("sent_mpps"))
+	fmt.Fprint(w, "Where the loss happens (share of the sent frames): dropped inside the switch, between its input port's RX\n"+
+		"and its output ports' TX counters (for a userspace switch: its socket's ring or queue overflowed), and lost after it\n"+
+		"(the output veth or the receiving host):\n\n")
+	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string {
+		if c == nil {
+			return "–"
+		}
+		in, ok1 := c.Extra["loss_switch"]
+		out, ok2 := c.Extra["loss_after"]
+		if !ok1 || !ok2 || in.N == 0 || out.N == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.1f%% / %.1f%%", 100*in.Median, 100*out.Median)
+	}, func(*Case) (float64, bool) { return 0, false })
 	fmt.Fprint(w, "Switch CPU per received Mpps (CPU-seconds per second of the switch process, from /proc/PID/stat, divided by\n"+
 		"received Mpps; softirq work of the veths and AF_PACKET sockets is not included; n/a for the kernel bridge):\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "switch_cores_per_mpps", 1) }, extraOf("switch_cores_per_mpps"))

@@ -158,6 +158,18 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 	if err != nil {
 		return measurement{}, err
 	}
+	if w.Kind == KindUDP {
+		// The receivers only receive, so a switch may have aged out or
+		// evicted their MAC addresses (an earlier 100k-flow case fills a
+		// 2,048-entry MAC table): a ping from each makes it learn them
+		// again, so every system forwards to a known MAC instead of
+		// flooding.
+		for _, h := range recv {
+			if _, err := h.ns.run(ctx, "ping", "-c", "1", "-W", "1", "-q", src.ip.String()); err != nil {
+				return measurement{}, fmt.Errorf("relearn %s: %w", h.ip, err)
+			}
+		}
+	}
 	// One trafgen process (pinned by trafgen to CPU 0), qdisc bypass (its default),
 	// no CPU statistics (-C).
 	logPath := filepath.Join(e.dir, "trafgen.log")
@@ -187,21 +199,42 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	snap := func() (tx uint64, rx uint64, err error) {
+	// Besides the hosts' eth0, the switch-side veth ends show where frames
+	// are lost: swIn (the sender's port received them) minus swOut (the
+	// receivers' ports sent them) were dropped by the switch, swOut minus
+	// rx after it.
+	type snapshot struct{ tx, rx, swIn, swOut uint64 }
+	snap := func() (s snapshot, err error) {
 		c, err := src.ns.counters(ctx, "eth0")
 		if err != nil {
-			return 0, 0, err
+			return s, err
 		}
+		s.tx = c.TxPackets
 		for _, h := range recv {
 			r, err := h.ns.counters(ctx, "eth0")
 			if err != nil {
-				return 0, 0, err
+				return s, err
 			}
-			rx += r.RxPackets
+			s.rx += r.RxPackets
 		}
-		return c.TxPackets, rx, nil
+		if e.t.sw == "" {
+			return s, nil
+		}
+		c, err = e.t.sw.counters(ctx, src.swIf)
+		if err != nil {
+			return s, err
+		}
+		s.swIn = c.RxPackets
+		for _, h := range recv {
+			r, err := e.t.sw.counters(ctx, h.swIf)
+			if err != nil {
+				return s, err
+			}
+			s.swOut += r.TxPackets
+		}
+		return s, nil
 	}
-	tx0, rx0, err := snap()
+	s0, err := snap()
 	if err != nil {
 		return measurement{}, err
 	}
@@ -211,7 +244,7 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 		return measurement{}, ctx.Err()
 	case <-time.After(d):
 	}
-	tx1, rx1, err := snap()
+	s1, err := snap()
 	cores, soft := m.stop()
 	if err != nil {
 		return measurement{}, err
@@ -220,8 +253,9 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 		return measurement{}, fmt.Errorf("trafgen exited during the run")
 	}
 	el := m.elapsed.Seconds()
-	sent := float64(tx1-tx0) / el / 1e6
-	got := float64(rx1-rx0) / float64(len(recv)) / el / 1e6
+	nrecv := float64(len(recv))
+	sent := float64(s1.tx-s0.tx) / el / 1e6
+	got := float64(s1.rx-s0.rx) / nrecv / el / 1e6
 	loss := 0.0
 	if sent > 0 {
 		loss = max(0, 1-got/sent)
@@ -230,11 +264,20 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 	if got > 0 {
 		perMpps = cores / got
 	}
-	return measurement{
-		metrics: map[string]float64{"rx": got},
-		extra: map[string]float64{"sent_mpps": sent, "loss": loss, "switch_cores": cores,
-			"switch_cores_per_mpps": perMpps, "softirq_cores": soft},
-	}, nil
+	extra := map[string]float64{"sent_mpps": sent, "loss": loss, "switch_cores": cores,
+		"switch_cores_per_mpps": perMpps, "softirq_cores": soft}
+	if e.t.sw != "" && s1.tx > s0.tx {
+		// Shares of the sent frames: dropped inside the switch (between
+		// its input port's RX and its output ports' TX, per receiver), and
+		// after it.
+		in := float64(s1.swIn - s0.swIn)
+		out := float64(s1.swOut-s0.swOut) / nrecv
+		rx := float64(s1.rx-s0.rx) / nrecv
+		tx := float64(s1.tx - s0.tx)
+		extra["loss_switch"] = max(0, in-out) / tx
+		extra["loss_after"] = max(0, out-rx) / tx
+	}
+	return measurement{metrics: map[string]float64{"rx": got}, extra: extra}, nil
 }
 
 // runRR does n UDP round trips host 1 -> host 2 -> host 1, one at a time, and

@@ -31,6 +31,7 @@ func run() int {
 	dur := fs.Duration("duration", 0, "length of each measured run (default 3s, quick 1s)")
 	hosts := fs.Int("hosts", 0, "hosts on the switch, for flooding (default 4, quick 3)")
 	bulk := fs.Int("bulk-ports", -1, "ports in the one-call bulk add (default 1000, quick 100)")
+	control := fs.Bool("control", true, "time the control plane (add-port, bulk add) in the first round")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -69,6 +70,9 @@ func run() int {
 	}
 	if *bulk >= 0 {
 		cfg.BulkPorts = *bulk
+	}
+	if !*control {
+		cfg.AddPortRuns = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
