@@ -13,15 +13,18 @@ import (
 //
 // RxFrameRing frames are DefaultFrameSize bytes: an MTU-sized frame plus its
 // tpacket2 header, link-layer address and virtio-net header fit in 2 KiB;
-// larger frames (GSO, jumbo) come through the socket queue instead. 4,096 of
-// them (8 MiB per port, as for the block ring) absorb a burst of 4,096
-// frames of any size up to the MTU.
+// larger frames (GSO, jumbo) come through the socket queue instead. 2,048 of
+// them (4 MiB per port) absorb a burst of 2,048 frames of any size up to
+// the MTU: 4 ms of 64-byte frames at 0.5 Mpps, one scheduler tick at
+// HZ=250. Under a sustained overload a 1,024-frame ring lost no more than a
+// 4,096-frame one (the loss is the forwarding CPU's limit, see doc.go), and
+// a switch with a thousand busy ports pins 4 GiB of rings instead of 8.
 const (
 	DefaultBlockSize    = 256 << 10
 	DefaultBlockCount   = 32
 	DefaultBlockTimeout = time.Millisecond
 	DefaultFrameSize    = 2048
-	DefaultFrameCount   = 4096
+	DefaultFrameCount   = 2048
 	DefaultPollTimeout  = 100 * time.Millisecond
 	DefaultBusyPoll     = 50 * time.Microsecond
 )
