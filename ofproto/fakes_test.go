@@ -43,6 +43,7 @@ type fakeDP struct {
 	ports    map[uint32]string
 	devs     map[string]bool
 	next     uint32
+	adds     int // AddPort calls
 	policing map[uint32]datapath.Policing
 }
 
@@ -57,6 +58,7 @@ func newFakeDP(devs ...string) *fakeDP {
 func (f *fakeDP) AddPort(name string, _ netdev.Port, want uint32) (uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.adds++
 	no := want
 	if no == 0 {
 		no = f.next
@@ -131,11 +133,15 @@ func (l *fakeLinks) Subscribe(fn func(string, LinkInfo, bool)) func() {
 	return func() {}
 }
 
-func (l *fakeLinks) send(name string, deleted bool) {
+func (l *fakeLinks) send(name string, deleted bool) { l.sendIndex(name, 100, deleted) }
+
+// sendIndex sends an event about the device with ifindex idx (Get always
+// reports 100, the current device).
+func (l *fakeLinks) sendIndex(name string, idx int, deleted bool) {
 	l.mu.Lock()
 	fn := l.fn
 	l.mu.Unlock()
-	fn(name, LinkInfo{IfIndex: 200, MAC: "02:00:00:00:00:02", MTU: 1500, AdminUp: true, LinkUp: true}, deleted)
+	fn(name, LinkInfo{IfIndex: idx, MAC: "02:00:00:00:00:02", MTU: 1500, AdminUp: true, LinkUp: true}, deleted)
 }
 
 // startOVSDBServer runs Debian's ovsdb-server on a fresh database in a temp

@@ -62,6 +62,23 @@ func (s netlinkSource) Get(name string) (LinkInfo, error) {
 	return linkInfo(l), nil
 }
 
+// List reads every device of the namespace with one netlink dump.
+func (s netlinkSource) List() (map[string]LinkInfo, error) {
+	list := netlink.LinkList
+	if s.h != nil {
+		list = s.h.LinkList
+	}
+	links, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	out := make(map[string]LinkInfo, len(links))
+	for _, l := range links {
+		out[l.Attrs().Name] = linkInfo(l)
+	}
+	return out, nil
+}
+
 func (s netlinkSource) SetMTU(name string, mtu int) error {
 	l, err := s.linkByName(name)
 	if err != nil {

@@ -27,26 +27,57 @@ type LinkSource interface {
 	Subscribe(fn func(name string, info LinkInfo, deleted bool)) (stop func())
 }
 
+// linkLister is implemented by LinkSources that can read every device in
+// one request (a netlink dump): after a bulk add that beats one request per
+// new device.
+type linkLister interface {
+	List() (map[string]LinkInfo, error)
+}
+
+// listThreshold is how many uncached devices make refreshLinksLocked read
+// all links at once instead of one by one.
+const listThreshold = 32
+
 // refreshLinksLocked reads the kernel state of newly attached devices.
 func (v *Vswitch) refreshLinksLocked() {
+	var missing []*liveIface
 	for name, l := range v.rec.ifaces {
 		if l.dev == nil {
 			continue
 		}
-		info, ok := v.linkCache[name]
-		if !ok {
-			var err error
-			if info, err = v.opts.Links.Get(name); err != nil {
-				// Gone (e.g. deleted while link events were lost):
-				// the next pass detaches it and records the error.
-				if l.typ == "" && l.attached() && !l.vanished {
-					l.vanished = true
-					time.AfterFunc(10*time.Millisecond, v.requestPass)
-				}
-				continue
+		if info, ok := v.linkCache[name]; ok {
+			if l.ifindex == 0 {
+				l.ifindex = info.IfIndex
 			}
-			v.linkCache[name] = info
+			continue
 		}
+		missing = append(missing, l)
+	}
+	var all map[string]LinkInfo
+	if lister, ok := v.opts.Links.(linkLister); ok && len(missing) > listThreshold {
+		var err error
+		if all, err = lister.List(); err != nil {
+			v.log.Debug("listing links failed; reading them one by one", "error", err)
+			all = nil
+		}
+	}
+	for _, l := range missing {
+		info, ok := all[l.name]
+		if all == nil {
+			var err error
+			info, err = v.opts.Links.Get(l.name)
+			ok = err == nil
+		}
+		if !ok {
+			// Gone (e.g. deleted while link events were lost):
+			// the next pass detaches it and records the error.
+			if l.typ == "" && l.attached() && !l.vanished {
+				l.vanished = true
+				time.AfterFunc(10*time.Millisecond, v.requestPass)
+			}
+			continue
+		}
+		v.linkCache[l.name] = info
 		if l.ifindex == 0 {
 			l.ifindex = info.IfIndex
 		}
@@ -62,7 +93,16 @@ func (v *Vswitch) applyMTURequestsLocked(s *Spec) {
 			continue
 		}
 		info, ok := v.linkCache[i.Name]
-		if !ok || int64(info.MTU) == i.MTURequest {
+		if !ok {
+			// Attached in this pass: links are read after the
+			// cur_cfg transaction, but the MTU belongs before it.
+			var err error
+			if info, err = v.opts.Links.Get(i.Name); err != nil {
+				continue
+			}
+			v.linkCache[i.Name] = info
+		}
+		if int64(info.MTU) == i.MTURequest {
 			continue
 		}
 		if err := v.opts.Links.SetMTU(i.Name, int(i.MTURequest)); err != nil {

@@ -232,6 +232,9 @@ func (v *Vswitch) applyLinkEventsLocked() bool {
 		need = true
 	}
 	for name, ev := range queue {
+		if l := v.rec.ifaces[name]; l != nil && v.staleLinkEvent(l, ev) {
+			continue
+		}
 		if v.rec.linkEvent(name, ev.info.IfIndex, ev.deleted) {
 			need = true
 		}
@@ -250,8 +253,22 @@ func (v *Vswitch) applyLinkEventsLocked() bool {
 	return need
 }
 
+// staleLinkEvent reports whether ev is about an earlier device of l's name
+// rather than the one attached now: after del-br and add-br (or del-port and
+// add-port of an internal port) the old device's last events can arrive
+// after its replacement was created. Only an ifindex mismatch needs the
+// check, one netlink request: the device now under that name decides.
+func (v *Vswitch) staleLinkEvent(l *liveIface, ev linkEvent) bool {
+	if l.typ == "patch" || !l.attached() || l.ifindex == 0 || ev.info.IfIndex == 0 || ev.info.IfIndex == l.ifindex {
+		return false
+	}
+	info, err := v.opts.Links.Get(l.name)
+	return err == nil && info.IfIndex == l.ifindex
+}
+
 // reconfigure is one bridge_reconfigure pass: reconcile, publish, write
-// ofport/error/cur_cfg in one transaction, then status.
+// ofport/error/cur_cfg in one transaction, then read the kernel state of new
+// devices and write status in a second one.
 func (v *Vswitch) reconfigure() {
 	if !v.opts.DB.HasLock() {
 		// Another vswitchd owns the database; stay passive until the
@@ -269,8 +286,11 @@ func (v *Vswitch) reconfigure() {
 	}
 	v.mu.Lock()
 	results := v.rec.Reconcile(spec)
+	for _, name := range v.rec.detached {
+		delete(v.linkCache, name)
+	}
+	v.rec.detached = v.rec.detached[:0]
 	v.spec = spec
-	v.refreshLinksLocked()
 	v.applyMTURequestsLocked(spec)
 	v.applyPolicingLocked(spec)
 	v.applyTuningLocked(spec)
@@ -320,6 +340,12 @@ func (v *Vswitch) reconfigure() {
 	}
 	t3 := time.Now()
 	v.readyOnce.Do(func() { close(v.ready) })
+	// Status follows in its own transaction: cur_cfg does not wait for
+	// the kernel's view of new devices (one netlink request each, or one
+	// dump after a bulk add).
+	v.mu.Lock()
+	v.refreshLinksLocked()
+	v.mu.Unlock()
 	v.writeStatus(spec)
 	v.log.Debug("reconfigured", "cfg", spec.NextCfg, "ops", len(ops), "reconcile", t1.Sub(t0),
 		"publish", t2.Sub(t1), "txn", t3.Sub(t2), "status", time.Since(t3))

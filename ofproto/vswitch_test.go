@@ -279,3 +279,36 @@ func TestQoSAndPolicing(t *testing.T) {
 		return ts.get(t, "Port", "p1", "status") == "{}" && ts.dp.policingOf("p1").RateKbps == 0
 	}, "QoS note or policing left after clearing: %s", ts.get(t, "Port", "p1", "status"))
 }
+
+// The last events of a device that was replaced (del-br then add-br of the
+// same name) must not detach its successor: that used to loop, each
+// re-attach's own late events detaching it again.
+func TestStaleLinkEventsIgnored(t *testing.T) {
+	ts := startSwitch(t)
+	vsctl(t, ts.remote, "add-br", "br0", "--", "add-port", "br0", "i0", "--", "set", "Interface", "i0", "type=internal")
+	added := func() int {
+		ts.dp.mu.Lock()
+		defer ts.dp.mu.Unlock()
+		return ts.dp.adds
+	}
+	before := added()
+	ts.links.sendIndex("i0", 99, true)   // the previous i0 went away
+	ts.links.sendIndex("br0", 98, false) // an old br0's last change
+	ts.links.send("i0", false)           // the current one changes
+	// Let the main loop apply the events (two passes: it picks between a
+	// database change and queued link events at random), then check that
+	// nothing re-attached.
+	vsctl(t, ts.remote, "set", "Open_vSwitch", ".", "other_config:x=1")
+	vsctl(t, ts.remote, "set", "Open_vSwitch", ".", "other_config:x=2")
+	if got := added(); got != before {
+		t.Fatalf("stale events re-attached ports: %d datapath adds, want %d", got, before)
+	}
+	if got := ts.get(t, "Interface", "i0", "ofport"); got != "1" {
+		t.Fatalf("i0 ofport = %s", got)
+	}
+	// A deletion of the current device still detaches it.
+	ts.links.send("i0", true)
+	testutil.Eventually(t, 5*time.Second, 10*time.Millisecond, func() bool {
+		return added() != before
+	}, "i0 re-attached after its device vanished")
+}

@@ -24,15 +24,17 @@ type opener struct {
 func (o opener) Open(name, typ string) (netdev.Port, error) {
 	switch typ {
 	case "":
-		if _, err := netlink.LinkByName(name); err != nil {
-			var nf netlink.LinkNotFoundError
-			if errors.As(err, &nf) {
-				return nil, fmt.Errorf("open %s: %w", name, syscall.ENODEV)
-			}
-			return nil, fmt.Errorf("open %s: %w", name, err)
-		}
-		p, err := afpacket.Open(name, afpacket.Options{Logger: o.log})
+		// afpacket.Open looks the device up itself and reports a missing
+		// one as ENODEV ("No such device" in Interface.error); a separate
+		// netlink lookup here would cost a socket per port. LazyRing: the
+		// port receives at once and builds its frame ring (an RCU grace
+		// period and 8 MiB) only when traffic arrives, so add-port does
+		// not wait for it and idle ports never pay it.
+		p, err := afpacket.Open(name, afpacket.Options{Logger: o.log, LazyRing: true})
 		if err != nil {
+			if !errors.Is(err, syscall.ENODEV) && !exists(name) {
+				err = fmt.Errorf("open %s: %w: %w", name, syscall.ENODEV, err)
+			}
 			return nil, err
 		}
 		return p, nil
@@ -52,4 +54,11 @@ func (o opener) Open(name, typ string) (netdev.Port, error) {
 		return p, nil
 	}
 	return nil, fmt.Errorf("interface type %q: %w", typ, netdev.ErrNotSupported)
+}
+
+// exists reports whether a device named name exists in this namespace.
+func exists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	return !errors.As(err, &nf)
 }
