@@ -65,8 +65,24 @@ func newTable(ts *TableSchema) *Table {
 	return t
 }
 
-// indexKey encodes the values of an index's columns in a row.
+// stringIndex reports whether idx is the usual index, one required string
+// column (Bridge, Port and Interface names), whose keys are the strings
+// themselves, without encoding or copying. Keys are only ever compared with
+// keys of the same index.
+func stringIndex(idx []*ColumnSchema) bool {
+	if len(idx) != 1 {
+		return false
+	}
+	t := &idx[0].Type
+	return t.Key.Type == TypeString && t.Min == 1 && t.Max == 1 && !t.IsMap()
+}
+
+// indexKey encodes the values of an index's columns in a row (see
+// stringIndex).
 func indexKey(idx []*ColumnSchema, r *Row) string {
+	if stringIndex(idx) {
+		return r.Data[idx[0].Index].Keys[0].S
+	}
 	var b []byte
 	for _, c := range idx {
 		b = r.Data[c.Index].AppendJSON(b, &c.Type)

@@ -473,6 +473,17 @@ func (x *txn) matching(p *objParser, t *Table) ([]*Row, *Error) {
 	return rows, nil
 }
 
+// eqArg returns the argument of cond's first "==" clause on column c, or
+// nil.
+func eqArg(cond *Condition, c *ColumnSchema) *Datum {
+	for j := range cond.Clauses {
+		if cl := &cond.Clauses[j]; cl.Func == FuncEQ && cl.Column == c {
+			return &cl.Arg
+		}
+	}
+	return nil
+}
+
 // indexCandidates narrows a condition with "==" clauses on every column of
 // one of the table's indexes (libovsdb's Where(model) on a model without
 // UUID sends exactly that) to the committed row holding that key plus the
@@ -482,29 +493,32 @@ func (x *txn) indexCandidates(t *Table, cond *Condition) ([]*Row, bool) {
 		return nil, false
 	}
 	for i, idx := range t.Schema.Indexes {
-		var key []byte
-		for _, c := range idx {
-			var arg *Datum
-			for j := range cond.Clauses {
-				cl := &cond.Clauses[j]
-				if cl.Func == FuncEQ && cl.Column == c {
-					arg = &cl.Arg
+		var keyStr string
+		if stringIndex(idx) {
+			arg := eqArg(cond, idx[0])
+			if arg == nil || len(arg.Keys) != 1 {
+				continue
+			}
+			keyStr = arg.Keys[0].S
+		} else {
+			var key []byte
+			for _, c := range idx {
+				arg := eqArg(cond, c)
+				if arg == nil {
+					key = nil
 					break
 				}
+				key = arg.AppendJSON(key, &c.Type)
+				key = append(key, 0)
 			}
-			if arg == nil {
-				key = nil
-				break
+			if key == nil {
+				continue
 			}
-			key = arg.AppendJSON(key, &c.Type)
-			key = append(key, 0)
-		}
-		if key == nil {
-			continue
+			keyStr = string(key)
 		}
 		var cands []*Row
 		tt := x.tables[t]
-		if u, ok := t.indexes[i][string(key)]; ok && (tt == nil || tt.changes[u] == nil) {
+		if u, ok := t.indexes[i][keyStr]; ok && (tt == nil || tt.changes[u] == nil) {
 			if r := t.Rows[u]; r != nil {
 				cands = append(cands, r)
 			}

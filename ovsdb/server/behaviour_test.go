@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/gvswitch/gvswitch/jsonrpc"
 	"github.com/gvswitch/gvswitch/ovsdb/ovsdbtest"
 	"github.com/gvswitch/gvswitch/ovsdb/server"
+	"github.com/gvswitch/gvswitch/ovsdb/storage"
 )
 
 func result(t testing.TB, msg string) json.RawMessage {
@@ -419,4 +421,53 @@ func TestManagerStatus(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, 10*time.Millisecond, func() bool {
 		return ovsVsctl(t, addr, "get", "Manager", "ptcp:0:127.0.0.1", "is_connected") == "false"
 	}, "is_connected never went back to false")
+}
+
+// TestRecordsAreCompact: the server hands commit records to the log as
+// they are (Log.AppendCompactRecord), so they must already be exactly what
+// storage.AppendCompact would write: check every record of a database that
+// saw strings needing escapes, non-ASCII, reals, maps, sets and deletions,
+// and that Debian's ovsdb-tool reads it.
+func TestRecordsAreCompact(t *testing.T) {
+	db := t.TempDir() + "/conf.db"
+	sockPath := shortSock(t)
+	s, err := server.New(server.Options{DBPath: db, Remotes: []string{"punix:" + sockPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := "unix:" + sockPath
+	ovsVsctl(t, sock, "--no-wait", "init")
+	ovsVsctl(t, sock, "--no-wait", "add-br", "br0", "--", "set", "Bridge", "br0",
+		`external_ids:q="a\"b\\c/<&>"`, "external_ids:u=héllo→✓", "other_config:x=y")
+	rc := dialRaw(t, sock)
+	for _, req := range []string{
+		`{"id":1,"method":"transact","params":["Open_vSwitch",{"op":"update","table":"Bridge","where":[],"row":{"external_ids":["map",[["ctl","\t\n\r\b\f\u0001\u001f"],["esc","\u00e9\ud83d\ude00"]]]}}]}`,
+		`{"id":2,"method":"transact","params":["Open_vSwitch",{"op":"insert","table":"QoS","row":{"type":"linux-htb","other_config":["map",[["max-rate","1e3"]]]}},{"op":"insert","table":"Queue","row":{"dscp":7}},{"op":"comment","comment":"quote \" and \\ and ✓"}]}`,
+		`{"id":3,"method":"transact","params":["Open_vSwitch",{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",5],["external_ids","insert",["map",[["r","1.5"]]]]]},{"op":"commit","durable":true}]}`,
+		`{"id":4,"method":"transact","params":["Open_vSwitch",{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","delete",["set",["u"]]]]}]}`,
+	} {
+		if msgs := rc.call(req); strings.Contains(msgs[len(msgs)-1], `"error":"`) || !strings.Contains(msgs[len(msgs)-1], `"result":[`) {
+			t.Fatalf("%s: %v", req, msgs)
+		}
+	}
+	ovsVsctl(t, sock, "--no-wait", "del-br", "br0")
+	s.Close()
+	_, recs, err := storage.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) < 6 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for i, r := range recs {
+		c, err := storage.AppendCompact(nil, r)
+		if err != nil || !bytes.Equal(c, r) {
+			t.Errorf("record %d not in compact form (%v):\n%s\n%s", i+1, err, r, c)
+		}
+	}
+	if bins, err := ovstest.LookBinaries(); err == nil {
+		if res := ovstest.Run(t, bins.OvsdbTool, "show-log", db); !res.OK() {
+			t.Fatalf("ovsdb-tool show-log: %v", res)
+		}
+	}
 }

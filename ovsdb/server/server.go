@@ -243,7 +243,7 @@ func (s *Server) openDB(schemaJSON []byte) (*ovsdb.Database, error) {
 type logAdapter struct{ l *storage.Log }
 
 func (a logAdapter) Append(rec []byte) func(bool) error {
-	if err := a.l.Append(rec); err != nil {
+	if err := a.l.AppendCompactRecord(rec); err != nil {
 		return func(bool) error { return err }
 	}
 	return a.wait

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // fileMode is the mode of database files Open vSwitch creates (before the
@@ -302,6 +304,27 @@ func (l *Log) Append(record []byte) error {
 		return fmt.Errorf("append to ovsdb log %s: %w", l.path, err)
 	}
 	l.queueLocked(scratch)
+	return nil
+}
+
+// AppendCompactRecord queues record like Append, for a caller that already
+// wrote it in the compact form AppendCompact produces (as the ovsdb package
+// encodes commits): it is copied as is after a check for invalid UTF-8 and
+// NUL escapes, the two things Open vSwitch's parser refuses that such an
+// encoder could let through; a record that fails the check is re-encoded
+// by Append, which reports the error.
+func (l *Log) AppendCompactRecord(record []byte) error {
+	if len(record) == 0 || record[0] != '{' || !utf8.Valid(record) || bytes.Contains(record, []byte(`\u0000`)) {
+		return l.Append(record)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return fmt.Errorf("append to ovsdb log %s: %w", l.path, l.err)
+	}
+	l.buf = appendRecord(l.buf, record)
+	l.appended++
+	l.sched.records++
 	return nil
 }
 
