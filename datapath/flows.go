@@ -325,10 +325,33 @@ type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
 // how many flows were modified and deleted. fn runs without datapath locks
 // held but must not call Revalidate itself.
 func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) {
+	return dp.revalidate(dp.snapshot(false), fn)
+}
+
+// RevalidateWhere is Revalidate for the flows whose masked key match
+// accepts: an incremental pass after a change that only some flows can
+// depend on (a MAC table entry: the flows to that destination MAC). match
+// sees each flow's key in place, without copying, and must not keep or
+// modify it; only the flows it accepts cost a FlowEntry and a call of fn.
+func (dp *Datapath) RevalidateWhere(match func(key *FlowKey) bool, fn RevalidateFunc) (modified, deleted int) {
+	var fs []*flow
+	for _, c := range dp.classifiers() {
+		for _, st := range *c.subs.Load() {
+			st.forEach(func(f *flow) {
+				if !f.dead.Load() && match(f.key) {
+					fs = append(fs, f)
+				}
+			})
+		}
+	}
+	return dp.revalidate(fs, fn)
+}
+
+func (dp *Datapath) revalidate(fs []*flow, fn RevalidateFunc) (modified, deleted int) {
 	// One entry, refilled for every flow: fn must not keep it. This keeps
 	// a pass over 100k flows from allocating 100k entries every second.
 	e := new(FlowEntry)
-	for _, f := range dp.snapshot(false) {
+	for _, f := range fs {
 		*e = f.entry()
 		acts, keep := fn(e)
 		if f.dead.Load() {

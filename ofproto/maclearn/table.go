@@ -85,7 +85,16 @@ type Table struct {
 	max     int
 	static  int
 	stats   Stats
+	// changed holds the MACs whose Lookup answer changed since the last
+	// TakeChanges (in any VLAN); overflow is set instead when there were
+	// more than maxChanges.
+	changed  map[[6]byte]struct{}
+	overflow bool
 }
+
+// maxChanges bounds the change log: past it TakeChanges reports an overflow
+// and the caller revalidates everything.
+const maxChanges = 1 << 18
 
 // New returns an empty table. aging <= 0 and maxEntries <= 0 select the
 // defaults; now == nil means time.Now.
@@ -93,7 +102,8 @@ func New(aging time.Duration, maxEntries int, now func() time.Time) *Table {
 	if now == nil {
 		now = time.Now
 	}
-	t := &Table{now: now, entries: make(map[Key]*entry), ports: make(map[uint32]*portList)}
+	t := &Table{now: now, entries: make(map[Key]*entry), ports: make(map[uint32]*portList),
+		changed: make(map[[6]byte]struct{})}
 	t.lru.prev, t.lru.next = &t.lru, &t.lru
 	t.aging, t.max = normalize(aging, maxEntries)
 	return t
@@ -135,6 +145,39 @@ func (t *Table) SetLimits(aging time.Duration, maxEntries int) {
 	if n > 0 {
 		t.version.Add(1)
 	}
+}
+
+// TakeChanges adds to into the MACs whose Lookup answer (in some VLAN)
+// changed since the previous call: learned, moved, evicted, expired,
+// flushed, static entries added or deleted. It reports false instead when
+// more changed than the log holds; the caller must then assume everything
+// changed. A revalidator uses it to re-translate only the megaflows to those
+// destinations.
+func (t *Table) TakeChanges(into map[[6]byte]struct{}) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ok := !t.overflow
+	if ok {
+		for m := range t.changed {
+			into[m] = struct{}{}
+		}
+	}
+	clear(t.changed)
+	t.overflow = false
+	return ok
+}
+
+// recordLocked notes that lookups of mac may answer differently now.
+func (t *Table) recordLocked(mac [6]byte) {
+	if t.overflow {
+		return
+	}
+	if len(t.changed) >= maxChanges {
+		t.overflow = true
+		clear(t.changed)
+		return
+	}
+	t.changed[mac] = struct{}{}
 }
 
 // Lookup returns the port on which mac was learned in vlan. An entry older
@@ -191,6 +234,7 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 		t.entries[k] = e
 		t.pushBackLocked(e)
 		t.attachLocked(e)
+		t.recordLocked(k.MAC)
 		t.stats.Learned++
 		t.version.Add(1)
 		return true
@@ -208,6 +252,7 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 		t.unlinkLocked(e)
 		t.pushBackLocked(e)
 		t.attachLocked(e)
+		t.recordLocked(k.MAC)
 		t.stats.Moved++
 		t.version.Add(1)
 		return true
@@ -248,6 +293,7 @@ func (t *Table) AddStatic(vlan uint16, mac [6]byte, port uint32) {
 	e.port, e.static, e.used = port, true, now
 	t.pushBackLocked(e)
 	t.attachLocked(e)
+	t.recordLocked(mac)
 	t.version.Add(1)
 }
 
@@ -412,6 +458,7 @@ func (t *Table) evictLocked() bool {
 func (t *Table) removeLocked(e *entry) {
 	t.unlinkLocked(e)
 	t.detachLocked(e)
+	t.recordLocked(e.key.MAC)
 	delete(t.entries, e.key)
 	if e.static {
 		t.static--

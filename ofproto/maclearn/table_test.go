@@ -2,6 +2,7 @@ package maclearn
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -334,5 +335,40 @@ func TestLearnAtStale(t *testing.T) {
 	}
 	if tb.LearnAt(0, mac(1), 1, clk.Now().Add(time.Second)) != true {
 		t.Fatal("newer evidence did not move the entry")
+	}
+}
+
+func TestTakeChanges(t *testing.T) {
+	clk := newClock()
+	tb := New(15*time.Second, 2, clk.Now)
+	take := func() (string, bool) {
+		got := make(map[[6]byte]struct{})
+		ok := tb.TakeChanges(got)
+		var ms []int
+		for m := range got {
+			ms = append(ms, int(m[5]))
+		}
+		slices.Sort(ms)
+		return fmt.Sprint(ms), ok
+	}
+	tb.Learn(0, mac(1), 1)
+	tb.Learn(0, mac(1), 1) // refresh: no change
+	tb.Learn(7, mac(2), 1)
+	if got, ok := take(); got != "[1 2]" || !ok {
+		t.Fatalf("learned: %s %v", got, ok)
+	}
+	tb.Learn(7, mac(2), 2) // move
+	tb.Learn(0, mac(3), 3) // evicts mac(1), the older entry of port 1
+	if got, _ := take(); got != "[1 2 3]" {
+		t.Fatalf("move and eviction: %s", got)
+	}
+	clk.Advance(time.Minute)
+	tb.Expire()
+	tb.AddStatic(0, mac(4), 1)
+	if got, _ := take(); got != "[2 3 4]" {
+		t.Fatalf("expiry and static: %s", got)
+	}
+	if got, ok := take(); got != "[]" || !ok {
+		t.Fatalf("nothing changed: %s %v", got, ok)
 	}
 }

@@ -30,6 +30,9 @@ type Xlate struct {
 	publishMu sync.Mutex
 
 	changes chan struct{}
+	// full asks the revalidator for a pass over every flow (set by
+	// Publish); MAC table changes are logged by the tables themselves.
+	full atomic.Bool
 
 	// ctxs recycles translation contexts (about 1 KiB each, mostly the
 	// action scratch array), so that an upcall allocates only the action
@@ -79,6 +82,7 @@ func (x *Xlate) Publish(cfg *Config) {
 		}
 	}
 	x.publishMu.Unlock()
+	x.full.Store(true)
 	x.notify()
 }
 
