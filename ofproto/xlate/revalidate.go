@@ -78,7 +78,9 @@ func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[[6]byte]struct{}) {
 	x.full.Store(false)
 	x.takeChanges(dirty)
 	clear(dirty)
+	start := x.now()
 	dp.Revalidate(x.RevalidateFlow)
+	x.refreshAfter.Store(start.UnixNano())
 }
 
 // revalidateChanged revalidates the flows that the changes since the last

@@ -33,6 +33,12 @@ type Xlate struct {
 	// full asks the revalidator for a pass over every flow (set by
 	// Publish); MAC table changes are logged by the tables themselves.
 	full atomic.Bool
+	// refreshAfter (Unix ns) is when the previous full revalidation pass
+	// started: RevalidateFlow refreshes MACs only from flows hit since
+	// then, as OVS pushes a flow's statistics to learning only when it has
+	// new packets. An idle flow whose MAC was evicted does not re-learn it
+	// on every pass.
+	refreshAfter atomic.Int64
 
 	// ctxs recycles translation contexts (about 1 KiB each, mostly the
 	// action scratch array), so that an upcall allocates only the action
@@ -158,8 +164,9 @@ func (x *Xlate) Translate(key *datapath.FlowKey) (datapath.Actions, datapath.Mas
 // packet of the flow translate alike) or the in_port is gone, and
 // otherwise the actions the flow should have (the datapath swaps them in
 // when they differ). It also refreshes the MAC entries the flow learned when
-// the flow was used more recently than the entry, so that MACs whose
-// traffic stays in the fast path do not age out (OVS's XC_NORMAL).
+// the flow was used more recently than the entry and since the previous
+// full pass, so that MACs whose traffic stays in the fast path do not age
+// out (OVS's XC_NORMAL).
 func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
 	c := x.getCtx()
 	defer x.putCtx(c)
@@ -175,7 +182,7 @@ func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
 	if !maskWithin(&c.mask, &f.Mask) {
 		return nil, false
 	}
-	if used := f.Stats.Used; !used.IsZero() {
+	if used := f.Stats.Used; !used.IsZero() && used.UnixNano() > x.refreshAfter.Load() {
 		changed := false
 		for _, ev := range c.recorded[:c.nrec] {
 			if ev.br.ml.LearnAt(ev.vlan, ev.mac, ev.port, used) {

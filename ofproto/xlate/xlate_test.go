@@ -433,3 +433,39 @@ func TestConcurrentUpcallsAndPublish(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestRefreshOnlyFromNewHits: a full pass re-learns a flow's source MAC
+// only when the flow was hit since the previous pass (OVS pushes learning
+// from a flow's statistics only when it has new packets), so an idle flow
+// does not bring back a MAC that was evicted.
+func TestRefreshOnlyFromNewHits(t *testing.T) {
+	cfg := threePorts()
+	cfg.Bridges["br0"].MACTableSize = 10
+	clk := newClock()
+	x := newX(t, clk, cfg)
+	k := key(11, mac(1), mac(2), "-")
+	acts, m := upcall(t, x, k)
+	dp := &fakeDP{flows: []*datapath.FlowEntry{installed(k, acts, m, clk.Now())}}
+	dirty := make(map[[6]byte]struct{})
+	clk.Advance(time.Second)
+	x.revalidateAll(dp, dirty)
+	tb := x.MACTable("br0")
+	for i := 0; i < 10; i++ { // port 1's new MACs evict mac(1)
+		tb.Learn(0, [6]byte{0x52, 0, 0, 0, 0, byte(i)}, 1)
+	}
+	if _, ok := tb.Lookup(0, mac(1)); ok {
+		t.Fatal("mac(1) not evicted")
+	}
+	clk.Advance(time.Second)
+	x.revalidateAll(dp, dirty)
+	if _, ok := tb.Lookup(0, mac(1)); ok {
+		t.Fatal("an idle flow re-learned its evicted source MAC")
+	}
+	clk.Advance(time.Millisecond)
+	dp.flows[0].Stats.Used = clk.Now() // a hit after that pass started
+	clk.Advance(time.Second)
+	x.revalidateAll(dp, dirty)
+	if p, ok := tb.Lookup(0, mac(1)); !ok || p != 1 {
+		t.Fatalf("a flow hit since the last pass did not refresh its MAC: %d %v", p, ok)
+	}
+}
