@@ -383,15 +383,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // sync error the Log is broken: later calls return an error wrapping
 // ErrBroken.
 func (l *Log) Commit() error {
-	l.mu.Lock()
-	target, synced := l.appended, l.synced
-	l.mu.Unlock()
-	if synced >= target {
-		return nil
-	}
-	l.ioMu.Lock()
-	defer l.ioMu.Unlock()
-	if err := l.flushLocked(target, true); err != nil {
+	if err := l.flush(true); err != nil {
 		return fmt.Errorf("commit ovsdb log %s: %w", l.path, err)
 	}
 	return nil
@@ -403,18 +395,27 @@ func (l *Log) Commit() error {
 // does not ask for durability. Concurrent calls share one write, as with
 // Commit.
 func (l *Log) Write() error {
+	if err := l.flush(false); err != nil {
+		return fmt.Errorf("write ovsdb log %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// flush writes (and with sync, syncs) every record queued so far, unless
+// another call already did: the shared half of Commit and Write.
+func (l *Log) flush(sync bool) error {
 	l.mu.Lock()
-	target, written := l.appended, l.written
+	target, done := l.appended, l.written
+	if sync {
+		done = l.synced
+	}
 	l.mu.Unlock()
-	if written >= target {
+	if done >= target {
 		return nil
 	}
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
-	if err := l.flushLocked(target, false); err != nil {
-		return fmt.Errorf("write ovsdb log %s: %w", l.path, err)
-	}
-	return nil
+	return l.flushLocked(target, sync)
 }
 
 // flushLocked writes the queue, and syncs the file when sync is set, unless
