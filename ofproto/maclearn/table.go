@@ -132,19 +132,9 @@ func (t *Table) SetLimits(aging time.Duration, maxEntries int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.aging, t.max = aging, maxEntries
-	n := 0
-	for e := t.lru.next; e != &t.lru && len(t.entries) > t.max; {
-		next := e.next
-		if !e.static {
-			t.removeLocked(e)
-			t.stats.Expired++
-			n++
-		}
-		e = next
-	}
-	if n > 0 {
-		t.version.Add(1)
-	}
+	t.expireLocked(func(e *entry) (remove, more bool) {
+		return !e.static, len(t.entries) > t.max
+	})
 }
 
 // TakeChanges adds to into the MACs whose Lookup answer (in some VLAN)
@@ -317,18 +307,30 @@ func (t *Table) Expire() int {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// No early exit: refreshes from flow statistics (LearnAt with an
+	// older time) leave the list only roughly ordered, and a full scan of
+	// at most mac-table-size entries once a second is cheap.
+	return t.expireLocked(func(e *entry) (remove, more bool) {
+		return !e.static && now.Sub(e.used) >= t.aging, true
+	})
+}
+
+// expireLocked walks the LRU list from the oldest entry while more is set
+// (checked before each entry), removes the entries remove picks and counts
+// them as expired, and bumps the version if anything went.
+func (t *Table) expireLocked(pick func(e *entry) (remove, more bool)) int {
 	n := 0
 	for e := t.lru.next; e != &t.lru; {
 		next := e.next
-		if !e.static && now.Sub(e.used) >= t.aging {
+		remove, more := pick(e)
+		if !more {
+			break
+		}
+		if remove {
 			t.removeLocked(e)
 			t.stats.Expired++
 			n++
 		}
-		// No early exit: refreshes from flow statistics (LearnAt
-		// with an older time) leave the list only roughly ordered,
-		// and a full scan of at most mac-table-size entries once a
-		// second is cheap.
 		e = next
 	}
 	if n > 0 {
