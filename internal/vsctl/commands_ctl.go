@@ -202,16 +202,22 @@ func parseAAArg(s string) (int64, error) {
 	return v, nil
 }
 
+// aaMappingArgs resolves add-aa-mapping's and del-aa-mapping's BRIDGE ARG1 ARG2.
+func aaMappingArgs(c *ctx, cmd *cmdLine) (br *vbridge, isid, vlan int64, err error) {
+	if br, err = c.realBridgeOf(cmd.args[0]); err != nil {
+		return nil, 0, 0, err
+	}
+	if isid, err = parseAAArg(cmd.args[1]); err != nil {
+		return nil, 0, 0, err
+	}
+	if vlan, err = parseAAArg(cmd.args[2]); err != nil {
+		return nil, 0, 0, err
+	}
+	return br, isid, vlan, nil
+}
+
 func cmdAddAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
-	if err != nil {
-		return err
-	}
-	isid, err := parseAAArg(cmd.args[1])
-	if err != nil {
-		return err
-	}
-	vlan, err := parseAAArg(cmd.args[2])
+	br, isid, vlan, err := aaMappingArgs(c, cmd)
 	if err != nil {
 		return err
 	}
@@ -229,15 +235,7 @@ func cmdAddAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
 }
 
 func cmdDelAAMapping(c *ctx, cmd *cmdLine, out *bytes.Buffer) error {
-	br, err := c.realBridgeOf(cmd.args[0])
-	if err != nil {
-		return err
-	}
-	isid, err := parseAAArg(cmd.args[1])
-	if err != nil {
-		return err
-	}
-	vlan, err := parseAAArg(cmd.args[2])
+	br, isid, vlan, err := aaMappingArgs(c, cmd)
 	if err != nil {
 		return err
 	}
