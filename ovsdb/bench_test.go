@@ -54,3 +54,23 @@ func BenchmarkTransactSingle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseJSON1000Ports measures decoding the params of a 1000-port
+// transaction (the step before Transact).
+func BenchmarkParseJSON1000Ports(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`["Open_vSwitch",`)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&sb, `{"op":"insert","table":"Interface","uuid-name":"i%d","row":{"name":"t%d","type":"internal","external_ids":["map",[["iface-id","x%d"]]]}},`, i, i, i)
+		fmt.Fprintf(&sb, `{"op":"insert","table":"Port","uuid-name":"p%d","row":{"name":"t%d","interfaces":["named-uuid","i%d"],"tag":%d}},`, i, i, i, i)
+	}
+	sb.WriteString(`{"op":"comment","comment":"x"}]`)
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseJSON(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -138,6 +138,76 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 		if c.old != nil && c.new != nil && c.old.Data[col.Index].Equal(c.new.Data[col.Index]) {
 			continue
 		}
+		if c.old == nil || c.new == nil {
+			// An insert or a delete: every reference counts once, with
+			// no old and new to net against each other.
+			r, n := c.new, 1
+			if r == nil {
+				r, n = c.old, -1
+			}
+			d := r.Data[col.Index]
+			for _, side := range [2]struct {
+				bt    *BaseType
+				atoms []Atom
+			}{{&col.Type.Key, d.Keys}, {&col.Type.Value, d.Values}} {
+				if !side.bt.IsStrongRef() {
+					continue
+				}
+				target := x.tableOf(side.bt.Ref)
+				for _, a := range side.atoms {
+					if a.U == self {
+						continue
+					}
+					if n > 0 && x.get(target, a.U) == nil {
+						return errorf(TagReferentialIntegrity,
+							"Table %s column %s row %s references nonexistent row %s in table %s.",
+							ts.Name, col.Name, self, a.U, side.bt.Ref.Name)
+					}
+					delta.add(target, a.U, n)
+				}
+			}
+			continue
+		}
+		if !col.Type.Value.IsStrongRef() {
+			// References only in the keys, which are sorted: walk old
+			// and new together and count what went and what came.
+			bt := &col.Type.Key
+			target := x.tableOf(bt.Ref)
+			ok, nk := c.old.Data[col.Index].Keys, c.new.Data[col.Index].Keys
+			i, j := 0, 0
+			for i < len(ok) || j < len(nk) {
+				var cmp int
+				switch {
+				case i == len(ok):
+					cmp = 1
+				case j == len(nk):
+					cmp = -1
+				default:
+					cmp = bytes.Compare(ok[i].U[:], nk[j].U[:])
+				}
+				switch {
+				case cmp < 0:
+					if u := ok[i].U; u != self {
+						delta.add(target, u, -1)
+					}
+					i++
+				case cmp > 0:
+					if u := nk[j].U; u != self {
+						if x.get(target, u) == nil {
+							return errorf(TagReferentialIntegrity,
+								"Table %s column %s row %s references nonexistent row %s in table %s.",
+								ts.Name, col.Name, self, u, bt.Ref.Name)
+						}
+						delta.add(target, u, 1)
+					}
+					j++
+				default:
+					i++
+					j++
+				}
+			}
+			continue
+		}
 		counts := map[key]int{}
 		collect := func(r *Row, n int) {
 			if r == nil {
@@ -363,7 +433,7 @@ func (x *txn) checkIndexes() *Error {
 	for _, tt := range x.order {
 		ts := tt.t.Schema
 		for i, idx := range ts.Indexes {
-			seen := map[string]UUID{}
+			seen := make(map[string]UUID, len(tt.order))
 			for _, u := range tt.order {
 				c := tt.changes[u]
 				if c.new == nil {
@@ -440,7 +510,7 @@ func (x *txn) apply(delta refDelta) (*Commit, func(bool) error, *Error) {
 		for _, u := range tt.order {
 			c := tt.changes[u]
 			if c.old != nil && c.new != nil {
-				c.new.Data[1] = &Datum{Keys: []Atom{UUIDAtom(NewUUID())}}
+				c.new.Data[1] = uuidDatum(NewUUID())
 			}
 			for i, idx := range t.Schema.Indexes {
 				if c.old != nil {
@@ -539,7 +609,7 @@ func (db *Database) HistorySinceLocked(since UUID) ([]*Commit, bool) {
 // record ("_is_diff":true; ephemeral columns omitted), or nil when nothing
 // persistent changed.
 func (cm *Commit) Record() []byte {
-	b := make([]byte, 0, 256)
+	b := make([]byte, 0, 256+128*cm.rowCount())
 	b = append(b, '{')
 	any := false
 	for _, tc := range cm.Tables {

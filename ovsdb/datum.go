@@ -67,6 +67,25 @@ func (d Datum) Clone() Datum {
 // sortDatum sorts d in place and reports a duplicate key as an error.
 func sortDatum(t *Type, d *Datum) *Error {
 	kt := t.Key.Type
+	// Most datums arrive in order (one element, or written by a client
+	// that sorts): check before sorting, which allocates for maps.
+	sorted := true
+	for i := 1; i < len(d.Keys); i++ {
+		c := compareAtoms(kt, d.Keys[i-1], d.Keys[i])
+		if c == 0 {
+			if d.Values == nil {
+				return errorf(TagOVSDB, "set contains duplicate")
+			}
+			return errorf(TagOVSDB, "map contains duplicate key")
+		}
+		if c > 0 {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return nil
+	}
 	if d.Values == nil {
 		slices.SortFunc(d.Keys, func(a, b Atom) int { return compareAtoms(kt, a, b) })
 		for i := 1; i < len(d.Keys); i++ {
@@ -150,8 +169,9 @@ func datumFromJSONLoose(t *Type, v any, syms Symbols, check bool) (Datum, *Error
 		if !ok {
 			return d, syntaxErr(v, "map value is not an array")
 		}
-		d.Keys = make([]Atom, 0, len(pairs))
-		d.Values = make([]Atom, 0, len(pairs))
+		kv := make([]Atom, 0, 2*len(pairs))
+		d.Keys = kv[:0:len(pairs)]
+		d.Values = kv[len(pairs):len(pairs)]
 		for _, p := range pairs {
 			pa, ok := p.([]any)
 			if !ok || len(pa) != 2 {

@@ -28,11 +28,22 @@ func (r *Row) clone() *Row {
 
 // newRow returns a row with every column at its default.
 func newRow(ts *TableSchema, u UUID) *Row {
-	r := &Row{Data: make([]*Datum, len(ts.Columns))}
+	// One allocation for the row and its _uuid datum (which every later
+	// version of the row shares).
+	nr := &newRowCell{}
+	nr.id.a[0] = UUIDAtom(u)
+	nr.id.d.Keys = nr.id.a[:]
+	r := &nr.r
+	r.Data = make([]*Datum, len(ts.Columns))
 	copy(r.Data, ts.defaults) // datums are immutable: sharing is safe
-	r.Data[0] = uuidDatum(u)
+	r.Data[0] = &nr.id.d
 	r.Data[1] = uuidDatum(NewUUID())
 	return r
+}
+
+type newRowCell struct {
+	r  Row
+	id uuidCell
 }
 
 // uuidCell holds a one-UUID datum and its atom in one allocation.

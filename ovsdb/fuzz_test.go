@@ -136,7 +136,8 @@ func parseDatumF(ty *Type, s string) (Datum, bool) {
 // FuzzParseJSON checks the JSON decoder against encoding/json: whatever
 // both accept must decode to the same value.
 func FuzzParseJSON(f *testing.F) {
-	for _, s := range append(fuzzSeeds, `{"a":"\u00e9\ud83d\ude00\n","b":[1.5e3,-0,true,null]}`, `"\ud800"`, `[1,]`) {
+	for _, s := range append(fuzzSeeds, `{"a":"\u00e9\ud83d\ude00\n","b":[1.5e3,-0,true,null]}`, `"\ud800"`, `[1,]`,
+		`[{"a":"x","a":"y","b":["x","x",1,1,1.0,"1"],"c":{"x":[],"y":[[]]}},"\u0078","x"]`) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -153,6 +154,11 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if err == nil && JSONString(got) != JSONString(want) {
 			t.Fatalf("%q: got %s, want %s", s, JSONString(got), JSONString(want))
+		}
+		// The same with the cache big messages use.
+		got2, err2 := parseJSONCache([]byte(s), true)
+		if (err2 == nil) != (err == nil) || (err == nil && JSONString(got2) != JSONString(got)) {
+			t.Fatalf("%q: with cache %s (%v), without %s (%v)", s, JSONString(got2), err2, JSONString(got), err)
 		}
 	})
 }

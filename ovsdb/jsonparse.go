@@ -17,13 +17,57 @@ var errJSONSyntax = errors.New("invalid JSON")
 // values as encoding/json with UseNumber (map[string]any, []any,
 // json.Number, string, bool, nil). Like Open vSwitch it rejects invalid
 // UTF-8 in strings.
+//
+// A big transaction repeats the same short strings many times (member and
+// column names, "insert", "named-uuid", a uuid-name and its references),
+// so within one parse equal member names share one string and equal short
+// string and number values share one boxed value (values are immutable,
+// so sharing is invisible to callers). Arrays are cut from a shared
+// backing slab, each with its capacity equal to its length, so an append
+// by a caller copies instead of touching a neighbour.
 type jsonParser struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	cache *parseCache // nil for small messages
+	stack []any       // elements of the arrays being parsed
+	slab  []any       // backing store for finished arrays
 }
 
+// parseCache remembers recent member names, short strings and numbers of
+// one parse in direct-mapped tables (a miss just replaces the entry).
+type parseCache struct {
+	keys [cacheSize]string
+	strs [cacheSize]any // string
+	nums [cacheSize]any // json.Number
+}
+
+const cacheSize = 1024
+
+// cacheSlot hashes b (FNV-1a) to a table index.
+func cacheSlot(b []byte) int {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return int(h % cacheSize)
+}
+
+// Boxed values are shared only for strings this short: longer ones rarely
+// repeat and would only grow the cache.
+const maxSharedString = 64
+
+// slabSize is how many array elements one backing allocation holds.
+const slabSize = 512
+
 func parseJSONFast(data []byte) (any, error) {
+	return parseJSONCache(data, len(data) > 4096) // a cache pays only for a big message
+}
+
+func parseJSONCache(data []byte, cache bool) (any, error) {
 	p := &jsonParser{data: data}
+	if cache {
+		p.cache = new(parseCache)
+	}
 	v, err := p.value(0)
 	if err != nil {
 		return nil, err
@@ -72,7 +116,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 				return nil, p.fail("expected object member name")
 			}
-			k, err := p.str()
+			k, err := p.key()
 			if err != nil {
 				return nil, err
 			}
@@ -102,18 +146,18 @@ func (p *jsonParser) value(depth int) (any, error) {
 		}
 	case c == '[':
 		p.pos++
-		a := make([]any, 0, 4)
 		p.skipSpace()
 		if p.pos < len(p.data) && p.data[p.pos] == ']' {
 			p.pos++
-			return a, nil
+			return make([]any, 0), nil
 		}
+		base := len(p.stack)
 		for {
 			v, err := p.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			a = append(a, v)
+			p.stack = append(p.stack, v)
 			p.skipSpace()
 			if p.pos >= len(p.data) {
 				return nil, p.fail("unexpected end of array")
@@ -124,12 +168,15 @@ func (p *jsonParser) value(depth int) (any, error) {
 			}
 			if p.data[p.pos] == ']' {
 				p.pos++
+				a := p.array(p.stack[base:])
+				clear(p.stack[base:])
+				p.stack = p.stack[:base]
 				return a, nil
 			}
 			return nil, p.fail("expected ',' or ']'")
 		}
 	case c == '"':
-		return p.str()
+		return p.strValue()
 	case c == 't':
 		return p.literal("true", true)
 	case c == 'f':
@@ -140,6 +187,85 @@ func (p *jsonParser) value(depth int) (any, error) {
 		return p.number()
 	}
 	return nil, p.fail("unexpected character")
+}
+
+// array returns a copy of elems with capacity equal to its length, cut
+// from the slab when it is small.
+func (p *jsonParser) array(elems []any) []any {
+	n := len(elems)
+	if n > slabSize/8 {
+		return append(make([]any, 0, n), elems...)
+	}
+	if len(p.slab) < n {
+		p.slab = make([]any, slabSize)
+	}
+	a := p.slab[:n:n]
+	p.slab = p.slab[n:]
+	copy(a, elems)
+	return a
+}
+
+// key parses an object member name, sharing equal names within the parse.
+func (p *jsonParser) key() (string, error) {
+	if p.cache == nil {
+		return p.str()
+	}
+	if raw, ok := p.plain(); ok {
+		i := cacheSlot(raw)
+		if k := p.cache.keys[i]; k == string(raw) && k != "" {
+			return k, nil
+		}
+		k := string(raw)
+		p.cache.keys[i] = k
+		return k, nil
+	}
+	return p.str()
+}
+
+// strValue parses a string value, boxed, sharing equal short strings
+// within the parse.
+func (p *jsonParser) strValue() (any, error) {
+	if p.cache != nil {
+		if raw, ok := p.plain(); ok {
+			if len(raw) > maxSharedString {
+				return string(raw), nil
+			}
+			i := cacheSlot(raw)
+			if v, ok := p.cache.strs[i].(string); ok && v == string(raw) {
+				return p.cache.strs[i], nil
+			}
+			var v any = string(raw)
+			p.cache.strs[i] = v
+			return v, nil
+		}
+	}
+	s, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// plain consumes a string at p.pos that has no escapes or control
+// characters and is valid UTF-8, returning its bytes (aliasing the
+// input). It reports false, consuming nothing, for any other string.
+func (p *jsonParser) plain() ([]byte, bool) {
+	d := p.data
+	for i := p.pos + 1; i < len(d); i++ {
+		c := d[i]
+		if c == '"' {
+			s := d[p.pos+1 : i]
+			if !utf8.Valid(s) {
+				return nil, false
+			}
+			p.pos = i + 1
+			return s, true
+		}
+		if c == '\\' || c < 0x20 {
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 func (p *jsonParser) literal(word string, v any) (any, error) {
@@ -183,6 +309,16 @@ func (p *jsonParser) number() (any, error) {
 		if digits() == 0 {
 			return nil, p.fail("invalid number")
 		}
+	}
+	if p.cache != nil {
+		raw := d[start:p.pos]
+		i := cacheSlot(raw)
+		if v, ok := p.cache.nums[i].(json.Number); ok && string(v) == string(raw) {
+			return p.cache.nums[i], nil
+		}
+		var v any = json.Number(raw)
+		p.cache.nums[i] = v
+		return v, nil
 	}
 	return json.Number(d[start:p.pos]), nil
 }

@@ -191,6 +191,9 @@ type objParser struct {
 	used []string // members looked at (few, so a slice beats a map)
 	what string
 	err  *Error
+	// opI and opN, when opN > 0, say that what is "ovsdb operation opI of
+	// opN", built only when an error needs it.
+	opI, opN int
 }
 
 func newObjParser(v any, what string) (*objParser, *Error) {
@@ -226,6 +229,9 @@ func (p *objParser) str(name string, required bool) (string, bool) {
 // with the whole object as syntax.
 func (p *objParser) fail(format string, args ...any) *Error {
 	e := syntaxErr(p.obj, format, args...)
+	if p.what == "" && p.opN > 0 {
+		p.what = "ovsdb operation " + strconv.Itoa(p.opI) + " of " + strconv.Itoa(p.opN)
+	}
 	e.Details = "Parsing " + p.what + " failed: " + e.Details
 	return e
 }

@@ -64,7 +64,22 @@ type txn struct {
 	elapsed  time.Duration
 	blocked  *errBlocked
 	writable bool
-	durable  bool // a commit operation asked for durable: true
+	durable  bool        // a commit operation asked for durable: true
+	used     []string    // scratch for execute's objParser
+	rcs      []rowChange // slab for newChange
+	symSlab  []Symbol    // slab for the symbols of uuid-names
+}
+
+// newChange returns a new rowChange, cut from a slab: a big transaction
+// changes thousands of rows, and the changes live only as long as it.
+func (x *txn) newChange(old, new *Row) *rowChange {
+	if len(x.rcs) == 0 {
+		x.rcs = make([]rowChange, 128)
+	}
+	c := &x.rcs[0]
+	x.rcs = x.rcs[1:]
+	c.old, c.new = old, new
+	return c
 }
 
 type txnTable struct {
@@ -105,7 +120,7 @@ func (x *txn) modifiable(t *Table, r *Row) *Row {
 		return c.new
 	}
 	nr := r.clone()
-	tt.changes[u] = &rowChange{old: r, new: nr}
+	tt.changes[u] = x.newChange(r, nr)
 	tt.order = append(tt.order, u)
 	return nr
 }
@@ -117,7 +132,7 @@ func (x *txn) insertRow(t *Table, r *Row) {
 		c.new = r
 		return
 	}
-	tt.changes[u] = &rowChange{new: r}
+	tt.changes[u] = x.newChange(nil, r)
 	tt.order = append(tt.order, u)
 }
 
@@ -128,7 +143,7 @@ func (x *txn) deleteRow(t *Table, r *Row) {
 		c.new = nil
 		return
 	}
-	tt.changes[u] = &rowChange{old: r}
+	tt.changes[u] = x.newChange(r, nil)
 	tt.order = append(tt.order, u)
 }
 
@@ -173,7 +188,7 @@ func (db *Database) Transact(ops []any, opts TxnOptions) *TxnResult {
 			}
 		}
 	}
-	x := &txn{db: db, opts: &opts, syms: Symbols{}, tables: map[*Table]*txnTable{}, writable: writes}
+	x := &txn{db: db, opts: &opts, syms: make(Symbols, len(ops)), tables: map[*Table]*txnTable{}, writable: writes}
 	if writes {
 		db.mu.Lock()
 	} else {
@@ -243,7 +258,10 @@ func (x *txn) execute(b []byte, op any, i, n int) (_ []byte, err *Error) {
 	if !ok {
 		return b, syntaxErr(op, "Operation is not a JSON object.")
 	}
-	p := &objParser{obj: m, used: make([]string, 0, 8), what: "ovsdb operation " + strconv.Itoa(i) + " of " + strconv.Itoa(n)}
+	// The operations run one at a time, so they share one buffer for the
+	// members each looked at.
+	p := &objParser{obj: m, used: x.used[:0], opI: i, opN: n}
+	defer func() { x.used = p.used[:0] }()
 	name, _ := p.str("op", true)
 	if p.err != nil {
 		return b, p.err
@@ -391,7 +409,12 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 				Syntax: strconv.Quote(name)}
 		}
 		if sym == nil {
-			sym = &Symbol{UUID: u}
+			if len(x.symSlab) == 0 {
+				x.symSlab = make([]Symbol, 64)
+			}
+			sym = &x.symSlab[0]
+			x.symSlab = x.symSlab[1:]
+			sym.UUID = u
 			if !explicit {
 				sym.UUID = NewUUID()
 			}
