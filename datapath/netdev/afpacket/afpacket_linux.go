@@ -66,10 +66,10 @@ type Port struct {
 	hdrs    [txSlots][offload.VnetHdrSize]byte
 	txLens  [txSlots]int
 	txN     int
-	txSlab  []byte
+	txSlab  []byte // software segments; allocated on first use
 	txOff   int
 	segOut  func([]byte)
-	scratch []byte
+	scratch []byte // offload.Segment's scratch; allocated on first use
 	txErr   error // a port failure seen inside the segmenter callback
 
 	statsMu sync.Mutex // guards fd for Stats against Close, and kdrops
@@ -214,8 +214,6 @@ func open(ifname string, o Options) (*Port, error) {
 	if o.RxMode == RxFrameRing && o.BusyPoll > 0 {
 		p.spinMax = o.BusyPoll
 	}
-	p.txSlab = make([]byte, txSlabSize)
-	p.scratch = make([]byte, 64<<10+256)
 	p.segOut = p.queueCopy
 	ok = true
 	return p, nil

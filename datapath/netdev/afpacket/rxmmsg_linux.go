@@ -37,10 +37,15 @@ type rxMmsg struct {
 	slot  int
 	next  int // first message not yet handed out
 	got   int // messages the last recvmmsg filled
+	// active is how many messages have a slab slot: one until the first
+	// frame arrives, so an idle port (a lazy ring's first socket, most
+	// ports of a large bridge) holds one 64 KiB slot, not a batch of them.
+	active int
 }
 
 // setupMmsg asks for PACKET_AUXDATA and a larger socket buffer, and points
-// every message at its buffers once; recvmmsg leaves iovecs alone.
+// the messages at their buffers (recvmmsg leaves iovecs alone): only the
+// first until the port has received a frame, see growMmsg.
 func (p *Port) setupMmsg() error {
 	if err := unix.SetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
 		return fmt.Errorf("packet auxdata: %w", err)
@@ -57,27 +62,39 @@ func (p *Port) setupMmsg() error {
 		names: make([]unix.RawSockaddrLinklayer, nb),
 		cmsgs: make([][cmsgSize]byte, nb),
 	}
-	p.slab = make([]byte, nb*m.slot)
 	for i := range m.msgs {
-		iov := &m.iovs[i]
-		n := 0
-		if p.caps != 0 {
-			iov[0].Base = &m.hdrs[i][0]
-			iov[0].SetLen(offload.VnetHdrSize)
-			n = 1
-		}
-		frame := p.slab[i*m.slot+packet.Headroom+vlanTagSize : (i+1)*m.slot]
-		iov[n].Base = &frame[0]
-		iov[n].SetLen(len(frame))
 		h := &m.msgs[i].Hdr
-		h.Iov = &iov[0]
-		h.SetIovlen(n + 1)
+		h.Iov = &m.iovs[i][0]
 		h.Name = (*byte)(ptrOf(&m.names[i]))
 		h.Control = &m.cmsgs[i][0]
 	}
 	p.mm = m
+	p.growMmsg(1)
 	p.fill = p.fillMmsg
 	return nil
+}
+
+// growMmsg gives the first n messages a slot in a new slab of n slots and
+// points their iovecs there. Frames handed out from the old slab must no
+// longer be in use (it is called before a refill).
+func (p *Port) growMmsg(n int) {
+	m := p.mm
+	n = min(n, len(m.msgs))
+	p.slab = make([]byte, n*m.slot)
+	for i := range n {
+		iov := &m.iovs[i]
+		k := 0
+		if p.caps != 0 {
+			iov[0].Base = &m.hdrs[i][0]
+			iov[0].SetLen(offload.VnetHdrSize)
+			k = 1
+		}
+		frame := p.slab[i*m.slot+packet.Headroom+vlanTagSize : (i+1)*m.slot]
+		iov[k].Base = &frame[0]
+		iov[k].SetLen(len(frame))
+		m.msgs[i].Hdr.SetIovlen(k + 1)
+	}
+	m.active = n
 }
 
 // fillMmsg receives up to a batch with one non-blocking recvmmsg. Frames
@@ -86,15 +103,19 @@ func (p *Port) setupMmsg() error {
 func (p *Port) fillMmsg(b *packet.Batch) {
 	m := p.mm
 	if m.next >= m.got {
-		// Everything handed out before is no longer valid: refill.
+		// Everything handed out before is no longer valid: refill,
+		// with the whole vector once the port has seen traffic.
+		if m.got > 0 && m.active < len(m.msgs) {
+			p.growMmsg(len(m.msgs))
+		}
 		m.next, m.got = 0, 0
-		for i := range m.msgs {
+		for i := range m.msgs[:m.active] {
 			h := &m.msgs[i].Hdr
 			h.Namelen = unix.SizeofSockaddrLinklayer
 			h.SetControllen(cmsgSize)
 			h.Flags = 0
 		}
-		n, err := recvmmsg(p.fd, m.msgs, unix.MSG_DONTWAIT)
+		n, err := recvmmsg(p.fd, m.msgs[:m.active], unix.MSG_DONTWAIT)
 		if err != nil {
 			if err != unix.EAGAIN && err != unix.EINTR {
 				p.rxErrors.Add(1)

@@ -33,6 +33,12 @@ func (p *Port) Send(b *packet.Batch) error {
 			}
 			p.queue(frame, off)
 		case offload.IsGSO(off) || offload.NeedsCsum(off):
+			if p.scratch == nil {
+				// Only ports without virtio-net headers get here:
+				// most ports never need these 320 KiB.
+				p.txSlab = make([]byte, txSlabSize)
+				p.scratch = make([]byte, 64<<10+256)
+			}
 			if _, ok := offload.Segment(frame, off, p.scratch, p.segOut); !ok {
 				p.txDropped.Add(1)
 			}
