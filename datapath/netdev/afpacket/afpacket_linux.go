@@ -70,7 +70,7 @@ type Port struct {
 	txOff   int
 	segOut  func([]byte)
 	scratch []byte // offload.Segment's scratch; allocated on first use
-	txErr   error // a port failure seen inside the segmenter callback
+	txErr   error  // a port failure seen inside the segmenter callback
 
 	statsMu sync.Mutex // guards fd for Stats against Close, and kdrops
 	kdrops  uint64
