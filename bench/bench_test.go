@@ -123,3 +123,44 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteOVSDefault checks the extra ratio column and the note when
+// Open vSwitch with default settings ran, and that sink workloads have rows
+// of their own.
+func TestWriteOVSDefault(t *testing.T) {
+	r := &Results{Started: time.Unix(0, 0).UTC(), Finished: time.Unix(60, 0).UTC(), Reps: 1, DurationSec: 1, Hosts: 3,
+		Systems:   []SystemInfo{{Name: SysGvswitchd}, {Name: SysOVS}, {Name: SysOVSDefault}},
+		Workloads: AllWorkloads()}
+	var plain, sink Workload
+	for _, w := range AllWorkloads() {
+		switch w.ID {
+		case "udp64-1":
+			plain = w
+		case "udp64-1-sink":
+			sink = w
+		}
+	}
+	if !sink.Sink || plain.Sink || sink.Title() == plain.Title() {
+		t.Fatalf("sink workload %+v vs %+v", sink, plain)
+	}
+	for i, sys := range []string{SysGvswitchd, SysOVS, SysOVSDefault} {
+		v := float64(3 - i)
+		r.record(plain.ID, plain.Title(), plain.Kind, sys, measurement{metrics: map[string]float64{"rx": v}}, nil)
+		r.record(sink.ID, sink.Title(), sink.Kind, sys, measurement{metrics: map[string]float64{"rx": 2 * v}}, nil)
+		r.record("tcp1", "TCP 1 stream, offloads on", KindTCP, sys, measurement{metrics: map[string]float64{"throughput": v - 1}}, nil)
+	}
+	var b strings.Builder
+	WriteMarkdown(&b, r, nil)
+	md := b.String()
+	for _, want := range []string{
+		"| workload | gvswitchd | ovs | ovs-default | gvswitchd / bridge | gvswitchd / OVS | gvswitchd / OVS default |",
+		"| UDP 64B, 1 flow | 3.00 | 2.00 | 1.00 | – | 1.50 | 3.00 |",
+		"| UDP 64B, 1 flow, sink receiver | 6.00 | 4.00 | 2.00 | – | 1.50 | 3.00 |",
+		"| TCP 1 stream, offloads on | 2.00 | 1.00 | 0.000 | – | 2.00 | – |",
+		"TCP did not pass",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+}

@@ -25,6 +25,9 @@ type Workload struct {
 	TxOff   bool   `json:"tx_off,omitempty"`  // ethtool -K eth0 tx off in the hosts
 	Size    int    `json:"size,omitempty"`    // UDP frame bytes without FCS (60 = "64B")
 	Flows   int    `json:"flows,omitempty"`   // distinct source MAC/IP/port combinations
+	// Sink drops the frames at the receivers' eth0 ingress (sink_linux.go)
+	// instead of letting their IP stack discard them.
+	Sink bool `json:"sink,omitempty"`
 }
 
 // Title is the workload's human name, e.g. "UDP 64B, 1k flows".
@@ -40,9 +43,9 @@ func (w Workload) Title() string {
 		}
 		return s + ", offloads on"
 	case KindUDP:
-		return fmt.Sprintf("UDP %dB, %s flow%s", frameLabel(w.Size), countLabel(w.Flows), plural(w.Flows))
+		return fmt.Sprintf("UDP %dB, %s flow%s", frameLabel(w.Size), countLabel(w.Flows), plural(w.Flows)) + w.sinkLabel()
 	case KindFlood:
-		return fmt.Sprintf("flood %dB to unknown MAC", frameLabel(w.Size))
+		return fmt.Sprintf("flood %dB to unknown MAC", frameLabel(w.Size)) + w.sinkLabel()
 	case KindLatency:
 		return "UDP request/response"
 	}
@@ -56,6 +59,13 @@ func frameLabel(size int) int {
 		return 64
 	}
 	return size - 14
+}
+
+func (w Workload) sinkLabel() string {
+	if w.Sink {
+		return ", sink receiver"
+	}
+	return ""
 }
 
 func countLabel(n int) string {
@@ -87,10 +97,15 @@ func AllWorkloads() []Workload {
 			ws = append(ws, Workload{ID: fmt.Sprintf("udp%d-%s", frameLabel(size), countLabel(flows)), Kind: KindUDP, Size: size, Flows: flows})
 		}
 	}
-	return append(ws,
-		Workload{ID: "flood64", Kind: KindFlood, Size: 60, Flows: 1},
-		Workload{ID: "rr", Kind: KindLatency},
-	)
+	ws = append(ws, Workload{ID: "flood64", Kind: KindFlood, Size: 60, Flows: 1})
+	// The same 64B cases with sink receivers (sink_linux.go): separate rows,
+	// so the report shows the switch's own forwarding cost next to the
+	// cases above, whose receivers run their IP stack on the switch's CPU.
+	ws = append(ws, Workload{ID: "flood64-sink", Kind: KindFlood, Size: 60, Flows: 1, Sink: true})
+	for _, flows := range []int{1, 1000, 100000} {
+		ws = append(ws, Workload{ID: fmt.Sprintf("udp64-%s-sink", countLabel(flows)), Kind: KindUDP, Size: 60, Flows: flows, Sink: true})
+	}
+	return append(ws, Workload{ID: "rr", Kind: KindLatency})
 }
 
 // quickWorkloads is the QUICK=1 subset.
@@ -102,7 +117,7 @@ type Config struct {
 	Reps        int           // measured repetitions per case, after one warm-up run
 	Duration    time.Duration // each measured run
 	Warmup      time.Duration // the unmeasured run before the repetitions
-	Systems     []string      // SysDirect, SysBridge, SysGvswitchd, SysOVS, SysOVSAFXDP
+	Systems     []string      // SysDirect, SysBridge, SysGvswitchd, SysOVS, SysOVSDefault, SysOVSAFXDP
 	Workloads   []string      // workload IDs; empty = the mode's default set
 	Hosts       int           // hosts on the switch (>= 2; the flood workload uses all)
 	AddPortRuns int           // timed single ovs-vsctl add-port calls
@@ -122,7 +137,7 @@ func DefaultConfig(quick bool) Config {
 		Reps:        5,
 		Duration:    3 * time.Second,
 		Warmup:      1 * time.Second,
-		Systems:     []string{SysDirect, SysBridge, SysGvswitchd, SysOVS},
+		Systems:     []string{SysDirect, SysBridge, SysGvswitchd, SysOVS, SysOVSDefault},
 		Hosts:       4,
 		AddPortRuns: 50,
 		BulkPorts:   1000,

@@ -156,18 +156,31 @@ func extraOf(key string) func(*Case) (float64, bool) {
 }
 
 // table writes one Markdown table; val gives the numbers the ratio columns divide.
+// gvswitchd is divided by the bridge's and OVS's numbers, and by OVS with
+// default settings when that system ran.
 func (r *Results) table(w io.Writer, rows []row, cellf func(*Case) string, val func(*Case) (float64, bool)) {
 	systems := r.ranSystems()
-	fmt.Fprintf(w, "| workload | %s | gvswitchd / bridge | gvswitchd / OVS |\n", strings.Join(systems, " | "))
-	fmt.Fprintf(w, "|---|%s---|---|\n", strings.Repeat("---|", len(systems)))
+	refs := []struct{ label, sys string }{{"bridge", SysBridge}, {"OVS", SysOVS}}
+	if slices.Contains(systems, SysOVSDefault) {
+		refs = append(refs, struct{ label, sys string }{"OVS default", SysOVSDefault})
+	}
+	var hdr []string
+	for _, ref := range refs {
+		hdr = append(hdr, "gvswitchd / "+ref.label)
+	}
+	fmt.Fprintf(w, "| workload | %s | %s |\n", strings.Join(systems, " | "), strings.Join(hdr, " | "))
+	fmt.Fprintf(w, "|---|%s%s\n", strings.Repeat("---|", len(systems)), strings.Repeat("---|", len(refs)))
 	for _, rw := range rows {
 		cells := make([]string, len(systems))
 		for i, s := range systems {
 			cells[i] = cellf(r.Find(rw.workload, rw.metric, s))
 		}
 		g := r.Find(rw.workload, rw.metric, SysGvswitchd)
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", rw.label, strings.Join(cells, " | "),
-			ratio(g, r.Find(rw.workload, rw.metric, SysBridge), val), ratio(g, r.Find(rw.workload, rw.metric, SysOVS), val))
+		ratios := make([]string, len(refs))
+		for i, ref := range refs {
+			ratios[i] = ratio(g, r.Find(rw.workload, rw.metric, ref.sys), val)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", rw.label, strings.Join(cells, " | "), strings.Join(ratios, " | "))
 	}
 	fmt.Fprintln(w)
 }
@@ -218,7 +231,15 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 `)
 	fmt.Fprint(w, "## TCP throughput (iperf3, Gbit/s at the receiver)\n\n")
 	r.table(w, r.rowsOf(KindTCP), func(c *Case) string { return cell(c, r.Reps) }, medianOf)
+	if slices.Contains(r.ranSystems(), SysOVSDefault) {
+		fmt.Fprint(w, "\"ovs-default\" is Open vSwitch with its default settings (no userspace-tso-enable; \"ovs\" has it on).\n"+
+			"A TCP cell of 0 there means TCP did not pass (iperf3 could not connect): with the hosts' default\n"+
+			"checksum offload it forwards checksum-partial frames unfixed, and the receiver drops them.\n\n")
+	}
 	fmt.Fprint(w, "## UDP packet rate (trafgen, received Mpps per receiving host, and loss)\n\n")
+	fmt.Fprint(w, "Rows marked \"sink receiver\" drop the frames at the receivers' eth0 ingress (a BPF drop program on the\n"+
+		"tcx hook) instead of passing them to their IP stack: on veths that stack runs on the CPU of whoever sent into\n"+
+		"the veth, which for a userspace switch is the switch's own thread (see bench/README.md).\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return cell(c, r.Reps) }, medianOf)
 	fmt.Fprint(w, "Sent rate (Mpps, median) for the same cases, as counted at the sender's eth0:\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "sent_mpps", 1) }, extraOf("sent_mpps"))

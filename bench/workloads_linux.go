@@ -26,7 +26,8 @@ type env struct {
 	sys  system
 	dir  string
 	cfg  Config
-	perf *proc // iperf3 server in host 2
+	perf *proc     // iperf3 server in host 2
+	sink *sinkProg // loaded by the first sink workload
 }
 
 const iperfPort = "5201"
@@ -169,6 +170,19 @@ func (e *env) runUDP(ctx context.Context, w Workload, d time.Duration) (measurem
 				return measurement{}, fmt.Errorf("relearn %s: %w", h.ip, err)
 			}
 		}
+	}
+	if w.Sink {
+		// After the relearning pings: a sink drops their replies too.
+		if e.sink == nil {
+			if e.sink, err = newSinkProg(); err != nil {
+				return measurement{}, err
+			}
+		}
+		detach, err := e.sink.attachSinks(recv)
+		if err != nil {
+			return measurement{}, err
+		}
+		defer func() { _ = detach() }()
 	}
 	// One trafgen process (pinned by trafgen to CPU 0), qdisc bypass (its default),
 	// no CPU statistics (-C).

@@ -23,7 +23,7 @@ func run() int {
 	fs := flag.NewFlagSet("gvsbench", flag.ContinueOnError)
 	q := fs.Bool("quick", quick, "one short repetition of fewer cases (also GVS_BENCH_QUICK=1)")
 	out := fs.String("out", "", "results directory (default bench/results/latest, or bench/results/quick with -quick)")
-	systems := fs.String("systems", "", "comma-separated systems: direct,bridge,gvswitchd,ovs,ovs-afxdp (default: all but ovs-afxdp)")
+	systems := fs.String("systems", "", "comma-separated systems: direct,bridge,gvswitchd,ovs,ovs-default,ovs-afxdp (default: all but ovs-afxdp)")
 	workloads := fs.String("workloads", "", "comma-separated workload IDs (default: the mode's set; see -list)")
 	list := fs.Bool("list", false, "list workloads and exit")
 	gvs := fs.String("gvswitchd", "", "gvswitchd binary (default: bin/gvswitchd of the module, else PATH)")
