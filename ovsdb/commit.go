@@ -70,13 +70,12 @@ func (x *txn) commit() (*Commit, func(bool) error, *Error) {
 	// Drop no-op changes.
 	for _, tt := range x.order {
 		order := tt.order[:0]
-		for _, u := range tt.order {
-			c := tt.changes[u]
+		for _, c := range tt.order {
 			if (c.old == nil && c.new == nil) || (c.old != nil && c.new != nil && sameData(c.old, c.new)) {
-				delete(tt.changes, u)
+				delete(tt.changes, c.u)
 				continue
 			}
-			order = append(order, u)
+			order = append(order, c)
 		}
 		tt.order = order
 	}
@@ -86,20 +85,20 @@ func (x *txn) commit() (*Commit, func(bool) error, *Error) {
 	// referenced, and only then collect garbage.
 	delta := refDelta{}
 	for _, tt := range x.order {
-		for _, u := range tt.order {
-			if err := x.adjustRefs(delta, tt.t.Schema, u, tt.changes[u]); err != nil {
+		for _, c := range tt.order {
+			if err := x.adjustRefs(delta, tt.t.Schema, c.u, c); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
 	for _, tt := range x.order {
-		for _, u := range tt.order {
-			if tt.changes[u].new != nil {
+		for _, c := range tt.order {
+			if c.new != nil {
 				continue
 			}
-			if n := x.refs(delta, tt.t, u); n > 0 {
+			if n := x.refs(delta, tt.t, c.u); n > 0 {
 				return nil, nil, errorf(TagReferentialIntegrity,
-					"cannot delete %s row %s because of %d remaining reference(s)", tt.t.Schema.Name, u, n)
+					"cannot delete %s row %s because of %d remaining reference(s)", tt.t.Schema.Name, c.u, n)
 			}
 		}
 	}
@@ -248,12 +247,12 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 func (x *txn) dropNoops() {
 	for _, tt := range x.order {
 		order := tt.order[:0]
-		for _, u := range tt.order {
-			if c := tt.changes[u]; c.old == nil && c.new == nil {
-				delete(tt.changes, u)
+		for _, c := range tt.order {
+			if c.old == nil && c.new == nil {
+				delete(tt.changes, c.u)
 				continue
 			}
-			order = append(order, u)
+			order = append(order, c)
 		}
 		tt.order = order
 	}
@@ -280,9 +279,9 @@ func (x *txn) collectGarbage(delta refDelta) *Error {
 		if tt.t.Schema.IsRoot {
 			continue
 		}
-		for _, u := range tt.order {
-			if tt.changes[u].new != nil {
-				work = append(work, cand{tt.t, u})
+		for _, c := range tt.order {
+			if c.new != nil {
+				work = append(work, cand{tt.t, c.u})
 			}
 		}
 	}
@@ -320,8 +319,8 @@ func (x *txn) collectGarbage(delta refDelta) *Error {
 func (x *txn) weakRefs() *Error {
 	deletedIn := map[*TableSchema]bool{}
 	for _, tt := range x.order {
-		for _, u := range tt.order {
-			if tt.changes[u].new == nil {
+		for _, c := range tt.order {
+			if c.new == nil {
 				deletedIn[tt.t.Schema] = true
 				break
 			}
@@ -343,8 +342,8 @@ func (x *txn) weakRefs() *Error {
 		if scanAll {
 			x.forEach(t, func(r *Row) bool { rows = append(rows, r); return true })
 		} else if tt := x.tables[t]; tt != nil {
-			for _, u := range tt.order {
-				if r := tt.changes[u].new; r != nil {
+			for _, c := range tt.order {
+				if r := c.new; r != nil {
 					rows = append(rows, r)
 				}
 			}
@@ -412,8 +411,7 @@ func (x *txn) checkMaxRows() *Error {
 			continue
 		}
 		n := len(tt.t.Rows)
-		for _, u := range tt.order {
-			c := tt.changes[u]
+		for _, c := range tt.order {
 			switch {
 			case c.old == nil && c.new != nil:
 				n++
@@ -434,8 +432,8 @@ func (x *txn) checkIndexes() *Error {
 		ts := tt.t.Schema
 		for i, idx := range ts.Indexes {
 			seen := make(map[string]UUID, len(tt.order))
-			for _, u := range tt.order {
-				c := tt.changes[u]
+			for _, c := range tt.order {
+				u := c.u
 				if c.new == nil {
 					continue
 				}
@@ -507,8 +505,8 @@ func (x *txn) apply(delta refDelta) (*Commit, func(bool) error, *Error) {
 		}
 		t := tt.t
 		tc := &TableChange{Table: t.Schema, Rows: make([]RowChange, 0, len(tt.order))}
-		for _, u := range tt.order {
-			c := tt.changes[u]
+		for _, c := range tt.order {
+			u := c.u
 			if c.old != nil && c.new != nil {
 				c.new.Data[1] = uuidDatum(NewUUID())
 			}
@@ -527,10 +525,10 @@ func (x *txn) apply(delta refDelta) (*Commit, func(bool) error, *Error) {
 			}
 			tc.Rows = append(tc.Rows, RowChange{Old: c.old, New: c.new})
 		}
-		for _, u := range tt.order {
-			if r := tt.changes[u].new; r != nil {
+		for _, c := range tt.order {
+			if r := c.new; r != nil {
 				for i, idx := range t.Schema.Indexes {
-					t.indexes[i][indexKey(idx, r)] = u
+					t.indexes[i][indexKey(idx, r)] = c.u
 				}
 			}
 		}

@@ -127,10 +127,28 @@ type TableSchema struct {
 	IsRoot    bool
 	Indexes   [][]*ColumnSchema
 
-	defaults     []*Datum // every column's default, indexed like Columns
-	hasWeakRefs  bool     // some column holds weak references
-	hasRefs      bool     // some column holds references
+	defaults []*Datum // every column's default, indexed like Columns
+	// badDefaults are the user columns, in order, whose default is one
+	// atom (or pair) that breaks the column's own constraints (such as ""
+	// for a required enum): an insert must not leave them at the default.
+	badDefaults  []*ColumnSchema
+	hasWeakRefs  bool // some column holds weak references
+	hasRefs      bool // some column holds references
 	explicitRoot bool
+}
+
+// defaultError checks a one-element datum against c's constraints.
+func defaultError(c *ColumnSchema, d *Datum) *Error {
+	if len(d.Keys) != 1 {
+		return nil
+	}
+	if err := checkAtom(&c.Type.Key, d.Keys[0]); err != nil {
+		return err
+	}
+	if c.Type.IsMap() {
+		return checkAtom(&c.Type.Value, d.Values[0])
+	}
+	return nil
 }
 
 // Column returns the named column or nil.
@@ -388,6 +406,9 @@ func tableFromJSON(name string, v any) (*TableSchema, *Error) {
 		if i >= 2 {
 			d := DefaultDatum(&c.Type)
 			ts.defaults[i] = &d
+			if defaultError(c, &d) != nil {
+				ts.badDefaults = append(ts.badDefaults, c)
+			}
 		}
 	}
 	if indexes != nil {

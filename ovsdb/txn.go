@@ -72,23 +72,24 @@ type txn struct {
 
 // newChange returns a new rowChange, cut from a slab: a big transaction
 // changes thousands of rows, and the changes live only as long as it.
-func (x *txn) newChange(old, new *Row) *rowChange {
+func (x *txn) newChange(u UUID, old, new *Row) *rowChange {
 	if len(x.rcs) == 0 {
 		x.rcs = make([]rowChange, 128)
 	}
 	c := &x.rcs[0]
 	x.rcs = x.rcs[1:]
-	c.old, c.new = old, new
+	c.u, c.old, c.new = u, old, new
 	return c
 }
 
 type txnTable struct {
 	t       *Table
 	changes map[UUID]*rowChange
-	order   []UUID
+	order   []*rowChange // in the order the transaction first touched the rows
 }
 
 type rowChange struct {
+	u        UUID
 	old, new *Row
 }
 
@@ -120,8 +121,9 @@ func (x *txn) modifiable(t *Table, r *Row) *Row {
 		return c.new
 	}
 	nr := r.clone()
-	tt.changes[u] = x.newChange(r, nr)
-	tt.order = append(tt.order, u)
+	c := x.newChange(u, r, nr)
+	tt.changes[u] = c
+	tt.order = append(tt.order, c)
 	return nr
 }
 
@@ -132,8 +134,9 @@ func (x *txn) insertRow(t *Table, r *Row) {
 		c.new = r
 		return
 	}
-	tt.changes[u] = x.newChange(nil, r)
-	tt.order = append(tt.order, u)
+	c := x.newChange(u, nil, r)
+	tt.changes[u] = c
+	tt.order = append(tt.order, c)
 }
 
 func (x *txn) deleteRow(t *Table, r *Row) {
@@ -143,8 +146,9 @@ func (x *txn) deleteRow(t *Table, r *Row) {
 		c.new = nil
 		return
 	}
-	tt.changes[u] = x.newChange(r, nil)
-	tt.order = append(tt.order, u)
+	c := x.newChange(u, r, nil)
+	tt.changes[u] = c
+	tt.order = append(tt.order, c)
 }
 
 // forEach calls f for every row the transaction sees in t, stopping early if
@@ -160,8 +164,8 @@ func (x *txn) forEach(t *Table, f func(*Row) bool) {
 		}
 	}
 	if tt != nil {
-		for _, u := range tt.order {
-			if r := tt.changes[u].new; r != nil {
+		for _, c := range tt.order {
+			if r := c.new; r != nil {
 				if !f(r) {
 					return
 				}
@@ -442,18 +446,14 @@ func (x *txn) opInsert(b []byte, p *objParser, t *Table) ([]byte, *Error) {
 	}
 	// Defaults are not checked by parsing: a one-element default (such as
 	// "" for a required enum) must still satisfy the column's constraints.
-	for _, c := range t.Schema.UserColumns() {
-		d := r.Data[c.Index]
-		if len(d.Keys) != 1 {
+	// Parsed values were checked, so only columns still at a default that
+	// the schema says breaks them can fail.
+	for _, c := range t.Schema.badDefaults {
+		if r.Data[c.Index] != t.Schema.defaults[c.Index] {
 			continue
 		}
-		if err := checkAtom(&c.Type.Key, d.Keys[0]); err != nil {
+		if err := defaultError(c, r.Data[c.Index]); err != nil {
 			return b, err
-		}
-		if c.Type.IsMap() {
-			if err := checkAtom(&c.Type.Value, d.Values[0]); err != nil {
-				return b, err
-			}
 		}
 	}
 	x.insertRow(t, r)
@@ -547,8 +547,8 @@ func (x *txn) indexCandidates(t *Table, cond *Condition) ([]*Row, bool) {
 			}
 		}
 		if tt != nil {
-			for _, u := range tt.order {
-				if r := tt.changes[u].new; r != nil {
+			for _, c := range tt.order {
+				if r := c.new; r != nil {
 					cands = append(cands, r)
 				}
 			}
