@@ -5,7 +5,11 @@
 // vSwitch creates internal ports (a down device sends nothing, not even IPv6
 // router solicitations or MLD reports, until the administrator brings it
 // up); the device lives as long as the port and is removed by Close. Open
-// attaches to an existing persistent TAP.
+// attaches to an existing persistent TAP. Send to a down device costs one
+// refused write per batch: the kernel builds the skb before it answers EIO,
+// so the rest of the batch is counted as dropped without being written (a
+// flood reaches the bridge-local port, down unless someone set it up, with
+// every frame).
 //
 // Create's cost does not depend on how many links the namespace holds: no
 // link dump, the name check is TUNSETIFF's (IFF_TUN_EXCL: EBUSY when the name

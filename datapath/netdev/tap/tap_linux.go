@@ -59,6 +59,7 @@ type Port struct {
 	scratch []byte
 	segOut  func([]byte)
 	txErr   error
+	txDown  bool // a write in this Send found the device down (EIO)
 
 	rxPackets, rxBytes, rxDropped, rxErrors atomic.Uint64
 	txPackets, txBytes, txDropped, txErrors atomic.Uint64
@@ -367,28 +368,39 @@ func (p *Port) Send(b *packet.Batch) error {
 	if p.closed.Load() {
 		return netdev.ErrClosed
 	}
-	for _, pkt := range b.Packets() {
+	p.txDown = false
+	pkts := b.Packets()
+	for i, pkt := range pkts {
 		frame, o := pkt.Data(), pkt.Offload
 		if p.caps.Accepts(o) {
 			if err := p.write(frame, o); err != nil {
 				return err
 			}
-			continue
+		} else {
+			if _, ok := offload.Segment(frame, o, p.scratch, p.segOut); !ok {
+				p.txDropped.Add(1)
+			}
+			if p.txErr != nil {
+				err := p.txErr
+				p.txErr = nil
+				return err
+			}
 		}
-		if _, ok := offload.Segment(frame, o, p.scratch, p.segOut); !ok {
-			p.txDropped.Add(1)
-		}
-		if p.txErr != nil {
-			err := p.txErr
-			p.txErr = nil
-			return err
+		if p.txDown {
+			// The device is down: the kernel builds every skb before
+			// refusing it, so one refused write stands for the batch.
+			p.txDropped.Add(uint64(len(pkts) - i - 1))
+			return nil
 		}
 	}
 	return nil
 }
 
 func (p *Port) writeSegment(seg []byte) {
-	if p.txErr == nil {
+	switch {
+	case p.txDown:
+		p.txDropped.Add(1)
+	case p.txErr == nil:
 		p.txErr = p.write(seg, packet.Offload{})
 	}
 }
@@ -420,8 +432,12 @@ func (p *Port) write(frame []byte, o packet.Offload) error {
 		case unix.EBADF, unix.EBADFD, unix.EFAULT:
 			p.txErrors.Add(1)
 			return fmt.Errorf("send %s: %w", p.name, err)
+		case unix.EIO:
+			p.txDropped.Add(1) // administratively down
+			p.txDown = true
+			return nil
 		default:
-			p.txDropped.Add(1) // EIO (device down), EINVAL (bad header), EAGAIN
+			p.txDropped.Add(1) // EINVAL (bad header), EAGAIN
 			return nil
 		}
 	}

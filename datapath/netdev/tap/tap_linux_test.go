@@ -322,6 +322,22 @@ func TestCreateDown(t *testing.T) {
 		}
 		return nil
 	})
+	// Sending to the down device: the kernel refuses the first frame
+	// (EIO) and the rest of the batch is dropped without more writes.
+	var out packet.Batch
+	for i := range 5 {
+		f := make([]byte, 60)
+		copy(f, net.HardwareAddr{0x02, 0, 0, 0, 0, 2})
+		copy(f[6:], mac)
+		f[12], f[13], f[14] = 0x88, 0xb5, byte(i)
+		out.Add(packet.FromFrame(f))
+	}
+	if err := p.Send(&out); err != nil {
+		t.Fatalf("Send to a down device: %v", err)
+	}
+	if st := p.Stats(); st.TxDropped != 5 || st.TxPackets != 0 {
+		t.Errorf("Send of 5 frames to a down device: tx %d dropped %d, want 0 and 5", st.TxPackets, st.TxDropped)
+	}
 	for _, taken := range []string{name, "lo"} {
 		var dup *tap.Port
 		err := ns.Run(func() (err error) {
