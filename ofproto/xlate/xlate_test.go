@@ -469,3 +469,16 @@ func TestRefreshOnlyFromNewHits(t *testing.T) {
 		t.Fatalf("a flow hit since the last pass did not refresh its MAC: %d %v", p, ok)
 	}
 }
+
+func TestPeriodicGap(t *testing.T) {
+	for _, tt := range []struct{ took, want time.Duration }{
+		{5 * time.Millisecond, time.Second},
+		{100 * time.Millisecond, time.Second},
+		{250 * time.Millisecond, 2500 * time.Millisecond},
+		{5 * time.Second, maxPeriodicGap},
+	} {
+		if got := periodicGap(time.Second, tt.took); got != tt.want {
+			t.Errorf("periodicGap(1s, %v) = %v, want %v", tt.took, got, tt.want)
+		}
+	}
+}
