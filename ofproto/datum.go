@@ -1,27 +1,33 @@
 package ofproto
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
+	"strconv"
+	"unicode/utf8"
 )
 
 // OVSDB datum decoding (RFC 7047 §5.1) for the few column types ofproto
 // reads. Malformed values decode as the column's empty value: a bad row must
 // never stop the reconciler.
 
+// The decoders below read the datum bytes directly: a bulk add decodes tens
+// of thousands of columns, and encoding/json costs several allocations and
+// a validation scan per call. Rows come out of a decoded monitor message, so
+// they are valid JSON; anything the fast paths do not handle exactly (string
+// escapes, invalid UTF-8, unusual number forms) goes to encoding/json.
+
 // setElems returns a datum's atoms: ["set",[...]] or a single atom.
 func setElems(raw json.RawMessage) []json.RawMessage {
 	if len(raw) == 0 {
 		return nil
 	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) == nil && len(arr) == 2 {
-		var tag string
-		if json.Unmarshal(arr[0], &tag) == nil {
+	if arr, ok := splitArray(raw); ok && len(arr) == 2 {
+		if tag, ok := atomString(arr[0]); ok {
 			switch tag {
 			case "set":
-				var elems []json.RawMessage
-				_ = json.Unmarshal(arr[1], &elems)
+				elems, _ := splitArray(arr[1])
 				return elems
 			case "uuid", "named-uuid":
 				return []json.RawMessage{raw}
@@ -31,7 +37,92 @@ func setElems(raw json.RawMessage) []json.RawMessage {
 	return []json.RawMessage{raw}
 }
 
+// splitArray returns the elements of the JSON array raw (each without
+// surrounding whitespace); ok is false when raw is not an array.
+func splitArray(raw []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		return []json.RawMessage{}, skipSpace(raw, i+1) == len(raw)
+	}
+	var out []json.RawMessage
+	for i < len(raw) {
+		end, ok := valueEnd(raw, i)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, json.RawMessage(raw[i:end]))
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case ']':
+			return out, skipSpace(raw, i+1) == len(raw)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i]:
+// strings and nested arrays and objects are skipped as a whole, scalars
+// end at the next delimiter.
+func valueEnd(b []byte, i int) (int, bool) {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(b) {
+				return 0, false
+			}
+			if depth == 0 {
+				return i + 1, true
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return i, true
+			}
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i, true
+			}
+		}
+	}
+	return i, depth == 0
+}
+
 func atomString(raw json.RawMessage) (string, bool) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		body := raw[1 : n-1]
+		if !bytes.ContainsAny(body, "\\\"") && utf8.Valid(body) {
+			return string(body), true
+		}
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s, true
@@ -40,6 +131,11 @@ func atomString(raw json.RawMessage) (string, bool) {
 }
 
 func atomInt(raw json.RawMessage) (int64, bool) {
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return n, true
+		}
+	}
 	var n int64
 	if json.Unmarshal(raw, &n) == nil {
 		return n, true
@@ -48,9 +144,10 @@ func atomInt(raw json.RawMessage) (int64, bool) {
 }
 
 func atomUUID(raw json.RawMessage) (string, bool) {
-	var arr []string
-	if json.Unmarshal(raw, &arr) == nil && len(arr) == 2 && arr[0] == "uuid" {
-		return arr[1], true
+	if arr, ok := splitArray(raw); ok && len(arr) == 2 {
+		if tag, ok := atomString(arr[0]); ok && tag == "uuid" {
+			return atomString(arr[1])
+		}
 	}
 	return "", false
 }
@@ -104,18 +201,25 @@ func (r Row) colMap(col string) map[string]string {
 	if len(raw) == 0 {
 		return nil
 	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) != nil || len(arr) != 2 {
+	arr, ok := splitArray(raw)
+	if !ok || len(arr) != 2 {
 		return nil
 	}
-	var pairs [][2]json.RawMessage
-	if json.Unmarshal(arr[1], &pairs) != nil {
+	pairs, ok := splitArray(arr[1])
+	if !ok {
 		return nil
 	}
 	out := make(map[string]string, len(pairs))
 	for _, p := range pairs {
-		k, ok1 := atomString(p[0])
-		v, ok2 := atomString(p[1])
+		kv, ok := splitArray(p)
+		if !ok {
+			return nil
+		}
+		if len(kv) < 2 {
+			continue
+		}
+		k, ok1 := atomString(kv[0])
+		v, ok2 := atomString(kv[1])
 		if ok1 && ok2 {
 			out[k] = v
 		}

@@ -359,7 +359,12 @@ func (v *Vswitch) checkReplica() {
 	if !v.opts.DB.HasLock() {
 		return
 	}
-	replica := buildSpec(v.opts.DB.Snapshot(), nil).NextCfg
+	// Only next_cfg is needed: decoding the whole replica here would cost
+	// a full uncached pass every second with a thousand ports.
+	var replica int64
+	if roots := v.opts.DB.Snapshot()["Open_vSwitch"]; len(roots) > 0 {
+		replica, _ = roots[sortedKeys(roots)[0]].colInt("next_cfg")
+	}
 	res, err := v.opts.DB.Transact(map[string]any{"op": "select", "table": "Open_vSwitch", "where": []any{}, "columns": []string{"next_cfg"}})
 	if err != nil || len(res) == 0 {
 		return
