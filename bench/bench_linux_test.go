@@ -45,7 +45,7 @@ func TestQuickEndToEnd(t *testing.T) {
 	}
 	cfg := DefaultConfig(true)
 	cfg.Systems = []string{SysBridge, SysGvswitchd}
-	cfg.Workloads = []string{"tcp1", "udp64-1", "flood64", "rr"}
+	cfg.Workloads = []string{"tcp1", "udp64-1", "udp64-1-sink", "flood64", "rr"}
 	cfg.AddPortRuns, cfg.BulkPorts, cfg.BulkTimeout = 3, 20, 30*time.Second
 	cfg.Gvswitchd = gvs
 	cfg.OutDir = filepath.Join(dir, "results")
@@ -84,6 +84,7 @@ func TestQuickEndToEnd(t *testing.T) {
 	}{
 		{"tcp1", "throughput", 0.01, 1000},      // Gbit/s
 		{"udp64-1", "rx", 0.0005, 100},          // Mpps
+		{"udp64-1-sink", "rx", 0.0005, 100},     // Mpps, counted although dropped
 		{"flood64", "rx", 0.0001, 100},          // Mpps per flooded host
 		{"rr", "p50", 1, 100000},                // µs
 		{"control", "add-port p50", 0.01, 5000}, // ms

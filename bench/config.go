@@ -134,7 +134,7 @@ type Config struct {
 // DefaultConfig is the full run, or the quick one.
 func DefaultConfig(quick bool) Config {
 	c := Config{
-		Reps:        5,
+		Reps:        3,
 		Duration:    3 * time.Second,
 		Warmup:      1 * time.Second,
 		Systems:     []string{SysDirect, SysBridge, SysGvswitchd, SysOVS, SysOVSDefault},

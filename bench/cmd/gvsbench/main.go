@@ -27,7 +27,7 @@ func run() int {
 	workloads := fs.String("workloads", "", "comma-separated workload IDs (default: the mode's set; see -list)")
 	list := fs.Bool("list", false, "list workloads and exit")
 	gvs := fs.String("gvswitchd", "", "gvswitchd binary (default: bin/gvswitchd of the module, else PATH)")
-	reps := fs.Int("reps", 0, "measured repetitions per case (default 5, quick 1)")
+	reps := fs.Int("reps", 0, "measured repetitions per case (default 3, quick 1)")
 	dur := fs.Duration("duration", 0, "length of each measured run (default 3s, quick 1s)")
 	hosts := fs.Int("hosts", 0, "hosts on the switch, for flooding (default 4, quick 3)")
 	bulk := fs.Int("bulk-ports", -1, "ports in the one-call bulk add (default 1000, quick 100)")
