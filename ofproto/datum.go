@@ -275,3 +275,101 @@ func strSet(ss []string) any {
 	}
 	return []any{"set", elems}
 }
+
+// splitUpdates reads a monitor v1 <table-updates> object without
+// encoding/json (a bulk add's update holds thousands of rows). ok is false
+// when raw is not such an object, or when a name needs unescaping: the
+// caller then decodes it with encoding/json.
+func splitUpdates(raw []byte) (map[string]map[string]rowUpdate, bool) {
+	upd := make(map[string]map[string]rowUpdate)
+	ok := eachMember(raw, func(table string, rowsRaw []byte) bool {
+		rows := make(map[string]rowUpdate)
+		upd[table] = rows
+		return eachMember(rowsRaw, func(uuid string, ruRaw []byte) bool {
+			var ru rowUpdate
+			okRU := eachMember(ruRaw, func(which string, rowRaw []byte) bool {
+				var dst *Row
+				switch which {
+				case "old":
+					dst = &ru.Old
+				case "new":
+					dst = &ru.New
+				default:
+					_, ok := valueEnd(rowRaw, 0) // ignored, as encoding/json does
+					return ok
+				}
+				if isNull(rowRaw) {
+					*dst = nil
+					return true
+				}
+				if *dst == nil { // a repeated key adds to the row, as in encoding/json
+					*dst = make(Row, 16) // the widest monitored table
+				}
+				return eachMember(rowRaw, func(col string, val []byte) bool {
+					(*dst)[col] = json.RawMessage(val)
+					return true
+				})
+			})
+			rows[uuid] = ru
+			return okRU
+		})
+	})
+	return upd, ok
+}
+
+func isNull(b []byte) bool { return string(b) == "null" }
+
+// eachMember calls fn with every member of the JSON object raw (the value
+// without surrounding whitespace) until fn returns false. It returns false
+// when raw is not an object, a key contains an escape, or fn returned false.
+func eachMember(raw []byte, fn func(key string, val []byte) bool) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return skipSpace(raw, i+1) == len(raw)
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return false
+		}
+		j := i + 1
+		for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
+			j++
+		}
+		if j >= len(raw) || raw[j] != '"' {
+			return false
+		}
+		key := raw[i+1 : j]
+		if !utf8.Valid(key) {
+			return false
+		}
+		i = skipSpace(raw, j+1)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		i = skipSpace(raw, i+1)
+		end, ok := valueEnd(raw, i)
+		if !ok || end == i {
+			return false
+		}
+		if !fn(string(key), raw[i:end]) {
+			return false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return skipSpace(raw, i+1) == len(raw)
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -398,15 +398,21 @@ var outputColumns = map[string]map[string]bool{
 		"link_state": true, "mtu": true},
 }
 
+// rowUpdate is one <row-update> of a monitor v1 update.
+type rowUpdate struct {
+	Old Row `json:"old"`
+	New Row `json:"new"`
+}
+
 // applyUpdates merges a monitor v1 <table-updates> object into tables. It
-// reports whether anything besides output columns changed.
+// reports whether anything besides output columns changed. The rows keep
+// slices of raw, which must not be modified afterwards.
 func applyUpdates(tables Tables, raw json.RawMessage) (bool, error) {
-	var upd map[string]map[string]struct {
-		Old Row `json:"old"`
-		New Row `json:"new"`
-	}
-	if err := json.Unmarshal(raw, &upd); err != nil {
-		return false, err
+	upd, ok := splitUpdates(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &upd); err != nil {
+			return false, err
+		}
 	}
 	config := false
 	for table, rows := range upd {

@@ -85,3 +85,51 @@ func BenchmarkBuildSpec1000Cached(b *testing.B) {
 		buildSpec(t, c)
 	}
 }
+
+// BenchmarkApplyUpdates1000 merges the monitor update of a 1000-port bulk
+// add (1000 Port and Interface inserts, the bridge's ports column) into an
+// empty replica.
+func BenchmarkApplyUpdates1000(b *testing.B) {
+	t := bulkTables(1000)
+	upd := map[string]map[string]map[string]Row{}
+	for table, rows := range t {
+		upd[table] = map[string]map[string]Row{}
+		for u, r := range rows {
+			upd[table][u] = map[string]Row{"new": r}
+		}
+	}
+	raw, err := json.Marshal(upd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := applyUpdates(make(Tables), raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApplyUpdates1000JSON decodes the same update with encoding/json
+// alone (the fallback path), for comparison.
+func BenchmarkApplyUpdates1000JSON(b *testing.B) {
+	t := bulkTables(1000)
+	upd := map[string]map[string]map[string]Row{}
+	for table, rows := range t {
+		upd[table] = map[string]map[string]Row{}
+		for u, r := range rows {
+			upd[table][u] = map[string]Row{"new": r}
+		}
+	}
+	raw, err := json.Marshal(upd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		var u map[string]map[string]rowUpdate
+		if err := json.Unmarshal(raw, &u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
