@@ -15,4 +15,15 @@
 // that writes holds the write lock while it executes and commits, so commits
 // are serialised and each commit is atomic. Rows are immutable once committed
 // (copy on write), so a committed *Row may be read without the lock.
+//
+// Cost of a big transaction (a 1000-port ovs-vsctl call is 300 KB of JSON
+// and 2000 inserts): ParseJSON shares equal member names and equal short
+// string and number values within one large message and cuts arrays from
+// one slab, so decoding allocates little beyond the objects themselves. A
+// transaction keeps the rows it changed in the order it first touched them
+// as *rowChange (slab-allocated), so each commit pass (reference counts,
+// garbage collection, weak references, indexes, apply) walks that list
+// without a map lookup per row; inserts and deletes count their references
+// without a per-column map, and a modified set of references is diffed by
+// walking the old and new sorted keys together.
 package ovsdb
