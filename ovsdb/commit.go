@@ -558,6 +558,11 @@ func (db *Database) publishLocked(cm *Commit) func(bool) error {
 	cm.TxnID = NewUUID()
 	db.lastTxn = cm.TxnID
 	db.nCommits++
+	// The record and the monitors' updates diff the same columns.
+	dc := diffCache{}
+	for _, tc := range cm.Tables {
+		tc.diffs = dc
+	}
 	var wait func(bool) error
 	if db.log != nil {
 		if rec := cm.Record(); rec != nil {
@@ -567,6 +572,9 @@ func (db *Database) publishLocked(cm *Commit) func(bool) error {
 	db.remember(cm)
 	for _, f := range db.onCommit {
 		f(cm)
+	}
+	for _, tc := range cm.Tables {
+		tc.diffs = nil
 	}
 	close(db.changed)
 	db.changed = make(chan struct{})
@@ -655,7 +663,7 @@ func (cm *Commit) Record() []byte {
 					if od.Equal(nd) {
 						continue
 					}
-					d = Diff(&c.Type, od, nd)
+					d = tc.diffs.diff(&c.Type, od, nd)
 				}
 				if ncols > 0 {
 					b = append(b, ',')

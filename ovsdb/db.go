@@ -200,6 +200,33 @@ type Commit struct {
 type TableChange struct {
 	Table *TableSchema
 	Rows  []RowChange
+
+	// diffs, set only while the commit is published (the write lock is
+	// held), shares each column's Diff between the storage record and
+	// the monitors.
+	diffs diffCache
+}
+
+// diffCache remembers Diff results by column type and datums.
+type diffCache map[diffKey]Datum
+
+type diffKey struct {
+	t        *Type
+	old, new *Datum
+}
+
+// diff returns Diff(t, old, new), computed once per cache.
+func (dc diffCache) diff(t *Type, old, new *Datum) Datum {
+	if dc == nil || !t.IsComposite() { // a scalar's diff is just new
+		return Diff(t, old, new)
+	}
+	k := diffKey{t, old, new}
+	if d, ok := dc[k]; ok {
+		return d
+	}
+	d := Diff(t, old, new)
+	dc[k] = d
+	return d
 }
 
 // RowChange is one row's change: Old is nil for an insert, New nil for a

@@ -389,7 +389,7 @@ func (m *Monitor) update(tables []*TableChange) []byte {
 		b = append(b, ":{"...)
 		nr := 0
 		for _, rc := range tc.Rows {
-			b, nr = m.appendRowUpdate(b, mt, rc, nr)
+			b, nr = m.appendRowUpdate(b, mt, rc, nr, tc.diffs)
 		}
 		if nr == 0 {
 			b = b[:n0]
@@ -404,7 +404,7 @@ func (m *Monitor) update(tables []*TableChange) []byte {
 	return append(b, '}')
 }
 
-func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr int) ([]byte, int) {
+func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr int, dc diffCache) ([]byte, int) {
 	old, new := rc.Old, rc.New
 	if old == nil && new == nil {
 		return b, nr
@@ -500,7 +500,7 @@ func (m *Monitor) appendRowUpdate(b []byte, mt *MonitorTable, rc RowChange, nr i
 			first = false
 			b = appendString(b, c.Name)
 			b = append(b, ':')
-			d := Diff(&c.Type, od, nd)
+			d := dc.diff(&c.Type, od, nd)
 			b = d.AppendJSON(b, DiffType(&c.Type))
 		}
 		b = append(b, '}')

@@ -195,9 +195,13 @@ func mergeDatum(t *Type, a, b *Datum) Datum {
 	}
 	kt := t.Key.Type
 	isMap := t.IsMap()
-	d := Datum{Keys: make([]Atom, 0, len(a.Keys)+len(b.Keys))}
+	n := len(a.Keys) + len(b.Keys)
+	var d Datum
 	if isMap {
-		d.Values = make([]Atom, 0, len(a.Keys)+len(b.Keys))
+		kv := make([]Atom, 0, 2*n) // keys and values in one allocation
+		d.Keys, d.Values = kv[:0:n], kv[n:n]
+	} else {
+		d.Keys = make([]Atom, 0, n)
 	}
 	if len(b.Keys)*8 <= len(a.Keys) {
 		// A few keys into a large set or map (a port into a bridge's
