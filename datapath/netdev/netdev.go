@@ -32,8 +32,10 @@ type Port interface {
 
 	// Recv fills b (after resetting it) with up to packet.BatchSize frames
 	// from the port's own buffers. It blocks until at least one frame is
-	// available, a short poll interval passes (returning b.N == 0, nil), or
-	// the port is closed (ErrClosed). The frames stay valid until the next
+	// available, a poll interval passes (returning b.N == 0, nil; a provider
+	// may lengthen the interval while the port stays idle, so callers must
+	// not count on it: Close is what ends a wait), or the port is closed
+	// (ErrClosed). The frames stay valid until the next
 	// Recv call on this port; only the port's poll goroutine calls Recv.
 	Recv(b *packet.Batch) error
 

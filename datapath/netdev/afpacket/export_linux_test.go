@@ -16,3 +16,6 @@ func SetFailFrameRing(err error) error {
 	failFrameRing = err
 	return old
 }
+
+// WaitMS returns the timeout of p's next poll in milliseconds.
+func WaitMS(p *Port) int { return p.waitMS }

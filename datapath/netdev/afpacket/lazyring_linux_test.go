@@ -129,3 +129,29 @@ func TestLazyRingIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIdleBackOff: an idle port's poll timeout grows from PollTimeout up to
+// IdlePollTimeout, and the first frame brings it back.
+func TestIdleBackOff(t *testing.T) {
+	r := newRig(t, nil, "")
+	p := r.open(t, afpacket.Options{LazyRing: true, PollTimeout: time.Millisecond, IdlePollTimeout: 300 * time.Millisecond})
+	var b packet.Batch
+	deadline := time.Now().Add(20 * time.Second)
+	for afpacket.WaitMS(p) < 300 && time.Now().Before(deadline) {
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := afpacket.WaitMS(p); w != 300 {
+		t.Fatalf("idle port waits %d ms, want 300", w)
+	}
+	raw := r.host.OpenRaw(t, "eth0")
+	f := testFrame(broadcast, -1, 1, 60)
+	if err := raw.Send(f); err != nil {
+		t.Fatal(err)
+	}
+	recvMatch(t, p, f)
+	if w := afpacket.WaitMS(p); w != 1 {
+		t.Fatalf("after a frame the port waits %d ms, want 1", w)
+	}
+}
