@@ -10,6 +10,9 @@ import (
 // empty batch.
 const DefaultPollTimeout = 100 * time.Millisecond
 
+// DefaultIdlePollTimeout is the longest wait of an idle port's Recv.
+const DefaultIdlePollTimeout = 5 * time.Second
+
 // Options configure a TAP port. The zero value is a TAP with virtio-net
 // headers and every offload the kernel accepts, a kernel-chosen MAC and the
 // default MTU.
@@ -32,6 +35,11 @@ type Options struct {
 	Persist bool
 	// PollTimeout bounds how long Recv blocks. Default DefaultPollTimeout.
 	PollTimeout time.Duration
+	// IdlePollTimeout bounds the back-off of an idle port's wait: after ten
+	// empty waits in a row each further one doubles, up to this; the
+	// first frame resets it to PollTimeout. A frame or Close ends any wait
+	// at once. Default DefaultIdlePollTimeout; below PollTimeout, no back-off.
+	IdlePollTimeout time.Duration
 	// Logger receives one-time notices about refused offloads. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -40,6 +48,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = DefaultPollTimeout
+	}
+	if o.IdlePollTimeout == 0 {
+		o.IdlePollTimeout = DefaultIdlePollTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -408,3 +408,59 @@ func TestRecvSendNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleBackOffEndsOnFrame: after enough empty waits the idle back-off
+// has grown the poll wait to IdlePollTimeout, yet a frame still ends the
+// wait at once instead of at the timeout.
+func TestIdleBackOffEndsOnFrame(t *testing.T) {
+	ns := nettest.NewNS(t)
+	p := create(t, ns, "gvtap"+nettest.Suffix(), tap.Options{PollTimeout: time.Millisecond, IdlePollTimeout: 30 * time.Second})
+	var gen *afpacket.Port
+	ns.Do(t, func() (err error) {
+		gen, err = afpacket.Open(p.Name(), afpacket.Options{NoPromisc: true})
+		return err
+	})
+	t.Cleanup(func() { _ = gen.Close() })
+	var b packet.Batch
+	// 11 waits of 1 ms, then 2, 4, ... 1024 ms (about 2 s in all): the
+	// next wait is 2048 ms.
+	for range 21 {
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b.N != 0 {
+			t.Fatalf("idle TAP received %d frames", b.N)
+		}
+	}
+	got := make(chan int, 1)
+	go func() {
+		var rb packet.Batch
+		for rb.N == 0 {
+			if err := p.Recv(&rb); err != nil {
+				got <- -1
+				return
+			}
+		}
+		got <- rb.N
+	}()
+	time.Sleep(50 * time.Millisecond) // let Recv reach its long poll
+	f := make([]byte, 60)
+	copy(f, net.HardwareAddr{0x02, 0, 0, 0, 0, 2})
+	copy(f[6:], net.HardwareAddr{0x02, 0, 0, 0, 0, 1})
+	f[12], f[13] = 0x88, 0xb5
+	var frames packet.Batch
+	frames.Add(packet.FromFrame(f))
+	if err := gen.Send(&frames); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-got:
+		if n <= 0 {
+			t.Fatalf("Recv after the frame: %d", n)
+		}
+	case <-time.After(1500 * time.Millisecond):
+		// Not a speed bound: the frame arrives within microseconds; only
+		// a wait that ran to its 2 s timeout gets here.
+		t.Fatal("a frame did not end the idle wait (the back-off wait is 2 s)")
+	}
+}
