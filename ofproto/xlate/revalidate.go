@@ -76,14 +76,17 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 const changeGap = 10 * time.Millisecond
 
 // Periodic passes over every flow are spaced so that they take at most a
-// tenth of a CPU (periodicShare): with 100k megaflows a pass re-translates
-// and re-learns for 200-300 ms, which at one per second took a third of
-// gvswitchd's CPU on two vCPUs, away from forwarding. The gap never exceeds
+// thirtieth of a CPU (periodicShare): with 100k megaflows a pass
+// re-translates and re-learns for 200-300 ms, which at one per second took
+// a third of gvswitchd's CPU on two vCPUs, away from forwarding; with the
+// poll thread saturated each pass shows as a burst of receive-ring drops, so
+// fewer passes means fewer bursts (a tenth still lost frames every ~3 s,
+// see docs/architecture.md). The gap never exceeds
 // maxPeriodicGap, so MAC aging (300 s by default) and the refresh of
 // learned MACs from flow statistics stay timely; changes still trigger
 // their own passes at once (RunRevalidator).
 const (
-	periodicShare  = 10
+	periodicShare  = 30
 	maxPeriodicGap = 10 * time.Second
 )
 

@@ -473,8 +473,9 @@ func TestRefreshOnlyFromNewHits(t *testing.T) {
 func TestPeriodicGap(t *testing.T) {
 	for _, tt := range []struct{ took, want time.Duration }{
 		{5 * time.Millisecond, time.Second},
-		{100 * time.Millisecond, time.Second},
-		{250 * time.Millisecond, 2500 * time.Millisecond},
+		{30 * time.Millisecond, time.Second},
+		{100 * time.Millisecond, 3 * time.Second},
+		{250 * time.Millisecond, 7500 * time.Millisecond},
 		{5 * time.Second, maxPeriodicGap},
 	} {
 		if got := periodicGap(time.Second, tt.took); got != tt.want {
