@@ -114,7 +114,7 @@ type Options struct {
 	// empty batch. Default DefaultPollTimeout.
 	PollTimeout time.Duration
 	// IdlePollTimeout bounds the back-off of an idle port: after
-	// idlePolls empty waits in a row (a second at the default
+	// ten empty waits in a row (a second at the default
 	// PollTimeout) each further empty wait is twice as long as the last,
 	// up to IdlePollTimeout, and the first frame brings the wait back to
 	// PollTimeout. A frame or Close ends any wait at once, so the back-off

@@ -46,18 +46,17 @@ type Port struct {
 
 	// Receive side, touched only by the poll goroutine under rxMu (taken
 	// once per Recv so that Close can wait for it).
-	rxMu   sync.Mutex
-	fill   func(b *packet.Batch) // fillFrames, fillRing or fillMmsg
-	fr     rxFrames
-	ring   rxRing
-	mm     *rxMmsg
-	slab   []byte
-	pkts   [packet.BatchSize]packet.Packet
-	pfd    [2]unix.PollFd
-	pollMS int
-	// waitMS is the next poll's timeout: pollMS, or up to idleMS after
-	// idlePolls empty polls in a row (see Options.IdlePollTimeout).
-	waitMS, idleMS, empty int
+	rxMu sync.Mutex
+	fill func(b *packet.Batch) // fillFrames, fillRing or fillMmsg
+	fr   rxFrames
+	ring rxRing
+	mm   *rxMmsg
+	slab []byte
+	pkts [packet.BatchSize]packet.Packet
+	pfd  [2]unix.PollFd
+	// wait is the next poll's timeout, backing off while the port is idle
+	// (see Options.IdlePollTimeout).
+	wait netdev.PollWait
 	// spinMax bounds spin, how long Recv checks the frame ring before it
 	// sleeps in poll; spin adapts to the traffic (see Recv).
 	spinMax, spin time.Duration
@@ -213,9 +212,7 @@ func open(ifname string, o Options) (*Port, error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
-	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
-	p.waitMS = p.pollMS
-	p.idleMS = max(p.pollMS, int(o.IdlePollTimeout.Milliseconds()))
+	p.wait = netdev.NewPollWait(o.PollTimeout, o.IdlePollTimeout)
 	if o.RxMode == RxFrameRing && o.BusyPoll > 0 {
 		p.spinMax = o.BusyPoll
 	}
@@ -301,16 +298,14 @@ func (p *Port) Recv(b *packet.Batch) error {
 		p.lazyStep(b)
 	}
 	if b.N > 0 || p.spinFrames(b) {
-		if p.empty != 0 {
-			p.empty, p.waitMS = 0, p.pollMS
-		}
+		p.wait.Busy()
 		return nil
 	}
 	var t0 time.Time
 	if p.spinMax > 0 {
 		t0 = time.Now()
 	}
-	if _, err := unix.Poll(p.pfd[:], p.waitMS); err != nil && err != unix.EINTR {
+	if _, err := unix.Poll(p.pfd[:], p.wait.MS()); err != nil && err != unix.EINTR {
 		return fmt.Errorf("recv %s: poll: %w", p.name, err)
 	}
 	if p.closed.Load() {
@@ -320,12 +315,10 @@ func (p *Port) Recv(b *packet.Batch) error {
 	if p.lazy != nil { // H5: lazy ring handover
 		p.lazyStep(b)
 	}
-	// Idle back-off: count the empty polls, and end it with the first
-	// frame (a busy port only reads p.empty).
 	if b.N == 0 {
-		p.backOff()
-	} else if p.empty != 0 {
-		p.empty, p.waitMS = 0, p.pollMS
+		p.wait.Empty()
+	} else {
+		p.wait.Busy()
 	}
 	if p.spinMax > 0 && b.N > 0 {
 		// Woken soon after going to sleep: traffic is flowing, so spin
@@ -338,20 +331,6 @@ func (p *Port) Recv(b *packet.Batch) error {
 		}
 	}
 	return nil
-}
-
-// idlePolls is how many empty polls in a row a port waits PollTimeout
-// before its wait starts to grow.
-const idlePolls = 10
-
-// backOff counts an empty poll and, once the port has been idle for
-// idlePolls of them, doubles the next wait up to idleMS.
-func (p *Port) backOff() {
-	if p.empty < idlePolls {
-		p.empty++
-		return
-	}
-	p.waitMS = min(p.idleMS, 2*p.waitMS)
 }
 
 // spinMin is the shortest spin worth doing.

@@ -18,4 +18,4 @@ func SetFailFrameRing(err error) error {
 }
 
 // WaitMS returns the timeout of p's next poll in milliseconds.
-func WaitMS(p *Port) int { return p.waitMS }
+func WaitMS(p *Port) int { return p.wait.MS() }

@@ -47,14 +47,13 @@ type Port struct {
 	mtu     int
 	closed  atomic.Bool
 
-	rxMu   sync.Mutex
-	slab   []byte
-	pkts   [packet.BatchSize]packet.Packet
-	pfd    [2]unix.PollFd
-	pollMS int
-	// waitMS is the next poll's timeout: pollMS, doubled after idlePolls
-	// empty polls in a row up to idleMS (as afpacket's idle back-off).
-	waitMS, idleMS, empty int
+	rxMu sync.Mutex
+	slab []byte
+	pkts [packet.BatchSize]packet.Packet
+	pfd  [2]unix.PollFd
+	// wait is the next poll's timeout, backing off while the port is idle
+	// (see Options.IdlePollTimeout).
+	wait netdev.PollWait
 
 	txMu    sync.Mutex
 	hdr     [offload.VnetHdrSize]byte
@@ -187,9 +186,7 @@ func attach(name string, o Options, extra uint16) (*Port, error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	p.pfd = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
-	p.pollMS = max(1, int(o.PollTimeout.Milliseconds()))
-	p.waitMS = p.pollMS
-	p.idleMS = max(p.pollMS, int(o.IdlePollTimeout.Milliseconds()))
+	p.wait = netdev.NewPollWait(o.PollTimeout, o.IdlePollTimeout)
 	p.slab = make([]byte, slabSize)
 	p.scratch = make([]byte, maxRead)
 	p.segOut = p.writeSegment
@@ -301,38 +298,23 @@ func (p *Port) Recv(b *packet.Batch) error {
 	}
 	for polled := false; ; polled = true {
 		err := p.read(b)
-		if b.N > 0 && p.empty != 0 {
-			p.empty, p.waitMS = 0, p.pollMS
+		if b.N > 0 {
+			p.wait.Busy()
 		}
 		if err != nil || b.N > 0 {
 			return err
 		}
 		if polled {
-			p.backOff()
+			p.wait.Empty()
 			return nil
 		}
-		if _, err := unix.Poll(p.pfd[:], p.waitMS); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(p.pfd[:], p.wait.MS()); err != nil && err != unix.EINTR {
 			return fmt.Errorf("recv %s: poll: %w", p.name, err)
 		}
 		if p.closed.Load() {
 			return netdev.ErrClosed
 		}
 	}
-}
-
-// idlePolls is how many empty polls in a row start the idle back-off.
-const idlePolls = 10
-
-// backOff counts an empty poll; after idlePolls of them each further wait
-// doubles, up to idleMS. A frame or Close still ends any wait at once (the
-// eventfd is in the poll set), so this only spares an idle port's locked
-// thread its wakeups.
-func (p *Port) backOff() {
-	if p.empty < idlePolls {
-		p.empty++
-		return
-	}
-	p.waitMS = min(p.idleMS, 2*p.waitMS)
 }
 
 // read drains ready frames into b until EAGAIN, a full batch, or a full slab.
