@@ -88,13 +88,10 @@ func BenchmarkBuildSpec1000Cached(b *testing.B) {
 	}
 }
 
-// BenchmarkApplyUpdates1000 merges the monitor update of a 1000-port bulk
-// add (1000 Port and Interface inserts, the bridge's ports column) into an
-// empty replica.
-func BenchmarkApplyUpdates1000(b *testing.B) {
-	t := bulkTables(1000)
+// bulkUpdate encodes the monitor update that inserts bulkTables(n)'s rows.
+func bulkUpdate(b *testing.B, n int) []byte {
 	upd := map[string]map[string]map[string]Row{}
-	for table, rows := range t {
+	for table, rows := range bulkTables(n) {
 		upd[table] = map[string]map[string]Row{}
 		for u, r := range rows {
 			upd[table][u] = map[string]Row{"new": r}
@@ -104,6 +101,14 @@ func BenchmarkApplyUpdates1000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return raw
+}
+
+// BenchmarkApplyUpdates1000 merges the monitor update of a 1000-port bulk
+// add (1000 Port and Interface inserts, the bridge's ports column) into an
+// empty replica.
+func BenchmarkApplyUpdates1000(b *testing.B) {
+	raw := bulkUpdate(b, 1000)
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		if _, err := applyUpdates(make(Tables), raw); err != nil {
@@ -115,18 +120,7 @@ func BenchmarkApplyUpdates1000(b *testing.B) {
 // BenchmarkApplyUpdates1000JSON decodes the same update with encoding/json
 // alone (the fallback path), for comparison.
 func BenchmarkApplyUpdates1000JSON(b *testing.B) {
-	t := bulkTables(1000)
-	upd := map[string]map[string]map[string]Row{}
-	for table, rows := range t {
-		upd[table] = map[string]map[string]Row{}
-		for u, r := range rows {
-			upd[table][u] = map[string]Row{"new": r}
-		}
-	}
-	raw, err := json.Marshal(upd)
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := bulkUpdate(b, 1000)
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		var u map[string]map[string]rowUpdate
