@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -295,6 +296,11 @@ func splitUpdates(raw []byte) (map[string]map[string]rowUpdate, bool) {
 				case "new":
 					dst = &ru.New
 				default:
+					if strings.EqualFold(which, "old") || strings.EqualFold(which, "new") {
+						// encoding/json matches member names without regard
+						// to case; leave that rare spelling to it.
+						return false
+					}
 					_, ok := valueEnd(rowRaw, 0) // ignored, as encoding/json does
 					return ok
 				}
