@@ -98,7 +98,7 @@ type Port struct {
 // explicitly asked-for mode is never swapped.
 func Open(ifname string, opts Options) (*Port, error) {
 	o := opts.withDefaults()
-	if o.LazyRing && o.RxMode == RxFrameRing { // H5: lazy ring, see lazyring_linux.go
+	if o.LazyRing && o.RxMode == RxFrameRing { // ring built on first frames: Open stays cheap (lazyring_linux_unsafe.go)
 		p, err := openLazy(ifname, o)
 		if err != nil {
 			return nil, fmt.Errorf("open afpacket %s: %w", ifname, err)
@@ -128,7 +128,7 @@ func open(ifname string, o Options) (*Port, error) {
 	}()
 	// Protocol 0 until bind, so nothing is queued before the ring exists.
 	var err error
-	if o.fanout.haveSock { // H5: a lazy ring's spare socket
+	if o.fanout.haveSock { // made at open in the port's namespace; the builder thread may be in another
 		p.fd = o.fanout.sock
 	} else {
 		p.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
@@ -198,7 +198,7 @@ func open(ifname string, o Options) (*Port, error) {
 	if err := unix.Bind(p.fd, sa); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
-	if err := p.joinFanout(o); err != nil { // H5: lazy ring only
+	if err := p.joinFanout(o); err != nil { // only lazy ring sockets join: the group routes frames during the handover
 		return nil, err
 	}
 	if !o.NoPromisc {
@@ -240,7 +240,7 @@ func alignSlot(n int) int { return (n + rxSlotAlign - 1) &^ (rxSlotAlign - 1) }
 
 // RxMode returns the receive mode in use.
 func (p *Port) RxMode() RxMode {
-	if p.ringAdopted.Load() { // H5: a lazy port's ring took over
+	if p.ringAdopted.Load() { // a lazy port opened as RxMmsg receives from its frame ring now
 		return RxFrameRing
 	}
 	return p.opts.RxMode
@@ -294,7 +294,7 @@ func (p *Port) Recv(b *packet.Batch) error {
 		return netdev.ErrClosed
 	}
 	p.fill(b)
-	if p.lazy != nil { // H5: lazy ring handover
+	if p.lazy != nil { // pending lazy ring: start its builder or adopt it once S1 is drained
 		p.lazyStep(b)
 	}
 	if b.N > 0 || p.spinFrames(b) {
@@ -312,7 +312,7 @@ func (p *Port) Recv(b *packet.Batch) error {
 		return netdev.ErrClosed
 	}
 	p.fill(b)
-	if p.lazy != nil { // H5: lazy ring handover
+	if p.lazy != nil { // pending lazy ring: start its builder or adopt it once S1 is drained
 		p.lazyStep(b)
 	}
 	if b.N == 0 {
@@ -484,7 +484,7 @@ func (p *Port) Close() error {
 	p.rxMu.Lock()
 	p.txMu.Lock()
 	p.statsMu.Lock()
-	p.closeLazy() // H5: ends the lazy ring builder first (it uses efd)
+	p.closeLazy() // before release: the lazy ring builder still writes efd
 	p.release()
 	p.statsMu.Unlock()
 	p.txMu.Unlock()
