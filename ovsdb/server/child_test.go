@@ -34,10 +34,15 @@ func startChild(b testing.TB) *childServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "benchserver")
-	if out, err := exec.Command("go", "build", "-o", bin,
-		"github.com/gvswitch/gvswitch/ovsdb/server/internal/benchserver").CombinedOutput(); err != nil {
-		b.Fatalf("build benchserver: %v\n%s", err, out)
+	// GVS_OVSDB_BENCH_SERVER names a prebuilt benchserver binary, so that
+	// two builds can be compared in alternating runs.
+	bin := os.Getenv("GVS_OVSDB_BENCH_SERVER")
+	if bin == "" {
+		bin = filepath.Join(dir, "benchserver")
+		if out, err := exec.Command("go", "build", "-o", bin,
+			"github.com/gvswitch/gvswitch/ovsdb/server/internal/benchserver").CombinedOutput(); err != nil {
+			b.Fatalf("build benchserver: %v\n%s", err, out)
+		}
 	}
 	cmd := exec.Command(bin, dir)
 	cmd.Stderr = os.Stderr

@@ -185,16 +185,14 @@ func (sess *session) tryWrite(b []byte) int {
 	n := 0
 	_ = sess.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			if err == syscall.EINTR {
+			m, errno := rawWrite(fd, b[n:])
+			if errno == syscall.EINTR {
 				continue
 			}
-			if err != nil || m <= 0 {
+			if errno != 0 || m <= 0 {
 				break
 			}
+			n += m
 		}
 		return true // never wait: the writer goroutine handles the rest
 	})

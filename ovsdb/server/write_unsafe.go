@@ -1,0 +1,21 @@
+package server
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// rawWrite writes b to the non-blocking socket fd with a raw system call,
+// without telling the Go scheduler that the thread is in a system call. A
+// fan-out makes a hundred of these writes in a row, each a few
+// microseconds; the scheduler's bookkeeping around an ordinary syscall.Write
+// (and the monitor thread taking the processor away from a write the kernel
+// preempted) cost a measurable share of the server's CPU per commit. The
+// socket is non-blocking, so the call never waits.
+func rawWrite(fd uintptr, b []byte) (int, syscall.Errno) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(n), errno
+}
