@@ -291,12 +291,32 @@ func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint3
 // flows whose in_port it is. It must not be called from an UpcallHandler.
 // Errors wrap ErrNoSuchPort.
 func (dp *Datapath) DelPort(no uint32) error {
+	finish, err := dp.DetachPort(no)
+	if err != nil {
+		return err
+	}
+	return finish()
+}
+
+// DetachPort is DelPort in two steps. It takes port no out of the datapath
+// at once: when it returns, nothing is sent to the port any more, Ports no
+// longer lists it, its flows are deleted (and its classifier refuses new
+// ones), and its poll goroutine is told to stop (a batch it is receiving
+// at that moment may still be forwarded). The returned finish waits for
+// the poll goroutine and closes the port; it must be called exactly once,
+// from any goroutine. Closing is mostly waiting for the kernel (an
+// AF_PACKET socket's or a TAP device's close ends with an RCU grace
+// period, 10-30 ms on a busy machine), which is why a caller reporting the
+// deletion (ofproto's cur_cfg) need not wait for it. Until finish returns,
+// the caller should not reuse the port number or reopen the device.
+// It must not be called from an UpcallHandler. Errors wrap ErrNoSuchPort.
+func (dp *Datapath) DetachPort(no uint32) (finish func() error, err error) {
 	dp.mu.Lock()
 	old := dp.ports.Load()
 	p := old.get(no)
 	if p == nil {
 		dp.mu.Unlock()
-		return fmt.Errorf("del port %d: %w", no, ErrNoSuchPort)
+		return nil, fmt.Errorf("del port %d: %w", no, ErrNoSuchPort)
 	}
 	nt := &portTable{byNo: slices.Clone(old.byNo)}
 	nt.byNo[no] = nil
@@ -305,14 +325,18 @@ func (dp *Datapath) DelPort(no uint32) error {
 	delete(dp.cls, no)
 	dp.mu.Unlock()
 
-	err := dp.stopPort(p)
+	p.pmd.stop.Store(true)
 	if c != nil {
+		// Retired first: an upcall racing with the deletion cannot leave
+		// a flow behind in a classifier no port uses.
 		dp.flushClassifier(c, true)
 	}
-	if err != nil {
-		return fmt.Errorf("del port %s: %w", p.name, err)
-	}
-	return nil
+	return func() error {
+		if err := dp.stopPort(p); err != nil {
+			return fmt.Errorf("del port %s: %w", p.name, err)
+		}
+		return nil
+	}, nil
 }
 
 // stopPort stops p's poll goroutine and closes the port.

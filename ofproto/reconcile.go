@@ -22,6 +22,13 @@ type Datapath interface {
 	DelPort(no uint32) error
 }
 
+// PortDetacher is implemented by datapaths that can take a port out at once
+// and close it later (*datapath.Datapath does): DetachPort returns when the
+// port no longer forwards, and finish closes it.
+type PortDetacher interface {
+	DetachPort(no uint32) (finish func() error, err error)
+}
+
 // IngressPolicer is implemented by datapaths that police the traffic a
 // port receives (Interface ingress_policing_rate/burst and the kpkts
 // variants). A Datapath without it leaves those columns unapplied.
@@ -95,14 +102,21 @@ type reconciler struct {
 	open    Opener
 	ifaces  map[string]*liveIface
 	bridges map[string]*liveBridge
-	dpUsed  map[uint32]bool // datapath port numbers in use or reserved
-	dpFree  uint32          // every datapath port number in [1, dpFree) is used
 	log     logger
 	count   func(event string)
 	// detached lists the interfaces detached since the caller last
 	// cleared it; their cached kernel state (Vswitch.linkCache) belongs
 	// to a device that is gone or no longer ours.
 	detached []string
+
+	// Background closes (detachAll): closes of system devices finish
+	// after the pass that detached them. bgMu guards the datapath port
+	// numbers (a number is released when its port is closed) and closing.
+	bgMu    sync.Mutex
+	dpUsed  map[uint32]bool          // datapath port numbers in use or reserved
+	dpFree  uint32                   // every datapath port number in [1, dpFree) is used
+	closing map[string]chan struct{} // interface name -> closed when its close finished
+	bg      sync.WaitGroup           // background closes
 }
 
 func newReconciler(dp Datapath, open Opener, log logger, count func(string)) *reconciler {
@@ -110,11 +124,14 @@ func newReconciler(dp Datapath, open Opener, log logger, count func(string)) *re
 		count = func(string) {}
 	}
 	return &reconciler{dp: dp, open: open, log: log, count: count,
-		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge), dpUsed: make(map[uint32]bool), dpFree: 1}
+		ifaces: make(map[string]*liveIface), bridges: make(map[string]*liveBridge), dpUsed: make(map[uint32]bool), dpFree: 1,
+		closing: make(map[string]chan struct{})}
 }
 
 // reserveDPNo takes the lowest free datapath port number.
 func (r *reconciler) reserveDPNo() uint32 {
+	r.bgMu.Lock()
+	defer r.bgMu.Unlock()
 	no := r.dpFree
 	for r.dpUsed[no] {
 		no++
@@ -126,6 +143,8 @@ func (r *reconciler) reserveDPNo() uint32 {
 
 // releaseDPNo frees datapath port number no.
 func (r *reconciler) releaseDPNo(no uint32) {
+	r.bgMu.Lock()
+	defer r.bgMu.Unlock()
 	delete(r.dpUsed, no)
 	r.dpFree = min(r.dpFree, no)
 }
@@ -255,21 +274,78 @@ func forEachParallel[T any](items []T, parallelism int, fn func(T)) {
 	wg.Wait()
 }
 
-// detachAll removes ls from the datapath (concurrently) and from their
-// bridges' port tables. Failed interfaces are forgotten too, so that the next
-// attach retries them.
+// detachAll removes ls from the datapath and from their bridges' port
+// tables. Failed interfaces are forgotten too, so that the next attach
+// retries them.
+//
+// A system device (AF_PACKET) is taken out of the datapath at once and
+// closed in the background: its close waits for RCU grace periods (two
+// packet sockets, 10-30 ms each), and the device stays the administrator's,
+// so nothing observable waits for it; a del-port's cur_cfg does not either.
+// A reopen of the same name waits for it (openAll), and so does shutdown
+// (closeAll). Internal and TAP devices are the switch's own: closing one
+// removes the kernel device, which must be gone when the deletion is
+// reported, so they are closed here (concurrently).
 func (r *reconciler) detachAll(ls []*liveIface) {
-	forEachParallel(ls, closeParallelism, func(l *liveIface) {
-		if l.dev != nil {
-			if err := r.dp.DelPort(l.dpNo); err != nil && r.log != nil {
-				r.log.Warn("delete datapath port", "port", l.name, "error", err)
+	det, _ := r.dp.(PortDetacher)
+	type later struct {
+		name   string
+		no     uint32
+		finish func() error
+	}
+	var bg []later
+	var now []*liveIface
+	for _, l := range ls {
+		switch {
+		case l.dev == nil:
+		case det != nil && l.typ == "":
+			finish, err := det.DetachPort(l.dpNo)
+			if err != nil {
+				r.warnDel(l, err)
+				r.releaseDPNo(l.dpNo)
+				continue
 			}
+			bg = append(bg, later{name: l.name, no: l.dpNo, finish: finish})
+		default:
+			now = append(now, l)
+		}
+	}
+	forEachParallel(now, closeParallelism, func(l *liveIface) {
+		if err := r.dp.DelPort(l.dpNo); err != nil {
+			r.warnDel(l, err)
 		}
 	})
-	for _, l := range ls {
-		if l.dev != nil {
-			r.releaseDPNo(l.dpNo)
+	for _, l := range now {
+		r.releaseDPNo(l.dpNo)
+	}
+	if len(bg) > 0 {
+		done := make(chan struct{})
+		r.bgMu.Lock()
+		for _, b := range bg {
+			r.closing[b.name] = done
 		}
+		r.bgMu.Unlock()
+		r.bg.Add(1)
+		go func() {
+			defer r.bg.Done()
+			forEachParallel(bg, closeParallelism, func(b later) {
+				if err := b.finish(); err != nil && r.log != nil {
+					r.log.Warn("close datapath port", "port", b.name, "error", err)
+				}
+			})
+			r.bgMu.Lock()
+			for _, b := range bg {
+				delete(r.dpUsed, b.no)
+				r.dpFree = min(r.dpFree, b.no)
+				if r.closing[b.name] == done {
+					delete(r.closing, b.name)
+				}
+			}
+			r.bgMu.Unlock()
+			close(done)
+		}()
+	}
+	for _, l := range ls {
 		if l.attached() {
 			r.count("iface_deleted")
 		}
@@ -279,6 +355,23 @@ func (r *reconciler) detachAll(ls []*liveIface) {
 		l.dev = nil
 		r.detached = append(r.detached, l.name)
 		r.forget(l)
+	}
+}
+
+func (r *reconciler) warnDel(l *liveIface, err error) {
+	if r.log != nil {
+		r.log.Warn("delete datapath port", "port", l.name, "error", err)
+	}
+}
+
+// waitClosed waits until no background close of a device named name is
+// pending.
+func (r *reconciler) waitClosed(name string) {
+	r.bgMu.Lock()
+	done := r.closing[name]
+	r.bgMu.Unlock()
+	if done != nil {
+		<-done
 	}
 }
 
@@ -365,6 +458,7 @@ func (r *reconciler) plan(i *IfaceSpec) *liveIface {
 // them to the datapath; failures become the interface's error.
 func (r *reconciler) openAll(ls []*liveIface) {
 	forEachParallel(ls, openParallelism, func(l *liveIface) {
+		r.waitClosed(l.name)
 		dev, err := r.open.Open(l.name, l.typ)
 		if err != nil {
 			l.err = fmt.Sprintf("could not open network device %s (%s)", l.name, strerror(err))
@@ -446,4 +540,5 @@ func (r *reconciler) closeAll() {
 		ls = append(ls, r.ifaces[name])
 	}
 	r.detachAll(ls)
+	r.bg.Wait()
 }

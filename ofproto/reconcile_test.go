@@ -3,7 +3,12 @@ package ofproto
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/gvswitch/gvswitch/datapath/netdev"
 )
 
 // spec builds a Spec with one bridge per key; each interface is "name",
@@ -197,5 +202,121 @@ func BenchmarkReconcileBulk1000(b *testing.B) {
 		r := newReconciler(dp, dp, nil, nil)
 		r.Reconcile(full)
 		r.Reconcile(empty)
+	}
+}
+
+// detachDP is a fakeDP that also implements PortDetacher: DetachPort takes
+// the port out at once, and its finish waits for gate, then logs "closed".
+type detachDP struct {
+	*fakeDP
+	gate chan struct{}
+	mu   sync.Mutex
+	log  []string
+	dels []string // DelPort calls (synchronous closes)
+}
+
+func (d *detachDP) note(s string) {
+	d.mu.Lock()
+	d.log = append(d.log, s)
+	d.mu.Unlock()
+}
+
+func (d *detachDP) DetachPort(no uint32) (func() error, error) {
+	d.fakeDP.mu.Lock()
+	name, ok := d.ports[no]
+	delete(d.ports, no)
+	d.fakeDP.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("no port %d", no)
+	}
+	return func() error {
+		<-d.gate
+		d.note("closed " + name)
+		return nil
+	}, nil
+}
+
+func (d *detachDP) DelPort(no uint32) error {
+	d.fakeDP.mu.Lock()
+	d.dels = append(d.dels, d.ports[no])
+	d.fakeDP.mu.Unlock()
+	return d.fakeDP.DelPort(no)
+}
+
+func (d *detachDP) Open(name, typ string) (netdev.Port, error) {
+	d.note("open " + name)
+	return d.fakeDP.Open(name, typ)
+}
+
+func (d *detachDP) has(name string) bool {
+	d.fakeDP.mu.Lock()
+	defer d.fakeDP.mu.Unlock()
+	for _, n := range d.ports {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestReconcileBackgroundClose: a deleted system port leaves the datapath
+// before Reconcile returns but is closed later; its datapath number is not
+// reused until then; a re-add of the same name opens only after the close;
+// internal ports are closed synchronously; closeAll waits for every close.
+func TestReconcileBackgroundClose(t *testing.T) {
+	dp := &detachDP{fakeDP: newFakeDP("a", "b", "c"), gate: make(chan struct{})}
+	r := newReconciler(dp, dp, nil, nil)
+	r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "a"}, {name: "b"}, {name: "i", typ: "internal"}}}))
+	aNo := r.ifaces["a"].dpNo
+
+	// Delete a and i: returns while a's close is held by the gate.
+	r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "b"}}}))
+	if dp.has("a") || dp.has("i") {
+		t.Fatalf("a or i still in the datapath after Reconcile: %v", dp.ports)
+	}
+	if len(dp.dels) != 1 || dp.dels[0] != "i" {
+		t.Errorf("synchronous closes %v, want [i] (internal ports only)", dp.dels)
+	}
+	// A new port must not take a's datapath number while a is closing.
+	r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "b"}, {name: "c"}}}))
+	if no := r.ifaces["c"].dpNo; no == aNo {
+		t.Errorf("c got datapath number %d of the still-closing a", no)
+	}
+
+	// Re-adding a waits for its close.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "a"}, {name: "b"}, {name: "c"}}}))
+	}()
+	select {
+	case <-done:
+		t.Fatal("re-adding a returned before its previous close finished")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(dp.gate)
+	<-done
+	dp.mu.Lock()
+	log := fmt.Sprint(dp.log)
+	dp.mu.Unlock()
+	if want := "closed a open a"; !strings.Contains(log, want) {
+		t.Errorf("events %s: want %q in that order", log, want)
+	}
+	if r := resultMap(r.Reconcile(makeSpec(map[string][]ifDef{"br0": {{name: "a"}, {name: "b"}, {name: "c"}}}))); r["a"].ofport <= 0 {
+		t.Errorf("a not re-attached: %+v", r["a"])
+	}
+
+	// Shutdown waits for pending closes.
+	r.closeAll()
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	n := 0
+	for _, e := range dp.log {
+		if strings.HasPrefix(e, "closed ") {
+			n++
+		}
+	}
+	if n != 4 { // a twice, b, c
+		t.Errorf("closeAll returned with %d background closes done, want 4: %v", n, dp.log)
 	}
 }
