@@ -125,8 +125,13 @@ type Config struct {
 	BulkTimeout time.Duration // limit for that call, and for the del-br after it
 	RRProbes    int           // request/response round trips per repetition
 	Gvswitchd   string        // gvswitchd binary
-	OutDir      string        // results directory
-	Progress    io.Writer     // progress lines (nil = none)
+	// GvswitchdAlt maps a label to another gvswitchd binary (or a wrapper
+	// script that execs one), run as the system "gvswitchd-LABEL" in the
+	// same rounds as the others: for A/B runs of a change, measured against
+	// the same references. Ratio columns stay gvswitchd's.
+	GvswitchdAlt map[string]string
+	OutDir       string    // results directory
+	Progress     io.Writer // progress lines (nil = none)
 	// Strict makes a skipped system an error (CI=true).
 	Strict bool
 }

@@ -31,6 +31,11 @@ func newSystem(name string, cfg Config) (system, error) {
 	case SysOVSDefault:
 		return &ovsSys{sysName: SysOVSDefault, defaults: true}, nil
 	}
+	if label, ok := strings.CutPrefix(name, SysGvswitchd+"-"); ok {
+		if bin, ok := cfg.GvswitchdAlt[label]; ok {
+			return &gvsSys{bin: bin, sysName: name}, nil
+		}
+	}
 	return nil, fmt.Errorf("unknown system %q", name)
 }
 

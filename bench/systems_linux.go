@@ -180,13 +180,22 @@ func waitSocket(ctx context.Context, p *proc, path string, timeout time.Duration
 
 // gvsSys is gvswitchd with its embedded OVSDB, in the switch namespace.
 type gvsSys struct {
-	bin string
-	vs  vsctl
-	p   *proc
+	bin     string
+	sysName string // "" for SysGvswitchd; "gvswitchd-LABEL" for Config.GvswitchdAlt
+	vs      vsctl
+	p       *proc
 }
 
-func (*gvsSys) name() string { return SysGvswitchd }
+func (g *gvsSys) name() string {
+	if g.sysName != "" {
+		return g.sysName
+	}
+	return SysGvswitchd
+}
 func (g *gvsSys) version() string {
+	if g.sysName != "" {
+		return "gvswitchd " + g.bin
+	}
 	v := firstLine(context.Background(), "git", "describe", "--always", "--dirty")
 	if v == "" {
 		return "gvswitchd"

@@ -8,4 +8,8 @@
 // -quick (or GVS_BENCH_QUICK=1) does one short repetition of fewer cases (about
 // three minutes). A system whose binaries are missing is skipped with the reason;
 // with CI=true that is an error. Progress lines go to stderr.
+//
+// -gvswitchd-alt LABEL=BINARY[,...] adds more gvswitchd builds as the systems
+// gvswitchd-LABEL (name them in -systems), measured in the same rounds as the
+// others for A/B comparisons; the ratio columns stay gvswitchd's.
 package main

@@ -27,6 +27,7 @@ func run() int {
 	workloads := fs.String("workloads", "", "comma-separated workload IDs (default: the mode's set; see -list)")
 	list := fs.Bool("list", false, "list workloads and exit")
 	gvs := fs.String("gvswitchd", "", "gvswitchd binary (default: bin/gvswitchd of the module, else PATH)")
+	alt := fs.String("gvswitchd-alt", "", "comma-separated LABEL=BINARY: more gvswitchd builds, run as systems gvswitchd-LABEL (add them to -systems)")
 	reps := fs.Int("reps", 0, "measured repetitions per case (default 3, quick 1)")
 	dur := fs.Duration("duration", 0, "length of each measured run (default 3s, quick 1s)")
 	hosts := fs.Int("hosts", 0, "hosts on the switch, for flooding (default 4, quick 3)")
@@ -57,6 +58,20 @@ func run() int {
 	cfg.Gvswitchd = *gvs
 	if cfg.Gvswitchd == "" {
 		cfg.Gvswitchd = bench.FindGvswitchd()
+	}
+	for _, kv := range strings.Split(*alt, ",") {
+		if kv == "" {
+			continue
+		}
+		label, bin, ok := strings.Cut(kv, "=")
+		if !ok || label == "" || bin == "" {
+			fmt.Fprintf(os.Stderr, "gvsbench: -gvswitchd-alt %q: want LABEL=BINARY\n", kv)
+			return 2
+		}
+		if cfg.GvswitchdAlt == nil {
+			cfg.GvswitchdAlt = map[string]string{}
+		}
+		cfg.GvswitchdAlt[label] = bin
 	}
 	if *reps > 0 {
 		cfg.Reps = *reps
