@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -325,26 +326,45 @@ type RevalidateFunc func(f *FlowEntry) (actions Actions, keep bool)
 // how many flows were modified and deleted. fn runs without datapath locks
 // held but must not call Revalidate itself.
 func (dp *Datapath) Revalidate(fn RevalidateFunc) (modified, deleted int) {
-	return dp.revalidate(dp.snapshot(false), fn)
+	return dp.RevalidateWhere(nil, fn)
 }
+
+// revalBufs recycles the flow lists of revalidation passes: a list of
+// 100k flows is 800 KB, and allocating it (and its growth) every pass made
+// each pass allocate several MB, which the garbage collector then had to
+// reclaim on the CPUs that forward.
+var revalBufs sync.Pool // of *[]*flow
 
 // RevalidateWhere is Revalidate for the flows whose masked key match
 // accepts: an incremental pass after a change that only some flows can
 // depend on (a MAC table entry: the flows to that destination MAC). match
 // sees each flow's key in place, without copying, and must not keep or
 // modify it; only the flows it accepts cost a FlowEntry and a call of fn.
+// A nil match accepts every flow.
 func (dp *Datapath) RevalidateWhere(match func(key *FlowKey) bool, fn RevalidateFunc) (modified, deleted int) {
-	var fs []*flow
+	buf, _ := revalBufs.Get().(*[]*flow)
+	if buf == nil {
+		buf = new([]*flow)
+	}
+	fs := (*buf)[:0]
+	if match == nil {
+		fs = slices.Grow(fs, int(dp.nflows.Load()))
+	}
 	for _, c := range dp.classifiers() {
 		for _, st := range *c.subs.Load() {
 			st.forEach(func(f *flow) {
-				if !f.dead.Load() && match(f.key) {
+				if !f.dead.Load() && (match == nil || match(f.key)) {
 					fs = append(fs, f)
 				}
 			})
 		}
 	}
-	return dp.revalidate(fs, fn)
+	modified, deleted = dp.revalidate(fs, fn)
+	// Drop the references, so that the pool keeps no deleted flow alive.
+	clear(fs)
+	*buf = fs[:0]
+	revalBufs.Put(buf)
+	return modified, deleted
 }
 
 func (dp *Datapath) revalidate(fs []*flow, fn RevalidateFunc) (modified, deleted int) {

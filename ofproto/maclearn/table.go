@@ -85,10 +85,12 @@ type Table struct {
 	max     int
 	static  int
 	stats   Stats
-	// changed holds the MACs whose Lookup answer changed since the last
-	// TakeChanges (in any VLAN); overflow is set instead when there were
-	// more than maxChanges.
-	changed  map[[6]byte]struct{}
+	// changed holds the MACs (as MACBits) whose Lookup answer changed
+	// since the last TakeChanges (in any VLAN); overflow is set instead
+	// when there were more than maxChanges. A uint64 key hashes several
+	// times faster than a [6]byte one, which matters when a port sending
+	// from more MACs than the table holds logs two changes per learned MAC.
+	changed  map[uint64]struct{}
 	overflow bool
 }
 
@@ -103,7 +105,7 @@ func New(aging time.Duration, maxEntries int, now func() time.Time) *Table {
 		now = time.Now
 	}
 	t := &Table{now: now, entries: make(map[Key]*entry), ports: make(map[uint32]*portList),
-		changed: make(map[[6]byte]struct{})}
+		changed: make(map[uint64]struct{})}
 	t.lru.prev, t.lru.next = &t.lru, &t.lru
 	t.aging, t.max = normalize(aging, maxEntries)
 	return t
@@ -137,13 +139,20 @@ func (t *Table) SetLimits(aging time.Duration, maxEntries int) {
 	})
 }
 
-// TakeChanges adds to into the MACs whose Lookup answer (in some VLAN)
-// changed since the previous call: learned, moved, evicted, expired,
+// MACBits is mac as the low 48 bits of a uint64, the form TakeChanges
+// reports MACs in.
+func MACBits(mac [6]byte) uint64 {
+	return uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 |
+		uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+}
+
+// TakeChanges adds to into the MACs (as MACBits) whose Lookup answer (in
+// some VLAN) changed since the previous call: learned, moved, evicted, expired,
 // flushed, static entries added or deleted. It reports false instead when
 // more changed than the log holds; the caller must then assume everything
 // changed. A revalidator uses it to re-translate only the megaflows to those
 // destinations.
-func (t *Table) TakeChanges(into map[[6]byte]struct{}) bool {
+func (t *Table) TakeChanges(into map[uint64]struct{}) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ok := !t.overflow
@@ -167,7 +176,7 @@ func (t *Table) recordLocked(mac [6]byte) {
 		clear(t.changed)
 		return
 	}
-	t.changed[mac] = struct{}{}
+	t.changed[MACBits(mac)] = struct{}{}
 }
 
 // Lookup returns the port on which mac was learned in vlan. An entry older
@@ -218,9 +227,15 @@ func (t *Table) LearnAt(vlan uint16, mac [6]byte, port uint32, at time.Time) boo
 	switch {
 	case e == nil:
 		if len(t.entries) >= t.max {
-			t.evictLocked()
+			e = t.evictLocked()
 		}
-		e = &entry{key: k, port: port, used: at}
+		// A full table recycles the evicted node: with more active
+		// MACs than entries every learn evicts, and refreshes from
+		// flow statistics re-learn thousands of MACs per pass.
+		if e == nil {
+			e = new(entry)
+		}
+		*e = entry{key: k, port: port, used: at}
 		t.entries[k] = e
 		t.pushBackLocked(e)
 		t.attachLocked(e)
@@ -446,15 +461,16 @@ func (t *Table) ShowStats(bridge string) string {
 }
 
 // evictLocked removes the least recently used entry of the port with the
-// most entries. It reports false when the table is empty.
-func (t *Table) evictLocked() bool {
+// most entries and returns it (nil when the table is empty), for reuse.
+func (t *Table) evictLocked() *entry {
 	if len(t.heap) == 0 {
-		return false
+		return nil
 	}
-	t.removeLocked(t.heap[0].head.pnext)
+	e := t.heap[0].head.pnext
+	t.removeLocked(e)
 	t.stats.Evicted++
 	t.version.Add(1)
-	return true
+	return e
 }
 
 func (t *Table) removeLocked(e *entry) {

@@ -342,11 +342,11 @@ func TestTakeChanges(t *testing.T) {
 	clk := newClock()
 	tb := New(15*time.Second, 2, clk.Now)
 	take := func() (string, bool) {
-		got := make(map[[6]byte]struct{})
+		got := make(map[uint64]struct{})
 		ok := tb.TakeChanges(got)
 		var ms []int
 		for m := range got {
-			ms = append(ms, int(m[5]))
+			ms = append(ms, int(m&0xff))
 		}
 		slices.Sort(ms)
 		return fmt.Sprint(ms), ok

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
+	"github.com/gvswitch/gvswitch/ofproto/maclearn"
 )
 
 // FlowRevalidator is what RunRevalidator needs from the datapath:
@@ -44,7 +45,7 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 	}
 	tick := time.NewTimer(interval)
 	defer tick.Stop()
-	dirty := make(map[[6]byte]struct{})
+	dirty := make(map[uint64]struct{})
 	gap := time.NewTimer(0)
 	<-gap.C
 	for {
@@ -98,7 +99,7 @@ func periodicGap(interval, took time.Duration) time.Duration {
 
 // revalidateAll revalidates every flow. The pending changes are dropped
 // first, so that changes made during the pass are seen by the next one.
-func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[[6]byte]struct{}) {
+func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[uint64]struct{}) {
 	x.full.Store(false)
 	x.takeChanges(dirty)
 	clear(dirty)
@@ -109,7 +110,7 @@ func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[[6]byte]struct{}) {
 
 // revalidateChanged revalidates the flows that the changes since the last
 // pass may affect.
-func (x *Xlate) revalidateChanged(dp FlowRevalidator, dirty map[[6]byte]struct{}) {
+func (x *Xlate) revalidateChanged(dp FlowRevalidator, dirty map[uint64]struct{}) {
 	w, ok := dp.(whereRevalidator)
 	if !ok || x.full.Load() {
 		x.revalidateAll(dp, dirty)
@@ -122,16 +123,24 @@ func (x *Xlate) revalidateChanged(dp FlowRevalidator, dirty map[[6]byte]struct{}
 	if len(dirty) == 0 {
 		return
 	}
+	// Flows mostly share a few destinations (the hosts that receive), so
+	// the previous answer usually decides the next flow without a lookup
+	// in a set that may hold hundreds of thousands of MACs.
+	var last [6]byte
+	lastOK, have := false, false
 	w.RevalidateWhere(func(k *datapath.FlowKey) bool {
-		_, ok := dirty[k.EthDst]
-		return ok
+		if !have || k.EthDst != last {
+			_, lastOK = dirty[maclearn.MACBits(k.EthDst)]
+			last, have = k.EthDst, true
+		}
+		return lastOK
 	}, x.RevalidateFlow)
 	clear(dirty)
 }
 
 // takeChanges collects every bridge's changed MACs into dirty and reports
 // false when some table overflowed its log.
-func (x *Xlate) takeChanges(dirty map[[6]byte]struct{}) bool {
+func (x *Xlate) takeChanges(dirty map[uint64]struct{}) bool {
 	ok := true
 	for _, b := range x.snap.Load().bridges {
 		if !b.ml.TakeChanges(dirty) {

@@ -2,6 +2,7 @@ package xlate
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,10 +194,21 @@ func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
 			x.notify()
 		}
 	}
+	if !c.failed && slices.EqualFunc(c.acts, f.Actions, sameAction) {
+		// Unchanged (the common case): hand back the installed list
+		// instead of a copy, so that a pass over 100k flows does not
+		// allocate 100k action lists for the garbage collector.
+		return f.Actions, true
+	}
 	return c.actions(), true
 }
 
 var _ datapath.RevalidateFunc = (*Xlate)(nil).RevalidateFlow
+
+func sameAction(a, b datapath.Action) bool {
+	return a.Kind == b.Kind && a.TPID == b.TPID && a.TCI == b.TCI && a.TCIMask == b.TCIMask &&
+		a.Port == b.Port && string(a.Data) == string(b.Data)
+}
 
 // Expire ages every bridge's MAC table and returns how many entries it
 // removed. Call it about once a second (RunRevalidator does).
