@@ -34,7 +34,8 @@ type session struct {
 	outDead  bool
 	writing  bool            // a goroutine is writing a batch taken from out
 	pending  bool            // the session is on the server's fan-out list
-	raw      syscall.RawConn // for direct non-blocking writes; nil for TLS
+	sc       *sockConn       // the socket outside Go's poller; nil for TLS
+	raw      syscall.RawConn // for direct non-blocking writes when sc is nil; nil for TLS
 	flushBuf []byte          // joins a batch; used only while writing
 
 	lastRead atomic.Int64 // unix nanoseconds of the last message received
@@ -48,12 +49,24 @@ type session struct {
 }
 
 func (s *Server) startSession(c net.Conn, probe bool, r *remote) *session {
-	sess := &session{srv: s, conn: jsonrpc.NewConn(c), probe: probe, remote: r, closed: make(chan struct{}),
+	sess := &session{srv: s, probe: probe, remote: r, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
-	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
-	if sc, ok := c.(syscall.Conn); ok {
-		sess.raw, _ = sc.SyscallConn()
+	var rwc io.ReadWriteCloser = c
+	switch c.(type) {
+	case *net.UnixConn, *net.TCPConn:
+		if sc, err := newSockConn(c); err == nil {
+			sess.sc, rwc = sc, sc
+		} else {
+			s.log.Debug("ovsdb: socket stays in Go's poller", "err", err)
+		}
 	}
+	if sess.sc == nil {
+		if sc, ok := c.(syscall.Conn); ok {
+			sess.raw, _ = sc.SyscallConn()
+		}
+	}
+	sess.conn = jsonrpc.NewConn(rwc)
+	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
 	sess.outCond = sync.NewCond(&sess.outMu)
 	sess.lastRead.Store(time.Now().UnixNano())
 	s.mu.Lock()
@@ -143,7 +156,7 @@ func (sess *session) flush() {
 	if sess.writing || sess.outDead || len(sess.out) == 0 {
 		return
 	}
-	if sess.raw == nil { // TLS: the writer goroutine does all writes
+	if sess.sc == nil && sess.raw == nil { // TLS: the writer goroutine does all writes
 		sess.outCond.Signal()
 		return
 	}
@@ -182,6 +195,9 @@ func (sess *session) flush() {
 
 // tryWrite writes as much of b as the socket takes without blocking.
 func (sess *session) tryWrite(b []byte) int {
+	if sess.sc != nil {
+		return sess.sc.tryWrite(b)
+	}
 	n := 0
 	_ = sess.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
