@@ -45,7 +45,11 @@ func monitorOutput(t *testing.T, client string, sock string, args []string, chan
 		cmd.Process.Kill()
 		cmd.Wait()
 	}()
-	lines := func() int { return strings.Count(out.String(), "\n") }
+	// Every table ovsdb-client prints (the initial contents, then one per
+	// update) has "headings"; counting newlines instead would count the
+	// blank lines monitor-cond-since prints after each update and return
+	// before the last one arrived.
+	lines := func() int { return strings.Count(out.String(), `"headings"`) }
 	testutil.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool { return lines() >= 1 }, "no initial output from %v", args)
 	for i, c := range changes {
 		ovsVsctl(t, sock, append([]string{"--no-wait"}, c...)...)

@@ -92,11 +92,17 @@ func (s *sockConn) Read(b []byte) (int, error) {
 			n, err = 0, net.ErrClosed
 			return true
 		}
+		err = nil
 		for {
-			n, err = unix.Read(s.fd, b)
-			if err != unix.EINTR {
-				break
+			var errno syscall.Errno
+			n, errno = rawRead(uintptr(s.fd), b)
+			if errno == unix.EINTR {
+				continue
 			}
+			if errno != 0 {
+				n, err = 0, errno
+			}
+			break
 		}
 		return err != unix.EAGAIN
 	})

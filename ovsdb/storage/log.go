@@ -441,7 +441,7 @@ func (l *Log) flushLocked(target uint64, sync bool) error {
 
 	var err error
 	if len(buf) > 0 {
-		_, err = l.f.Write(buf)
+		err = appendFile(l.f, buf)
 	}
 	if err == nil && sync {
 		err = syncData(l.f)
