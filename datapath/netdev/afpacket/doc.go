@@ -93,6 +93,22 @@
 //   - Waiting a few microseconds to complete a half-full batch while the
 //     busy poll is on: batches stayed at 16 frames, no gain.
 //
+// The modes also differ on the sending side. On a veth the port's receive
+// hook runs on the CPU of whoever transmitted into the peer (a benchmark's
+// generator, a container's stack), inside its softirq. perf on both CPUs of
+// the same 2-vCPU guest, trafgen sending 64-byte frames through gvswitchd
+// to sink receivers (docs/architecture.md, "The generator's share"): the
+// generator's CPU spent 1906 ns per frame with the V2 frame ring (345 of
+// them in the hook: the copy, a timestamp, the lazy ring's fanout group,
+// and a cross-CPU cache miss on the status word of every ring frame, which
+// the reader wrote when it handed the frame back), 1716 with the V3 ring
+// (one status word per block) and 1544 with recvmmsg (the hook only queues
+// a clone). Switch CPU per forwarded frame was 1.5-2.1 µs for the rings and
+// 3.2-3.6 µs for recvmmsg, which therefore forwarded half of what trafgen
+// sent; the V3 ring kept up and forwarded 6-9% more than the V2 ring in the
+// same rounds, but its request/response p50 through the switch was 1.5 ms
+// against 0.11 ms. So the V2 frame ring stays the default for every device.
+//
 // Offloads: the socket asks for PACKET_VNET_HDR, so checksum-partial and GSO
 // frames pass through whole with their virtio-net header in
 // packet.Offload; when the kernel refuses it the port logs once and works
