@@ -121,6 +121,8 @@ type dpPort struct {
 	port netdev.Port
 	caps offload.Caps // what Send accepts; see portCaps
 	pmd  *pmd
+
+	started sync.Once // the poll goroutine was started (start)
 }
 
 // portTable is an immutable snapshot of the attached ports, indexed by port
@@ -248,21 +250,38 @@ func (dp *Datapath) classifierLocked(no uint32) *classifier {
 // returns the number used. The datapath owns port afterwards: DelPort and
 // Close close it. Errors wrap ErrPortExists or ErrDatapathClosed.
 func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint32, error) {
+	no, start, err := dp.AddPortDeferred(name, port, wantNo)
+	if err != nil {
+		return 0, err
+	}
+	start()
+	return no, nil
+}
+
+// AddPortDeferred is AddPort that leaves starting the port's poll goroutine
+// to the caller: the port is in the datapath (flows and Execute send to it,
+// Ports lists it) when it returns, and it receives once start runs. Frames
+// that arrive before wait in the device's receive queue (an AF_PACKET
+// socket's buffer). Starting a poll goroutine costs an OS thread (it runs
+// locked to one), so a caller attaching many ports at once can report them
+// attached first and start them after. start may be called more than once;
+// DelPort, DetachPort and Close work on a port never started.
+func (dp *Datapath) AddPortDeferred(name string, port netdev.Port, wantNo uint32) (no uint32, start func(), err error) {
 	if port == nil {
-		return 0, fmt.Errorf("add port %s: nil port", name)
+		return 0, nil, fmt.Errorf("add port %s: nil port", name)
 	}
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	if dp.closed {
-		return 0, fmt.Errorf("add port %s: %w", name, ErrDatapathClosed)
+		return 0, nil, fmt.Errorf("add port %s: %w", name, ErrDatapathClosed)
 	}
 	old := dp.ports.Load()
 	for _, p := range old.byNo {
 		if p != nil && p.name == name {
-			return 0, fmt.Errorf("add port %s: name %w", name, ErrPortExists)
+			return 0, nil, fmt.Errorf("add port %s: name %w", name, ErrPortExists)
 		}
 	}
-	no := wantNo
+	no = wantNo
 	switch {
 	case no == 0:
 		no = 1
@@ -270,12 +289,12 @@ func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint3
 			no++
 		}
 		if no > MaxPortNo {
-			return 0, fmt.Errorf("add port %s: no free port number", name)
+			return 0, nil, fmt.Errorf("add port %s: no free port number", name)
 		}
 	case no > MaxPortNo:
-		return 0, fmt.Errorf("add port %s: port number %d above %d", name, no, MaxPortNo)
+		return 0, nil, fmt.Errorf("add port %s: port number %d above %d", name, no, MaxPortNo)
 	case old.get(no) != nil:
-		return 0, fmt.Errorf("add port %s: number %d: %w", name, no, ErrPortExists)
+		return 0, nil, fmt.Errorf("add port %s: number %d: %w", name, no, ErrPortExists)
 	}
 	p := &dpPort{no: no, name: name, port: port, caps: portCaps(port)}
 	nt := &portTable{byNo: make([]*dpPort, max(len(old.byNo), int(no)+1))}
@@ -283,9 +302,11 @@ func (dp *Datapath) AddPort(name string, port netdev.Port, wantNo uint32) (uint3
 	nt.byNo[no] = p
 	p.pmd = newPMD(dp, p, dp.classifierLocked(no))
 	dp.ports.Store(nt)
-	go p.pmd.run()
-	return no, nil
+	return no, p.start, nil
 }
+
+// start starts p's poll goroutine once.
+func (p *dpPort) start() { p.started.Do(func() { go p.pmd.run() }) }
 
 // DelPort stops the port's poll goroutine, closes the port and deletes the
 // flows whose in_port it is. It must not be called from an UpcallHandler.
@@ -342,6 +363,7 @@ func (dp *Datapath) DetachPort(no uint32) (finish func() error, err error) {
 // stopPort stops p's poll goroutine and closes the port.
 func (dp *Datapath) stopPort(p *dpPort) error {
 	p.pmd.stop.Store(true)
+	p.start() // a port never started: its goroutine sees stop and returns at once
 	err := p.port.Close()
 	<-p.pmd.done
 	dp.retired.add(&p.pmd.ctr)

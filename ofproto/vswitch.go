@@ -330,7 +330,9 @@ func (v *Vswitch) reconfigure() {
 	}
 	t2 := time.Now()
 	if len(ops) > 0 {
-		if _, err := v.opts.DB.Transact(ops...); err != nil {
+		_, err := v.opts.DB.Transact(ops...)
+		v.startPortsAfterTxn()
+		if err != nil {
 			v.count("txn_error")
 			v.log.Warn("database transaction failed", "error", err)
 			// Echoes of our own writes do not wake us up: retry.
@@ -338,6 +340,7 @@ func (v *Vswitch) reconfigure() {
 			return
 		}
 	}
+	v.startPortsAfterTxn() // no transaction was needed
 	t3 := time.Now()
 	v.readyOnce.Do(func() { close(v.ready) })
 	// Status follows in its own transaction: cur_cfg does not wait for
@@ -349,6 +352,15 @@ func (v *Vswitch) reconfigure() {
 	v.writeStatus(spec)
 	v.log.Debug("reconfigured", "cfg", spec.NextCfg, "ops", len(ops), "reconcile", t1.Sub(t0),
 		"publish", t2.Sub(t1), "txn", t3.Sub(t2), "status", time.Since(t3))
+}
+
+// startPortsAfterTxn starts the poll goroutines of the ports this pass
+// attached (reconciler.startPorts): after the cur_cfg transaction, so that
+// a bulk add's clients do not wait for a thread per port.
+func (v *Vswitch) startPortsAfterTxn() {
+	v.mu.Lock()
+	v.rec.startPorts()
+	v.mu.Unlock()
 }
 
 // checkReplica is a once-a-second guard against a server that loses monitor
