@@ -14,6 +14,13 @@ type FlowRevalidator interface {
 	Revalidate(fn datapath.RevalidateFunc) (modified, deleted int)
 }
 
+// flowCounter is a FlowRevalidator that can tell how many flows it holds
+// (*datapath.Datapath is one): RunRevalidator scales the periodic gap with
+// it.
+type flowCounter interface {
+	FlowCount() int
+}
+
 // whereRevalidator is a FlowRevalidator that can also revalidate a subset
 // of the flows (*datapath.Datapath is one).
 type whereRevalidator interface {
@@ -24,7 +31,8 @@ type whereRevalidator interface {
 // the MAC tables until ctx is done. It runs in the caller's goroutine.
 //
 // Every interval (default 1 s when interval <= 0; longer when a pass is
-// slow, see periodicGap) it revalidates every flow:
+// slow or the table has grown since the last one, see periodicGap and
+// periodicCost) it revalidates every flow:
 // that pass also refreshes learned MACs from flow statistics before aging
 // the tables, so a MAC whose traffic stays in the fast path never expires,
 // and it repairs a flow installed from a snapshot that was replaced while
@@ -48,6 +56,9 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 	dirty := make(map[uint64]struct{})
 	gap := time.NewTimer(0)
 	<-gap.C
+	// The start counts as a pass over no flows, so that a table filled
+	// within the first interval also waits for its first pass.
+	per := periodicCost{end: time.Now()}
 	for {
 		select {
 		case <-ctx.Done():
@@ -62,9 +73,18 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 			case <-gap.C:
 			}
 		case <-tick.C:
+			if wait := per.wait(dp, interval, time.Now()); wait > 0 {
+				// The table grew since the gap was set: a pass now
+				// would cost more than the share allows.
+				tick.Reset(wait)
+				continue
+			}
 			start := time.Now()
+			n := flowCount(dp)
 			x.revalidateAll(dp, dirty)
-			tick.Reset(periodicGap(interval, time.Since(start)))
+			end := time.Now()
+			per.record(n, start, end)
+			tick.Reset(periodicGap(interval, end.Sub(start)))
 			if x.Expire() > 0 {
 				// Expire notified; the next loop revalidates.
 				continue
@@ -77,19 +97,62 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 const changeGap = 10 * time.Millisecond
 
 // Periodic passes over every flow are spaced so that they take at most a
-// thirtieth of a CPU (periodicShare): with 100k megaflows a pass
-// re-translates and re-learns for 200-300 ms, which at one per second took
-// a third of gvswitchd's CPU on two vCPUs, away from forwarding; with the
-// poll thread saturated each pass shows as a burst of receive-ring drops, so
-// fewer passes means fewer bursts (a tenth still lost frames every ~3 s,
-// see docs/architecture.md). The gap never exceeds
-// maxPeriodicGap, so MAC aging (300 s by default) and the refresh of
-// learned MACs from flow statistics stay timely; changes still trigger
-// their own passes at once (RunRevalidator).
+// hundredth of a CPU (periodicShare): with 100k megaflows a pass
+// re-translates and re-learns for 100-300 ms, which at one per second took
+// a third of gvswitchd's CPU on two vCPUs, away from forwarding. With the
+// poll thread saturated, the CPU a pass takes from it is lost as a burst of
+// receive-ring drops (a tenth lost frames every ~3 s, a thirtieth every
+// ~2-9 s, see docs/architecture.md), so the share is what a forwarding
+// thread at full load loses to them in the long run. The gap never exceeds
+// maxPeriodicGap, so MAC aging (300 s by default, at least 15 s) and the
+// refresh of learned MACs from flow statistics stay timely; changes still
+// trigger their own passes at once (RunRevalidator), so the periodic pass
+// only refreshes learning and repairs the rare flow whose upcall raced with
+// a change.
 const (
-	periodicShare  = 30
+	periodicShare  = 100
 	maxPeriodicGap = 10 * time.Second
 )
+
+// periodicCost remembers what the last periodic pass cost per flow, so that
+// the next one can be put off when the table has grown since: the gap set
+// after a pass over a few flows is 1 s, and without this the first pass
+// after 100k flows appear would come within that second.
+type periodicCost struct {
+	perFlow time.Duration // the last pass's duration per flow
+	end     time.Time     // when the last pass ended
+}
+
+func (p *periodicCost) record(flows int, start, end time.Time) {
+	p.end = end
+	if flows > 0 {
+		p.perFlow = end.Sub(start) / time.Duration(flows)
+	}
+}
+
+// minPerFlow is the least a periodic pass is assumed to cost per flow when
+// the next one is planned: a pass over a small table, all in cache,
+// measures 0.4 µs per flow, one over 100k flows 1.4-2 µs (and a table that
+// was empty at the last pass measured nothing).
+const minPerFlow = time.Microsecond
+
+// wait returns how much longer the next periodic pass should wait, at now,
+// for a pass over the flows dp holds now to keep to periodicGap.
+func (p *periodicCost) wait(dp FlowRevalidator, interval time.Duration, now time.Time) time.Duration {
+	if p.end.IsZero() {
+		return 0
+	}
+	est := max(p.perFlow, minPerFlow) * time.Duration(flowCount(dp))
+	return p.end.Add(periodicGap(interval, est)).Sub(now)
+}
+
+// flowCount returns how many flows dp holds, or 0 when it cannot tell.
+func flowCount(dp FlowRevalidator) int {
+	if c, ok := dp.(flowCounter); ok {
+		return c.FlowCount()
+	}
+	return 0
+}
 
 // periodicGap is the wait before the next periodic pass after one that
 // took: the interval, or periodicShare times the pass when that is longer.

@@ -473,13 +473,52 @@ func TestRefreshOnlyFromNewHits(t *testing.T) {
 func TestPeriodicGap(t *testing.T) {
 	for _, tt := range []struct{ took, want time.Duration }{
 		{5 * time.Millisecond, time.Second},
-		{30 * time.Millisecond, time.Second},
-		{100 * time.Millisecond, 3 * time.Second},
-		{250 * time.Millisecond, 7500 * time.Millisecond},
+		{10 * time.Millisecond, time.Second},
+		{30 * time.Millisecond, 3 * time.Second},
+		{75 * time.Millisecond, 7500 * time.Millisecond},
+		{250 * time.Millisecond, maxPeriodicGap},
 		{5 * time.Second, maxPeriodicGap},
 	} {
 		if got := periodicGap(time.Second, tt.took); got != tt.want {
 			t.Errorf("periodicGap(1s, %v) = %v, want %v", tt.took, got, tt.want)
 		}
+	}
+}
+
+type countingDP struct {
+	fakeDP
+	n int
+}
+
+func (d *countingDP) FlowCount() int { return d.n }
+
+// TestPeriodicWaitScalesWithFlows: after a pass over few flows the next
+// periodic pass is due after the interval, but when the table has grown
+// since, it waits as long as a pass over the larger table needs.
+func TestPeriodicWaitScalesWithFlows(t *testing.T) {
+	dp := &countingDP{n: 10}
+	var p periodicCost
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if w := p.wait(dp, time.Second, t0); w != 0 {
+		t.Fatalf("before any pass: wait %v", w)
+	}
+	p.record(0, t0, t0.Add(10*time.Microsecond)) // nothing measured: minPerFlow
+	end := t0.Add(10 * time.Microsecond)
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 0 {
+		t.Fatalf("same table after the interval: wait %v", w)
+	}
+	dp.n = 50000 // a 50 ms pass: 5 s apart
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 4*time.Second {
+		t.Fatalf("grown table after 1 s: wait %v, want 4s", w)
+	}
+	dp.n = 10000000
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != maxPeriodicGap-time.Second {
+		t.Fatalf("huge table: wait %v, want %v", w, maxPeriodicGap-time.Second)
+	}
+	p.record(10, end, end.Add(30*time.Microsecond)) // 3 µs per flow
+	end = end.Add(30 * time.Microsecond)
+	dp.n = 10000 // a 30 ms pass: 3 s apart
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 2*time.Second {
+		t.Fatalf("measured cost: wait %v, want 2s", w)
 	}
 }
