@@ -19,8 +19,11 @@
 //
 // Goroutines: Run is the single main loop (reconcile, status, statistics,
 // MAC aging); the DB session has one reader goroutine; the netlink link
-// monitor has one goroutine calling back into the Vswitch. Shared state is
-// guarded by Vswitch.mu; appctl handlers take it briefly.
+// monitor has one goroutine calling back into the Vswitch; a pass that
+// detaches system devices closes them on a goroutine of its own (their close
+// waits for RCU grace periods, which cur_cfg need not). Shared state is
+// guarded by Vswitch.mu; appctl handlers take it briefly. New ports' poll
+// goroutines start after the pass's cur_cfg transaction.
 //
 // ofproto imports datapath, datapath/netdev, ofproto/xlate, jsonrpc and
 // unixctl; never the ovsdb server package (it talks to any RFC 7047 server
