@@ -27,6 +27,15 @@
 // its reply, so a client sees the updates caused by its own transaction
 // before the reply, and other monitors have them when it arrives.
 //
+// Sockets: a unix or TCP session's socket is taken out of Go's network
+// poller (which also watches for room to write, so every client reading
+// an update would wake an idle thread of ours) into an epoll instance of
+// its own that watches for input only and that Go's poller waits on. Reads
+// and the fan-out's writes on it are raw non-blocking system calls, which
+// keep the scheduler's syscall bookkeeping and its monitor thread out of
+// every commit; only a backlogged client's writer goroutine waits for room,
+// in poll(2). TLS sessions use Go's net.Conn.
+//
 // It uses package jsonrpc for framing and must not import anything from the
 // switch (datapath, ofproto).
 package server
