@@ -72,7 +72,7 @@ func (s *Server) startSession(c net.Conn, probe bool, r *remote) *session {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		c.Close()
+		rwc.Close() // c itself, or the sockConn that took over its socket
 		return nil
 	}
 	s.sessions[sess] = struct{}{}
