@@ -56,14 +56,19 @@ func BenchmarkNormalPipeline(b *testing.B) {
 	}
 }
 
-func benchPipeline(b *testing.B, flows int) {
+// benchBridge builds the benchmarks' bridge: br0 with dummy ports p1-p4 as
+// OpenFlow ports 1-4 (ports[1]..ports[4]; they keep no copies of what they
+// send) on a datapath made with opts, translated by an Xlate that handles
+// its upcalls. The datapath is closed when b ends.
+func benchBridge(b *testing.B, opts datapath.Options) (*datapath.Datapath, []*dummy.Port, *Xlate) {
+	b.Helper()
 	cfg := config(bridge("br0", ps{name: "p1", of: 1}, ps{name: "p2", of: 2},
 		ps{name: "p3", of: 3}, ps{name: "p4", of: 4}))
-	dp, err := datapath.New(datapath.Options{})
+	dp, err := datapath.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer dp.Close()
+	b.Cleanup(func() { dp.Close() })
 	ports := make([]*dummy.Port, 5)
 	for i := 1; i <= 4; i++ {
 		ports[i] = dummy.New(fmt.Sprintf("p%d", i))
@@ -75,6 +80,11 @@ func benchPipeline(b *testing.B, flows int) {
 	x := New()
 	x.Publish(cfg)
 	dp.SetUpcallHandler(x)
+	return dp, ports, x
+}
+
+func benchPipeline(b *testing.B, flows int) {
+	dp, ports, x := benchBridge(b, datapath.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { x.RunRevalidator(ctx, dp, time.Second); close(done) }()

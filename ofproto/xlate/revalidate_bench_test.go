@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
-	"github.com/gvswitch/gvswitch/datapath/netdev/dummy"
 )
 
 // BenchmarkRevalidatePass times one periodic full revalidation pass over
@@ -24,24 +23,7 @@ func BenchmarkRevalidatePass(b *testing.B) {
 }
 
 func benchRevalidatePass(b *testing.B, flows int) {
-	cfg := config(bridge("br0", ps{name: "p1", of: 1}, ps{name: "p2", of: 2},
-		ps{name: "p3", of: 3}, ps{name: "p4", of: 4}))
-	dp, err := datapath.New(datapath.Options{SweepInterval: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dp.Close()
-	ports := make([]*dummy.Port, 5)
-	for i := 1; i <= 4; i++ {
-		ports[i] = dummy.New(fmt.Sprintf("p%d", i))
-		ports[i].SetCapture(false)
-		if _, err := dp.AddPort(ports[i].Name(), ports[i], uint32(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	x := New()
-	x.Publish(cfg)
-	dp.SetUpcallHandler(x)
+	dp, ports, x := benchBridge(b, datapath.Options{SweepInterval: -1})
 	for p := 2; p <= 4; p++ {
 		ports[p].Inject(benchFrame(benchHost(p), bcast, 0))
 	}
