@@ -39,7 +39,6 @@ type learnEvent struct {
 type ctx struct {
 	snap *snapshot
 	key  *datapath.FlowKey
-	key2 datapath.FlowKey // a copy of the key, when the caller's may not be kept
 	mask datapath.Mask
 
 	acts    []datapath.Action

@@ -172,8 +172,9 @@ func (x *Xlate) RevalidateFlow(f *datapath.FlowEntry) (datapath.Actions, bool) {
 	c := x.getCtx()
 	defer x.putCtx(c)
 	s := x.snap.Load()
-	c.key2 = f.Key
-	key := &c.key2
+	// The translation only reads the key, and the context goes back to
+	// the pool before f does: no copy.
+	key := &f.Key
 	c.init(s, key, learnRecord)
 	in := s.byDP[key.InPort]
 	if in == nil {
