@@ -32,8 +32,9 @@ type whereRevalidator interface {
 //
 // Every interval (default 1 s when interval <= 0; longer when a pass is
 // slow or the table has grown since the last one, see periodicGap and
-// periodicCost) it revalidates every flow:
-// that pass also refreshes learned MACs from flow statistics before aging
+// periodicCost) it revalidates the flows that may need it
+// (revalidatePeriodic: those hit or installed since the previous full pass):
+// that pass refreshes learned MACs from flow statistics before aging
 // the tables, so a MAC whose traffic stays in the fast path never expires,
 // and it repairs a flow installed from a snapshot that was replaced while
 // its upcall ran. Between periodic passes, whenever Changes fires, it
@@ -81,7 +82,7 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 			}
 			start := time.Now()
 			n := flowCount(dp)
-			x.revalidateAll(dp, dirty)
+			x.revalidatePeriodic(dp, dirty)
 			end := time.Now()
 			per.record(n, start, end)
 			tick.Reset(periodicGap(interval, end.Sub(start)))
@@ -168,6 +169,46 @@ func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[uint64]struct{}) {
 	clear(dirty)
 	start := x.now()
 	dp.Revalidate(x.RevalidateFlow)
+	x.refreshAfter.Store(start.UnixNano())
+}
+
+// verifiedMargin is how long before the previous full pass's start a flow
+// must have been created for that pass to count as having verified it: a
+// flow's creation time is stamped just before it enters the classifier,
+// and a pass lists the flows after it notes its start.
+const verifiedMargin = time.Second
+
+// revalidatePeriodic is the periodic full pass. Besides refreshing learned
+// MACs from the flows hit since the previous full pass, it only needs to
+// repair flows that could be stale: those installed since that pass
+// started (an upcall may have translated against a MAC table or snapshot
+// that changed before the flow was installed, after the change pass had
+// listed the flows) and those to a destination whose MAC changed but whose
+// change pass has not run yet. Every other flow was verified by the
+// previous full pass, and since then each change re-translated the flows it
+// could affect (Publish: every flow; a MAC table change, including aging
+// and eviction: the flows to that MAC). So a flow idle since the previous
+// full pass, created before it, and to an unchanged destination is kept as
+// it is, without translating it. A pending Publish or an overflowed change
+// log makes it an ordinary full pass.
+func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, dirty map[uint64]struct{}) {
+	if x.full.Swap(false) || !x.takeChanges(dirty) {
+		x.revalidateAll(dp, dirty)
+		return
+	}
+	prev := x.refreshAfter.Load()
+	verified := prev - int64(verifiedMargin)
+	start := x.now()
+	dp.Revalidate(func(f *datapath.FlowEntry) (datapath.Actions, bool) {
+		if prev > 0 && f.Created.UnixNano() < verified &&
+			(f.Stats.Used.IsZero() || f.Stats.Used.UnixNano() <= prev) {
+			if _, changed := dirty[maclearn.MACBits(f.Key.EthDst)]; !changed {
+				return f.Actions, true
+			}
+		}
+		return x.RevalidateFlow(f)
+	})
+	clear(dirty)
 	x.refreshAfter.Store(start.UnixNano())
 }
 
