@@ -435,3 +435,36 @@ func TestFailingPort(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// RevalidateUnless hands skip each flow's times and key before building an
+// entry, and calls fn only for the flows skip does not pass over.
+func TestRevalidateUnless(t *testing.T) {
+	dp, _ := testDP(t, 3, Options{})
+	m := l2Mask()
+	for i := 1; i <= 3; i++ {
+		var k FlowKey
+		ExtractFrame(udpFrame(i, 9, 1, 1), 1, &k)
+		if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen int
+	mod, del := dp.RevalidateUnless(func(created, used int64, key *FlowKey) bool {
+		seen++
+		if created == 0 || used != 0 {
+			t.Errorf("flow %v: created %d used %d, want set and never hit", key.EthSrc, created, used)
+		}
+		return key.EthSrc == mac(1)
+	}, func(f *FlowEntry) (Actions, bool) {
+		if f.Key.EthSrc == mac(1) {
+			t.Errorf("fn called for a skipped flow")
+		}
+		return f.Actions, f.Key.EthSrc != mac(2)
+	})
+	if seen != 3 || mod != 0 || del != 1 {
+		t.Fatalf("seen %d modified %d deleted %d", seen, mod, del)
+	}
+	if n := len(dp.FlowDump()); n != 2 {
+		t.Fatalf("%d flows left, want 2", n)
+	}
+}

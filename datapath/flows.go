@@ -345,18 +345,41 @@ var revalBufs sync.Pool // of *[]*flow
 // modify it; only the flows it accepts cost a FlowEntry and a call of fn.
 // A nil match accepts every flow.
 func (dp *Datapath) RevalidateWhere(match func(key *FlowKey) bool, fn RevalidateFunc) (modified, deleted int) {
+	if match == nil {
+		return dp.revalidateMatching(nil, true, fn)
+	}
+	return dp.revalidateMatching(func(f *flow) bool { return match(f.key) }, false, fn)
+}
+
+// RevalidateUnless is Revalidate for the flows that skip does not pass
+// over. skip sees each flow's installation and last-hit times (Unix ns by
+// Options.Now; used is 0 for a flow never hit) and its masked key in place,
+// before anything is copied, and must not keep or modify the key. A
+// periodic pass uses it to leave alone, at the cost of reading two
+// counters, the flows that cannot need it (idle and already verified):
+// building a FlowEntry costs a cache miss on the flow and another on its
+// key.
+func (dp *Datapath) RevalidateUnless(skip func(created, used int64, key *FlowKey) bool, fn RevalidateFunc) (modified, deleted int) {
+	return dp.revalidateMatching(func(f *flow) bool {
+		return !skip(f.created, f.used.Load(), f.key)
+	}, true, fn)
+}
+
+// revalidateMatching runs fn over the live flows that match accepts (all
+// when match is nil); many says most flows may be accepted.
+func (dp *Datapath) revalidateMatching(match func(f *flow) bool, many bool, fn RevalidateFunc) (modified, deleted int) {
 	buf, _ := revalBufs.Get().(*[]*flow)
 	if buf == nil {
 		buf = new([]*flow)
 	}
 	fs := (*buf)[:0]
-	if match == nil {
+	if many {
 		fs = slices.Grow(fs, int(dp.nflows.Load()))
 	}
 	for _, c := range dp.classifiers() {
 		for _, st := range *c.subs.Load() {
 			st.forEach(func(f *flow) {
-				if !f.dead.Load() && (match == nil || match(f.key)) {
+				if !f.dead.Load() && (match == nil || match(f)) {
 					fs = append(fs, f)
 				}
 			})

@@ -27,6 +27,12 @@ type whereRevalidator interface {
 	RevalidateWhere(match func(*datapath.FlowKey) bool, fn datapath.RevalidateFunc) (modified, deleted int)
 }
 
+// unlessRevalidator is a FlowRevalidator that can pass over flows before
+// building their entries (*datapath.Datapath is one).
+type unlessRevalidator interface {
+	RevalidateUnless(skip func(created, used int64, key *datapath.FlowKey) bool, fn datapath.RevalidateFunc) (modified, deleted int)
+}
+
 // RunRevalidator keeps dp's megaflows consistent with the configuration and
 // the MAC tables until ctx is done. It runs in the caller's goroutine.
 //
@@ -198,16 +204,31 @@ func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, dirty map[uint64]struct{}
 	}
 	prev := x.refreshAfter.Load()
 	verified := prev - int64(verifiedMargin)
+	skip := func(created, used int64, key *datapath.FlowKey) bool {
+		if prev <= 0 || created >= verified || used > prev {
+			return false
+		}
+		if len(dirty) == 0 {
+			return true
+		}
+		_, changed := dirty[maclearn.MACBits(key.EthDst)]
+		return !changed
+	}
 	start := x.now()
-	dp.Revalidate(func(f *datapath.FlowEntry) (datapath.Actions, bool) {
-		if prev > 0 && f.Created.UnixNano() < verified &&
-			(f.Stats.Used.IsZero() || f.Stats.Used.UnixNano() <= prev) {
-			if _, changed := dirty[maclearn.MACBits(f.Key.EthDst)]; !changed {
+	if u, ok := dp.(unlessRevalidator); ok {
+		u.RevalidateUnless(skip, x.RevalidateFlow)
+	} else {
+		dp.Revalidate(func(f *datapath.FlowEntry) (datapath.Actions, bool) {
+			var used int64
+			if !f.Stats.Used.IsZero() {
+				used = f.Stats.Used.UnixNano()
+			}
+			if skip(f.Created.UnixNano(), used, &f.Key) {
 				return f.Actions, true
 			}
-		}
-		return x.RevalidateFlow(f)
-	})
+			return x.RevalidateFlow(f)
+		})
+	}
 	clear(dirty)
 	x.refreshAfter.Store(start.UnixNano())
 }
