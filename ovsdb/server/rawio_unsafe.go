@@ -32,3 +32,20 @@ func rawRead(fd uintptr, b []byte) (int, syscall.Errno) {
 	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	return int(n), errno
 }
+
+// writeNoWait writes as much of b as the non-blocking socket fd takes
+// without waiting (rawWrite, retried on EINTR) and returns how much that was.
+func writeNoWait(fd uintptr, b []byte) int {
+	n := 0
+	for n < len(b) {
+		m, errno := rawWrite(fd, b[n:])
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 || m <= 0 {
+			break
+		}
+		n += m
+	}
+	return n
+}

@@ -200,16 +200,7 @@ func (sess *session) tryWrite(b []byte) int {
 	}
 	n := 0
 	_ = sess.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, errno := rawWrite(fd, b[n:])
-			if errno == syscall.EINTR {
-				continue
-			}
-			if errno != 0 || m <= 0 {
-				break
-			}
-			n += m
-		}
+		n = writeNoWait(fd, b)
 		return true // never wait: the writer goroutine handles the rest
 	})
 	return n

@@ -124,18 +124,7 @@ func (s *sockConn) tryWrite(b []byte) int {
 	if s.closed {
 		return 0
 	}
-	n := 0
-	for n < len(b) {
-		m, errno := rawWrite(uintptr(s.fd), b[n:])
-		if errno == unix.EINTR {
-			continue
-		}
-		if errno != 0 || m <= 0 {
-			break
-		}
-		n += m
-	}
-	return n
+	return writeNoWait(uintptr(s.fd), b)
 }
 
 // Write writes all of b, waiting in poll(2) while the socket is full.
