@@ -156,6 +156,10 @@ func (r *reconciler) reserveDPNo() uint32 {
 func (r *reconciler) releaseDPNo(no uint32) {
 	r.bgMu.Lock()
 	defer r.bgMu.Unlock()
+	r.releaseDPNoLocked(no)
+}
+
+func (r *reconciler) releaseDPNoLocked(no uint32) {
 	delete(r.dpUsed, no)
 	r.dpFree = min(r.dpFree, no)
 }
@@ -346,8 +350,7 @@ func (r *reconciler) detachAll(ls []*liveIface) {
 			})
 			r.bgMu.Lock()
 			for _, b := range bg {
-				delete(r.dpUsed, b.no)
-				r.dpFree = min(r.dpFree, b.no)
+				r.releaseDPNoLocked(b.no)
 				if r.closing[b.name] == done {
 					delete(r.closing, b.name)
 				}
