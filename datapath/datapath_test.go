@@ -175,7 +175,10 @@ func TestIdleExpiry(t *testing.T) {
 	}
 }
 
-func TestRevalidate(t *testing.T) {
+// threeFlowsDP is a datapath with three ports and three L2 flows in on
+// port 1 from mac(1), mac(2) and mac(3) to mac(9), each output to port 2.
+func threeFlowsDP(t *testing.T) *Datapath {
+	t.Helper()
 	dp, _ := testDP(t, 3, Options{})
 	m := l2Mask()
 	for i := 1; i <= 3; i++ {
@@ -185,6 +188,11 @@ func TestRevalidate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return dp
+}
+
+func TestRevalidate(t *testing.T) {
+	dp := threeFlowsDP(t)
 	mod, del := dp.Revalidate(func(f *FlowEntry) (Actions, bool) {
 		switch f.Key.EthSrc {
 		case mac(1):
@@ -439,15 +447,7 @@ func TestFailingPort(t *testing.T) {
 // RevalidateUnless hands skip each flow's times and key before building an
 // entry, and calls fn only for the flows skip does not pass over.
 func TestRevalidateUnless(t *testing.T) {
-	dp, _ := testDP(t, 3, Options{})
-	m := l2Mask()
-	for i := 1; i <= 3; i++ {
-		var k FlowKey
-		ExtractFrame(udpFrame(i, 9, 1, 1), 1, &k)
-		if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dp := threeFlowsDP(t)
 	var seen int
 	mod, del := dp.RevalidateUnless(func(created, used int64, key *FlowKey) bool {
 		seen++
