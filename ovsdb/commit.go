@@ -39,7 +39,7 @@ func forEachRef(ts *TableSchema, r *Row, weak bool, f func(c *ColumnSchema, targ
 			if bt.Ref == nil || (bt.RefType == RefWeak) != weak {
 				continue
 			}
-			d := r.Data[c.Index]
+			d := r.Data[c.Index].Flat()
 			atoms := d.Keys
 			if side.vals {
 				atoms = d.Values
@@ -144,7 +144,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 			if r == nil {
 				r, n = c.old, -1
 			}
-			d := r.Data[col.Index]
+			d := r.Data[col.Index].Flat()
 			for _, side := range [2]struct {
 				bt    *BaseType
 				atoms []Atom
@@ -172,7 +172,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 			// and new together and count what went and what came.
 			bt := &col.Type.Key
 			target := x.tableOf(bt.Ref)
-			ok, nk := c.old.Data[col.Index].Keys, c.new.Data[col.Index].Keys
+			ok, nk := c.old.Data[col.Index].Flat().Keys, c.new.Data[col.Index].Flat().Keys
 			i, j := 0, 0
 			for i < len(ok) || j < len(nk) {
 				var cmp int
@@ -212,7 +212,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 			if r == nil {
 				return
 			}
-			d := r.Data[col.Index]
+			d := r.Data[col.Index].Flat()
 			if bt := &col.Type.Key; bt.IsStrongRef() {
 				for _, a := range d.Keys {
 					counts[key{bt.Ref, a.U}] += n
@@ -365,7 +365,7 @@ func (x *txn) fixWeakRow(t *Table, r *Row) *Error {
 		if !kw && !vw {
 			continue
 		}
-		d := r.Data[c.Index]
+		d := r.Data[c.Index].Flat()
 		dead := func(i int) bool {
 			if kw && x.get(x.tableOf(c.Type.Key.Ref), d.Keys[i].U) == nil {
 				return true

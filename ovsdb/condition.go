@@ -189,10 +189,11 @@ func (cl *Clause) eval(r *Row) bool {
 	case FuncNE:
 		return !d.Equal(&cl.Arg)
 	case FuncIncludes:
-		return includes(t, d, &cl.Arg)
+		return includes(t, d.Flat(), &cl.Arg)
 	case FuncExcludes:
-		return excludes(t, d, &cl.Arg)
+		return excludes(t, d.Flat(), &cl.Arg)
 	}
+	d = d.Flat()
 	if len(d.Keys) == 0 || len(cl.Arg.Keys) == 0 {
 		return false
 	}

@@ -47,7 +47,7 @@ func (db *Database) ConvertLocked(s *Schema) (*Database, error) {
 				if kr == nil && vr == nil {
 					continue
 				}
-				d := r.Data[c.Index]
+				d := r.Data[c.Index].Flat()
 				var out Datum
 				dropped := false
 				for i, k := range d.Keys {

@@ -10,13 +10,24 @@ import (
 // parallel Values). It is always canonical: keys sorted ascending with no
 // duplicates, so two equal datums have identical slices. Datums are treated
 // as immutable once stored in a row.
+//
+// A large datum that a mutation changed by a few elements keeps them in
+// shared chunks instead (bigdatum.go), with Keys and Values nil: code that
+// indexes the elements of a datum from a row calls Flat first.
 type Datum struct {
 	Keys   []Atom
 	Values []Atom // nil unless the column is a map
+
+	big *bigDatum
 }
 
 // Len returns the number of elements.
-func (d *Datum) Len() int { return len(d.Keys) }
+func (d *Datum) Len() int {
+	if d.big != nil {
+		return d.big.n
+	}
+	return len(d.Keys)
+}
 
 // DefaultDatum returns the RFC 7047 default for t: empty unless t.Min is 1,
 // then one default atom (or pair).
@@ -34,9 +45,9 @@ func DefaultDatum(t *Type) Datum {
 // IsDefault reports whether d equals t's default.
 func (d *Datum) IsDefault(t *Type) bool {
 	if t.Min == 0 {
-		return len(d.Keys) == 0
+		return d.Len() == 0
 	}
-	if len(d.Keys) != 1 || d.Keys[0] != defaultAtom(t.Key.Type) {
+	if d.Len() != 1 || d.Keys[0] != defaultAtom(t.Key.Type) {
 		return false
 	}
 	return !t.IsMap() || d.Values[0] == defaultAtom(t.Value.Type)
@@ -47,10 +58,20 @@ func (d *Datum) Equal(o *Datum) bool {
 	if d == o {
 		return true
 	}
+	if d.big != nil || o.big != nil {
+		if d.Len() != o.Len() {
+			return false
+		}
+		if d.big != nil && o.big != nil {
+			d, o = middles(d.big, o.big)
+		} else {
+			d, o = d.Flat(), o.Flat()
+		}
+	}
 	return slices.Equal(d.Keys, o.Keys) && slices.Equal(d.Values, o.Values)
 }
 
-// Find returns the index of key k, or -1.
+// Find returns the index of key k, or -1. d must be flat (see Flat).
 func (d *Datum) Find(t AtomicType, k Atom) int {
 	i, found := sort.Find(len(d.Keys), func(i int) int { return compareAtoms(t, k, d.Keys[i]) })
 	if found {
@@ -59,8 +80,11 @@ func (d *Datum) Find(t AtomicType, k Atom) int {
 	return -1
 }
 
-// Clone returns a deep copy of the slices.
+// Clone returns a deep copy of the slices, flat.
 func (d Datum) Clone() Datum {
+	if d.big != nil {
+		return *d.Flat()
+	}
 	return Datum{Keys: slices.Clone(d.Keys), Values: slices.Clone(d.Values)}
 }
 
@@ -217,31 +241,43 @@ func datumFromJSONLoose(t *Type, v any, syms Symbols, check bool) (Datum, *Error
 // AppendJSON appends d in RFC 7047 notation: a map as ["map",[...]], a
 // one-element set as the bare atom, other sets as ["set",[...]].
 func (d *Datum) AppendJSON(b []byte, t *Type) []byte {
-	if t.IsMap() {
-		b = append(b, `["map",[`...)
-		for i := range d.Keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			b = AppendAtomJSON(b, t.Key.Type, d.Keys[i])
-			b = append(b, ',')
-			b = AppendAtomJSON(b, t.Value.Type, d.Values[i])
-			b = append(b, ']')
-		}
-		return append(b, "]]"...)
-	}
-	if len(d.Keys) == 1 {
+	if d.big == nil && len(d.Keys) == 1 && !t.IsMap() {
 		return AppendAtomJSON(b, t.Key.Type, d.Keys[0])
 	}
-	b = append(b, `["set",[`...)
-	for i, k := range d.Keys {
-		if i > 0 {
-			b = append(b, ',')
+	if t.IsMap() {
+		b = append(b, `["map",[`...)
+	} else {
+		b = append(b, `["set",[`...)
+	}
+	if d.big == nil {
+		b = appendElemsJSON(b, t, d.Keys, d.Values, true)
+	} else {
+		for i, c := range d.big.chunks {
+			b = appendElemsJSON(b, t, c.keys, c.vals, i == 0)
 		}
-		b = AppendAtomJSON(b, t.Key.Type, k)
 	}
 	return append(b, "]]"...)
+}
+
+// appendElemsJSON appends set elements or map pairs, comma-separated
+// (with a leading comma unless first).
+func appendElemsJSON(b []byte, t *Type, keys, vals []Atom, first bool) []byte {
+	isMap := t.IsMap()
+	for i, k := range keys {
+		if i > 0 || !first {
+			b = append(b, ',')
+		}
+		if !isMap {
+			b = AppendAtomJSON(b, t.Key.Type, k)
+			continue
+		}
+		b = append(b, '[')
+		b = AppendAtomJSON(b, t.Key.Type, k)
+		b = append(b, ',')
+		b = AppendAtomJSON(b, t.Value.Type, vals[i])
+		b = append(b, ']')
+	}
+	return b
 }
 
 // Diff returns the update2-style difference from old to new for type t:
@@ -251,6 +287,11 @@ func (d *Datum) AppendJSON(b []byte, t *Type) []byte {
 func Diff(t *Type, old, new *Datum) Datum {
 	if !t.IsComposite() {
 		return *new
+	}
+	if old.big != nil && new.big != nil {
+		old, new = middles(old.big, new.big)
+	} else {
+		old, new = old.Flat(), new.Flat()
 	}
 	kt := t.Key.Type
 	isMap := t.IsMap()
@@ -300,6 +341,7 @@ func ApplyDiff(t *Type, old, diff *Datum) Datum {
 	if !t.IsComposite() {
 		return *diff
 	}
+	old = old.Flat()
 	kt := t.Key.Type
 	isMap := t.IsMap()
 	var d Datum
@@ -358,6 +400,7 @@ func DiffType(t *Type) *Type {
 // String renders d as ovs-vsctl and Open vSwitch's messages do: "[a, b]",
 // "{k=v}", a bare atom for a one-element scalar or optional.
 func (d *Datum) String(t *Type) string {
+	d = d.Flat()
 	var sb strings.Builder
 	brackets := t.Max > 1 || len(d.Keys) == 0
 	open, close := "[", "]"

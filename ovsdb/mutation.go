@@ -112,6 +112,7 @@ func (m *Mutation) apply(r *Row) *Error {
 	case MutDelete:
 		nd = subtractDatum(t, old, &m.Arg, m.argMap)
 	default:
+		old = old.Flat()
 		nd = Datum{Keys: make([]Atom, len(old.Keys))}
 		for i, k := range old.Keys {
 			a, err := arith(t.Key.Type, m.Op, m.Name, k, m.Arg.Keys[0])
@@ -127,7 +128,7 @@ func (m *Mutation) apply(r *Row) *Error {
 			return errorf(TagConstraint, "Result of \"%s\" operation contains duplicates.", m.Name)
 		}
 	}
-	if n := len(nd.Keys); n < t.Min || n > t.Max {
+	if n := nd.Len(); n < t.Min || n > t.Max {
 		return errorf(TagConstraint, "Attempted to store %d elements in %s.", n, typeString(t))
 	}
 	r.Data[c.Index] = &nd
@@ -189,10 +190,19 @@ func arith(t AtomicType, op Mutator, name string, a, b Atom) (Atom, *Error) {
 }
 
 // mergeDatum returns a ∪ b; for maps, keys already in a keep their values.
+// b is flat (a mutation's argument).
 func mergeDatum(t *Type, a, b *Datum) Datum {
 	if len(b.Keys) == 0 {
 		return *a
 	}
+	if n := a.Len(); len(b.Keys)*8 <= n && n+len(b.Keys) >= bigDatumMin {
+		return mergeBig(t, a, b)
+	}
+	return mergeFlat(t, a.Flat(), b)
+}
+
+// mergeFlat is mergeDatum for flat datums.
+func mergeFlat(t *Type, a, b *Datum) Datum {
 	kt := t.Key.Type
 	isMap := t.IsMap()
 	n := len(a.Keys) + len(b.Keys)
@@ -261,8 +271,20 @@ func mergeDatum(t *Type, a, b *Datum) Datum {
 	return d
 }
 
-// subtractDatum removes b's keys (or, with pairs, b's matching pairs) from a.
+// subtractDatum removes b's keys (or, with pairs, b's matching pairs) from
+// a. b is flat (a mutation's argument).
 func subtractDatum(t *Type, a, b *Datum, pairs bool) Datum {
+	if len(b.Keys) == 0 || a.Len() == 0 {
+		return *a
+	}
+	if a.big != nil && len(b.Keys)*8 <= a.big.n {
+		return subtractBig(t, a, b, pairs)
+	}
+	return subtractFlat(t, a.Flat(), b, pairs)
+}
+
+// subtractFlat is subtractDatum for flat datums.
+func subtractFlat(t *Type, a, b *Datum, pairs bool) Datum {
 	if len(b.Keys) == 0 || len(a.Keys) == 0 {
 		return *a
 	}

@@ -375,7 +375,7 @@ func (s *Server) readDBRemote(name string) ([]string, error) {
 	defer db.RUnlock()
 	var out []string
 	for _, r := range db.TableLocked(ts.Name).Rows {
-		d := r.Data[c.Index]
+		d := r.Data[c.Index].Flat()
 		for _, a := range d.Keys {
 			if c.Type.Key.Type == ovsdb.TypeString {
 				out = append(out, a.S)
@@ -390,7 +390,7 @@ func (s *Server) readDBRemote(name string) ([]string, error) {
 				continue
 			}
 			if rr := db.TableLocked(ref.Name).Rows[a.U]; rr != nil {
-				for _, t := range rr.Data[tc.Index].Keys {
+				for _, t := range rr.Data[tc.Index].Flat().Keys {
 					out = append(out, t.S)
 				}
 			}
