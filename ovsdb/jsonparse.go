@@ -31,6 +31,7 @@ type jsonParser struct {
 	cache *parseCache // nil for small messages
 	stack []any       // elements of the arrays being parsed
 	slab  []any       // backing store for finished arrays
+	slabN int         // size of the next slab
 }
 
 // parseCache remembers recent member names, short strings and numbers of
@@ -56,8 +57,14 @@ func cacheSlot(b []byte) int {
 // repeat and would only grow the cache.
 const maxSharedString = 64
 
-// slabSize is how many array elements one backing allocation holds.
-const slabSize = 512
+// slabSize is how many array elements one backing allocation holds at
+// most. The first slab of a parse is smaller and each next one twice the
+// size: most messages are small, and the slabs are zeroed and scanned by
+// the garbage collector.
+const (
+	slabSize      = 512
+	firstSlabSize = 32
+)
 
 func parseJSONFast(data []byte) (any, error) {
 	return parseJSONCache(data, len(data) > 4096) // a cache pays only for a big message
@@ -197,7 +204,9 @@ func (p *jsonParser) array(elems []any) []any {
 		return append(make([]any, 0, n), elems...)
 	}
 	if len(p.slab) < n {
-		p.slab = make([]any, slabSize)
+		sz := max(p.slabN, firstSlabSize)
+		p.slabN = min(2*sz, slabSize)
+		p.slab = make([]any, max(sz, n))
 	}
 	a := p.slab[:n:n]
 	p.slab = p.slab[n:]

@@ -67,14 +67,18 @@ type txn struct {
 	durable  bool        // a commit operation asked for durable: true
 	used     []string    // scratch for execute's objParser
 	rcs      []rowChange // slab for newChange
+	rcsN     int         // size of the next slab
 	symSlab  []Symbol    // slab for the symbols of uuid-names
 }
 
 // newChange returns a new rowChange, cut from a slab: a big transaction
-// changes thousands of rows, and the changes live only as long as it.
+// changes thousands of rows, and the changes live only as long as it. The
+// slabs start small (most transactions change a row or two) and double up
+// to 128 changes.
 func (x *txn) newChange(u UUID, old, new *Row) *rowChange {
 	if len(x.rcs) == 0 {
-		x.rcs = make([]rowChange, 128)
+		x.rcsN = min(max(2*x.rcsN, 4), 128)
+		x.rcs = make([]rowChange, x.rcsN)
 	}
 	c := &x.rcs[0]
 	x.rcs = x.rcs[1:]

@@ -52,32 +52,86 @@ func (s *Server) dispatch(e *dbEntry, cm *ovsdb.Commit) {
 	}
 	// Monitors with the same spec share one encoding of the update, and
 	// those that also share a monitor id (every ovs-vsctl uses
-	// ["monid","Open_vSwitch"]) share the whole notification.
-	bodies := make(map[string][]byte, 4)
-	msgs := make(map[string][]byte, 4)
+	// ["monid","Open_vSwitch"]) share the whole notification. There are
+	// usually only a few distinct specs and ids: they are found by
+	// comparing strings, which is cheaper than hashing them (a spec names
+	// every monitored column), and indexed by a map only when there are
+	// many.
+	var specBuf [4]encodedSpec
+	specs := encCache[*encodedSpec]{keys: make([]string, 0, 4), vals: make([]*encodedSpec, 0, 4)}
 	commits := []*ovsdb.Commit{cm}
 	var flush []*session
 	defer func() { s.fanOut(flush) }()
 	for _, sm := range e.monitors {
 		k := sm.m.Key()
-		body, ok := bodies[k]
+		es, ok := specs.get(k)
 		if !ok {
-			body = sm.m.Update(commits)
-			bodies[k] = body
+			if n := len(specs.keys); n < len(specBuf) {
+				es = &specBuf[n]
+			} else {
+				es = new(encodedSpec)
+			}
+			es.body = sm.m.Update(commits)
+			specs.put(k, es)
 		}
-		if body == nil {
+		if es.body == nil {
 			continue
 		}
-		mk := k + "\x00" + sm.key
-		msg, ok := msgs[mk]
+		msg, ok := es.msgs.get(sm.key)
 		if !ok {
-			msg = sm.notification(cm.TxnID, body)
-			msgs[mk] = msg
+			msg = sm.notification(cm.TxnID, es.body)
+			es.msgs.put(sm.key, msg)
 		}
 		if sm.sess.enqueue(msg) {
 			flush = append(flush, sm.sess)
 		}
 	}
+}
+
+// encodedSpec is one monitor spec's update for a commit and its
+// notifications by monitor id.
+type encodedSpec struct {
+	body []byte
+	msgs encCache[[]byte]
+}
+
+// encCache maps strings to values: a linear search while it is small, a
+// map once it is not.
+type encCache[V any] struct {
+	keys []string
+	vals []V
+	m    map[string]V
+}
+
+const encCacheLinear = 8
+
+func (c *encCache[V]) get(k string) (V, bool) {
+	if c.m != nil {
+		v, ok := c.m[k]
+		return v, ok
+	}
+	for i, ck := range c.keys {
+		if ck == k {
+			return c.vals[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *encCache[V]) put(k string, v V) {
+	if c.m == nil && len(c.keys) < encCacheLinear {
+		c.keys = append(c.keys, k)
+		c.vals = append(c.vals, v)
+		return
+	}
+	if c.m == nil {
+		c.m = make(map[string]V, 2*encCacheLinear)
+		for i, ck := range c.keys {
+			c.m[ck] = c.vals[i]
+		}
+	}
+	c.m[k] = v
 }
 
 // fanOut puts sessions with queued updates on the fan-out list.

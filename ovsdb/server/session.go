@@ -183,6 +183,12 @@ func (sess *session) flush() {
 		}
 		sess.outMu.Lock()
 		sess.writing = false
+		if sess.out == nil && rest == nil {
+			// Keep the queue's array for the next message rather than
+			// allocating one per update.
+			clear(batch)
+			sess.out = batch[:0]
+		}
 		if rest != nil && !sess.outDead {
 			// The socket is full: the writer goroutine blocks on it.
 			sess.out = append([][]byte{rest}, sess.out...)
