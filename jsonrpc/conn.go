@@ -70,6 +70,11 @@ func (c *Conn) NetConn() net.Conn {
 	return nc
 }
 
+// Buffered returns the number of bytes already read from the stream and not
+// yet returned by ReadRaw or Read: more input that arrived with the last
+// message (a client that sends requests ahead of their replies).
+func (c *Conn) Buffered() int { return c.r.Buffered() }
+
 // ReadRaw returns the bytes of the next JSON object on the stream. The slice
 // is valid until the next call. Whitespace between objects is skipped.
 // The object's end is found by counting brackets outside strings, a chunk of

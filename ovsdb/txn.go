@@ -31,7 +31,8 @@ type TxnResult struct {
 	// Commit is the committed change set, nil when nothing changed.
 	Commit *Commit
 	// wait blocks until the commit is written (and synced when durable).
-	wait func() error
+	wait  func() error
+	syncs bool // wait syncs the file
 	// Err is the first error object (nil on success).
 	Err *Error
 }
@@ -49,6 +50,10 @@ func (r *TxnResult) Durable() error {
 	r.wait = nil
 	return w()
 }
+
+// Syncs reports whether Durable will wait for the file to be synced (the
+// transaction asked for a durable commit and Durable has not returned yet).
+func (r *TxnResult) Syncs() bool { return r.wait != nil && r.syncs }
 
 // errBlocked is returned by a wait op that must be retried later.
 type errBlocked struct{ deadline time.Time }
@@ -220,6 +225,7 @@ func (db *Database) Transact(ops []any, opts TxnOptions) *TxnResult {
 		if wait != nil {
 			durable := x.durable
 			res.wait = func() error { return wait(durable) }
+			res.syncs = durable
 		}
 	} else {
 		db.mu.RUnlock()

@@ -28,8 +28,12 @@ func parseParams(m *jsonrpc.Message) ([]any, error) {
 }
 
 func (sess *session) handleRequest(m *jsonrpc.Message) {
+	if m.Method != "transact" {
+		sess.drainReplies() // replies in request order (pipeline.go)
+	}
 	params, err := parseParams(m)
 	if err != nil {
+		sess.drainReplies()
 		sess.replyError(m.ID, errJSON(ovsdb.TagSyntax, err.Error()))
 		return
 	}
@@ -108,6 +112,7 @@ func (s *Server) dbParam(params []any, method string) (*dbEntry, []byte) {
 func (sess *session) handleTransact(m *jsonrpc.Message, params []any) {
 	e, errObj := sess.srv.dbParam(params, "transact")
 	if errObj != nil {
+		sess.drainReplies()
 		sess.replyError(m.ID, errObj)
 		return
 	}
@@ -116,6 +121,9 @@ func (sess *session) handleTransact(m *jsonrpc.Message, params []any) {
 	res := e.db.Transact(ops, opts)
 	if res.Blocked {
 		sess.park(m.ID, e, ops, opts, res)
+		return
+	}
+	if sess.queueReply(m.ID, res) {
 		return
 	}
 	sess.finishTransact(m.ID, res)

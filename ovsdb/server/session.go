@@ -46,11 +46,20 @@ type session struct {
 	monitors    map[string]*sessionMonitor // by monitor id JSON text
 	triggers    map[string]*trigger        // by request id JSON text
 	changeAware bool
+
+	// Replies to transactions waiting for their commit's sync, in request
+	// order (see queueReply). durQ is used only by the reader goroutine,
+	// which creates it, and by the replier goroutine it starts.
+	durQ    chan syncedReply
+	durMu   sync.Mutex
+	durCond *sync.Cond
+	durN    int // replies queued or being finished
 }
 
 func (s *Server) startSession(c net.Conn, probe bool, r *remote) *session {
 	sess := &session{srv: s, probe: probe, remote: r, closed: make(chan struct{}),
 		monitors: map[string]*sessionMonitor{}, triggers: map[string]*trigger{}}
+	sess.durCond = sync.NewCond(&sess.durMu)
 	var rwc io.ReadWriteCloser = c
 	switch c.(type) {
 	case *net.UnixConn, *net.TCPConn:
@@ -336,6 +345,9 @@ func (sess *session) dispatchSafely(m *jsonrpc.Message) (ok bool) {
 // cleanup releases everything the session holds once its reader stops.
 func (sess *session) cleanup() {
 	sess.close()
+	if sess.durQ != nil {
+		close(sess.durQ) // the replier finishes what is queued and exits
+	}
 	srv := sess.srv
 	sess.mu.Lock()
 	mons := make([]*sessionMonitor, 0, len(sess.monitors))
