@@ -25,7 +25,11 @@ const (
 	DefaultBlockTimeout = time.Millisecond
 	DefaultFrameSize    = 2048
 	DefaultFrameCount   = 2048
-	DefaultPollTimeout  = 100 * time.Millisecond
+	// DefaultGrowFrameCount is the frame count a lazy port's ring grows
+	// to once the kernel reports drops (Options.GrowFrameCount): 16 MiB
+	// with 2 KiB frames, 16 ms of 64-byte frames at 0.5 Mpps.
+	DefaultGrowFrameCount = 8192
+	DefaultPollTimeout    = 100 * time.Millisecond
 	// DefaultIdlePollTimeout is the longest wait of an idle port's Recv.
 	DefaultIdlePollTimeout = 5 * time.Second
 	DefaultBusyPoll        = 50 * time.Microsecond
@@ -101,6 +105,16 @@ type Options struct {
 	// FrameCount is the number of RxFrameRing frames. Default
 	// DefaultFrameCount.
 	FrameCount int
+	// GrowFrameCount is the number of frames a lazy port's ring
+	// (LazyRing) grows to, once, when the kernel reports that it dropped
+	// frames because the ring was full (PACKET_STATISTICS, read every 64
+	// receives that returned frames). The larger ring is built on a third
+	// socket and takes over with the lazy ring's handover, losing,
+	// duplicating and reordering nothing, so only a port that overflowed
+	// pins the larger ring. Default
+	// DefaultGrowFrameCount; a value at or below FrameCount (or negative)
+	// disables growing.
+	GrowFrameCount int
 	// BusyPoll bounds how long an RxFrameRing Recv that finds the ring
 	// empty keeps checking it, without a system call, before it sleeps in
 	// poll(2). The spin adapts: it starts only after poll slept for less
@@ -131,8 +145,11 @@ type Options struct {
 	// LazyRing, with the frame ring mode (the default), makes Open cheap:
 	// the port starts receiving at once with recvmmsg on a plain socket,
 	// and builds its frame ring only when the first frames arrive, on a
-	// second socket that takes over through a PACKET_FANOUT group without
-	// losing, duplicating or reordering a frame (lazyring_linux.go). A
+	// second socket that takes over without losing, duplicating or
+	// reordering a frame (lazyring_linux_unsafe.go: steered by two socket
+	// filter programs for the moment of the switch, or, when the kernel
+	// refuses those, through a PACKET_FANOUT group the port then stays
+	// in). A
 	// ring costs an RCU grace period to set up (about 10 ms) and pins
 	// FrameCount*FrameSize bytes of kernel memory, which a switch adding
 	// a thousand mostly idle ports at once should not pay up front.
@@ -159,6 +176,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FrameCount <= 0 {
 		o.FrameCount = DefaultFrameCount
+	}
+	if o.GrowFrameCount == 0 {
+		o.GrowFrameCount = DefaultGrowFrameCount
 	}
 	if o.RxMode == RxDefault {
 		o.RxMode = defaultRxMode

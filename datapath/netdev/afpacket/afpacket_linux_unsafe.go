@@ -55,3 +55,18 @@ func recvmmsg(fd int, msgs []unix.Mmsghdr, flags int) (int, error) {
 
 // ptrOf returns a sockaddr's address for a msghdr's msg_name.
 func ptrOf(sa *unix.RawSockaddrLinklayer) unsafe.Pointer { return unsafe.Pointer(sa) }
+
+// packetDrops reads and resets the socket's kernel drop counter
+// (PACKET_STATISTICS, tp_drops), into a value on the stack: x/sys/unix's
+// GetsockoptTpacketStatsV3 returns a heap pointer, one allocation a call,
+// and Recv of a growable port reads the counter now and then.
+func packetDrops(fd int) (uint64, error) {
+	var st unix.TpacketStatsV3
+	n := uint32(unsafe.Sizeof(st))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS,
+		uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return uint64(st.Drops), nil
+}

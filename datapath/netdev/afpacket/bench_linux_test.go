@@ -101,15 +101,23 @@ func benchForward(b *testing.B, mode afpacket.RxMode, size int) {
 
 func TestRecvSendNoAllocs(t *testing.T) {
 	for _, m := range modes {
-		t.Run(m.String(), func(t *testing.T) { testNoAllocs(t, m) })
+		t.Run(m.String(), func(t *testing.T) { testNoAllocs(t, afpacket.Options{RxMode: m}) })
 	}
+	// A lazy port after its handover, checking its drop counter on every
+	// receive with frames (for growing).
+	t.Run("lazy", func(t *testing.T) {
+		defer afpacket.SetGrowCheckEvery(afpacket.SetGrowCheckEvery(1))
+		testNoAllocs(t, afpacket.Options{LazyRing: true})
+	})
 }
 
-func testNoAllocs(t *testing.T, mode afpacket.RxMode) {
-	f := newFwdRig(t, 60, afpacket.Options{RxMode: mode})
+func testNoAllocs(t *testing.T, opts afpacket.Options) {
+	f := newFwdRig(t, 60, opts)
 	var batch packet.Batch
-	// Warm up: first calls may grow the goroutine stack.
-	for range 3 {
+	// Warm up: first calls may grow the goroutine stack; a lazy port
+	// takes its ring over.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 3 || opts.LazyRing && f.p0.RxMode() != afpacket.RxFrameRing && time.Now().Before(deadline); i++ {
 		_ = f.gen.Send(&f.frames)
 		_ = f.p0.Recv(&batch)
 		_ = f.p1.Send(&batch)

@@ -1,5 +1,7 @@
 package afpacket
 
+import "golang.org/x/sys/unix"
+
 // SetMmsgBatch sets how many messages one recvmmsg asks for in ports opened
 // afterwards, and returns the previous value. For measurements only.
 func SetMmsgBatch(n int) int {
@@ -19,3 +21,39 @@ func SetFailFrameRing(err error) error {
 
 // WaitMS returns the timeout of p's next poll in milliseconds.
 func WaitMS(p *Port) int { return p.wait.MS() }
+
+// SetGrowCheckEvery sets how many Recvs with frames pass between two drop
+// checks of a growable port, and returns the previous value.
+func SetGrowCheckEvery(n int) int {
+	old := growCheckEvery
+	growCheckEvery = n
+	return old
+}
+
+// RingFrames returns the number of frames in p's frame ring (0 without one).
+func RingFrames(p *Port) int {
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	return len(p.fr.frames)
+}
+
+// SetForceFanout makes lazy ports opened afterwards hand over through a
+// fanout group instead of the steering programs, and returns the previous
+// value.
+func SetForceFanout(v bool) bool {
+	old := forceFanout
+	forceFanout = v
+	return old
+}
+
+// SteerSupported reports whether lazy ports hand over with the steering
+// programs.
+func SteerSupported() bool { return steerSupported() }
+
+// FanoutGroup returns PACKET_FANOUT of p's socket: 0 outside a group.
+func FanoutGroup(p *Port) int {
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	v, _ := unix.GetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_FANOUT)
+	return v
+}

@@ -8,13 +8,29 @@ import (
 
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
 	"github.com/gvswitch/gvswitch/datapath/packet"
+	"github.com/gvswitch/gvswitch/internal/testutil"
 )
 
 // TestLazyRingHandover streams numbered frames (some VLAN-tagged, some too
 // large for a 1 KiB ring frame) at a lazy port: it receives the first ones
 // with recvmmsg, builds its frame ring meanwhile and takes it over. Every
 // frame must arrive exactly once and in order across the handover.
-func TestLazyRingHandover(t *testing.T) {
+func TestLazyRingHandover(t *testing.T) { forHandovers(t, testLazyRingHandover) }
+
+// forHandovers runs test with the steered handover (when the kernel
+// supports it) and with the fanout group's.
+func forHandovers(t *testing.T, test func(*testing.T)) {
+	t.Run("steer", func(t *testing.T) {
+		testutil.Require(t, afpacket.SteerSupported(), "the kernel refused the steering programs (bpf, membarrier)")
+		test(t)
+	})
+	t.Run("fanout", func(t *testing.T) {
+		defer afpacket.SetForceFanout(afpacket.SetForceFanout(true))
+		test(t)
+	})
+}
+
+func testLazyRingHandover(t *testing.T) {
 	r := newRig(t, nil, "")
 	p := r.open(t, afpacket.Options{LazyRing: true, FrameSize: 1024, FrameCount: 1024})
 	if m := p.RxMode(); m != afpacket.RxMmsg {
@@ -98,6 +114,7 @@ func TestLazyRingHandover(t *testing.T) {
 		t.Fatalf("ring took over after frame %d of %d: the handover was not exercised mid-stream", switchedAt, total)
 	}
 	t.Logf("ring took over after %d frames", switchedAt)
+	checkSteered(t, p)
 	if st := p.Stats(); uint64(missing) > st.RxDropped || st.RxErrors != 0 {
 		t.Fatalf("%d frames missing, stats %+v: lost without a kernel drop", missing, st)
 	}
@@ -153,5 +170,146 @@ func TestIdleBackOff(t *testing.T) {
 	recvMatch(t, p, f)
 	if w := afpacket.WaitMS(p); w != 1 {
 		t.Fatalf("after a frame the port waits %d ms, want 1", w)
+	}
+}
+
+// TestLazyRingGrow overflows a lazy port's small ring (frames sent while
+// nobody receives), so the kernel drops and the port moves to a larger ring
+// on its next receives, while numbered frames keep streaming in: after the
+// overflow every frame must arrive exactly once and in order across the
+// grow handover, and only as many frames may be missing as the kernel
+// counted as dropped (the overflow's and any later ones).
+func TestLazyRingGrow(t *testing.T) { forHandovers(t, testLazyRingGrow) }
+
+func testLazyRingGrow(t *testing.T) {
+	defer afpacket.SetGrowCheckEvery(afpacket.SetGrowCheckEvery(4))
+	r := newRig(t, nil, "")
+	p := r.open(t, afpacket.Options{LazyRing: true, FrameSize: 1024, FrameCount: 64, GrowFrameCount: 512})
+	raw := r.host.OpenRaw(t, "eth0")
+	// First frames: the ring is built and taken over.
+	var b packet.Batch
+	deadline := time.Now().Add(10 * time.Second)
+	for seq := 0; p.RxMode() != afpacket.RxFrameRing; seq++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the lazy ring never took over")
+		}
+		if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for b.N > 0 || afpacket.RingFrames(p) == 0 { // drain
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := afpacket.RingFrames(p); n != 64 {
+		t.Fatalf("ring of %d frames before any drop, want 64", n)
+	}
+	// Overflow: 300 frames into a 64-frame ring nobody reads.
+	const burst, total = 300, 4000
+	dropsBefore := p.Stats().RxDropped
+	for seq := range burst {
+		if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return p.Stats().RxDropped > dropsBefore },
+		"no kernel drops after %d frames into a 64-frame ring", burst)
+	if st := p.Stats(); st.RxDropped == dropsBefore {
+		t.Fatalf("no kernel drops after %d frames into a 64-frame ring: %+v", burst, st)
+	}
+	sendErr := make(chan error, 1)
+	var sent atomic.Bool
+	go func() {
+		defer sent.Store(true)
+		for seq := burst; seq < total; seq++ {
+			size := 60 + seq%9
+			if seq%7 == 3 {
+				size = 1100 // socket-queue path of a 1 KiB ring frame
+			}
+			if err := raw.Send(testFrame(broadcast, seq%4*30-1, seq, size)); err != nil {
+				sendErr <- err
+				return
+			}
+			if seq%20 == 19 {
+				time.Sleep(time.Millisecond) // steady, so the 64-frame ring keeps up
+			}
+		}
+		sendErr <- nil
+	}()
+	next, grewAt, missing := 0, -1, 0
+	last := time.Now()
+	deadline = time.Now().Add(20 * time.Second)
+	for next < total && time.Now().Before(deadline) {
+		if sent.Load() && time.Since(last) > time.Second {
+			missing += total - next
+			next = total
+			break
+		}
+		if err := p.Recv(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b.N > 0 {
+			last = time.Now()
+		}
+		if grewAt < 0 && afpacket.RingFrames(p) == 512 {
+			grewAt = next
+		}
+		for _, pkt := range b.Packets() {
+			d := pkt.Data()
+			if !isTestFrame(d) {
+				continue
+			}
+			off := 14
+			if binary.BigEndian.Uint16(d[12:]) == 0x8100 {
+				off = 18
+			}
+			seq := int(binary.BigEndian.Uint32(d[off:]))
+			if seq < next {
+				t.Fatalf("frame %d after %d (ring %d frames): duplicated or reordered", seq, next-1, afpacket.RingFrames(p))
+			}
+			missing += seq - next
+			next = seq
+			vlan := -1
+			if seq >= burst {
+				vlan = seq%4*30 - 1
+			}
+			if want := testFrame(broadcast, vlan, seq, len(d)); string(d) != string(want) {
+				t.Fatalf("frame %d corrupted", seq)
+			}
+			next++
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if next < total {
+		t.Fatalf("received up to frame %d of %d (stats %+v)", next, total, p.Stats())
+	}
+	if grewAt < 0 || grewAt > total*9/10 {
+		t.Fatalf("ring grew after frame %d of %d (ring %d frames): the grow handover was not exercised mid-stream",
+			grewAt, total, afpacket.RingFrames(p))
+	}
+	t.Logf("ring grew to 512 frames after frame %d", grewAt)
+	checkSteered(t, p)
+	if st := p.Stats(); uint64(missing) > st.RxDropped-dropsBefore || st.RxErrors != 0 {
+		t.Fatalf("%d frames missing after the overflow, stats %+v (drops before %d): lost without a kernel drop",
+			missing, st, dropsBefore)
+	}
+}
+
+// checkSteered: after a steered handover the port's socket is in no fanout
+// group.
+func checkSteered(t *testing.T, p *afpacket.Port) {
+	t.Helper()
+	if afpacket.SetForceFanout(false) {
+		afpacket.SetForceFanout(true)
+		return
+	}
+	if g := afpacket.FanoutGroup(p); g != 0 {
+		t.Fatalf("steered port in fanout group %#x", g)
 	}
 }

@@ -18,21 +18,38 @@ import (
 // Setting up a frame ring costs an RCU grace period (packet_set_ring calls
 // synchronize_net) and pins the ring's pages; setting it on a bound socket
 // also drops every frame while the socket's hook is unregistered. So a lazy
-// port starts as a plain bound socket (S1, recvmmsg, live at once) that is
-// the only member of a PACKET_FANOUT group whose classic BPF program sends
-// every frame to member 0. On the first frames, a goroutine builds the ring
-// on a second socket (S2, created at open: a socket lives in the namespace
-// of the thread that makes it) before binding it, binds it and joins the
-// group: it is member 1 and still gets nothing (a drop-all socket filter
-// covers the moment between bind and join, when S2 has a hook of its own
-// and would see copies of S1's frames). Then it switches the program to
-// "member 1". The kernel replaces a fanout program only after a grace
-// period (synchronize_net), so when that setsockopt returns no frame is on
-// its way to S1 any more: every later frame is in S2's ring. Recv drains S1
-// to empty (those frames are older than any in the ring), then adopts S2's
-// socket and ring and hands S1 to the goroutine to close. When S1 leaves
-// the group, S2 becomes member 0 and the program's 1 modulo one member
-// still selects it.
+// port starts as a plain bound socket (S1, recvmmsg, live at once). On the
+// first frames, a goroutine builds the ring on a second socket (S2, created
+// at open: a socket lives in the namespace of the thread that makes it),
+// binds it and moves the traffic to it without losing, duplicating or
+// reordering a frame, in one of two ways:
+//
+//   - Steered (steer_linux_unsafe.go), when the kernel loads the two
+//     socket filter programs: S1 and S2 are ordinary sockets and a per-CPU
+//     word decides, once per frame, which of them takes it. Afterwards S2
+//     carries no filter and is in no fanout group.
+//   - Fanout group, otherwise: S1 is opened as the only member of a
+//     PACKET_FANOUT group whose classic BPF program sends every frame to
+//     member 0. S2 joins as member 1 and still gets nothing (a drop-all
+//     socket filter covers the moment between bind and join, when S2 has a
+//     hook of its own and would see copies of S1's frames); then the
+//     program becomes "member 1". The kernel replaces a fanout program only
+//     after a grace period (synchronize_net), so when that setsockopt
+//     returns no frame is on its way to S1 any more. When S1 leaves the
+//     group, S2 becomes member 0 and the program's 1 modulo one member
+//     still selects it. The group stays, and costs the sender's CPU about
+//     50 ns per frame (doc.go).
+//
+// Either way every later frame is in S2's ring: Recv drains S1 to empty
+// (those frames are older than any in the ring), then adopts S2's socket
+// and ring and hands S1 to the goroutine to close.
+//
+// Growing (Options.GrowFrameCount): a port whose ring overflowed (the
+// kernel's drop counter, read every growCheckEvery receives with frames)
+// does the same handover once more, from its ring to a larger one on a
+// third socket, also made at open. A fanout port first sets the program
+// back to "member 0" (its only member), so that the new socket can join as
+// member 1 without getting frames before the switch.
 
 // Lazy ring states.
 const (
@@ -42,18 +59,46 @@ const (
 	lazyFailed                // S2 could not be built: S1 stays
 )
 
-// lazyRing is a lazy port's handover state. Recv (under rxMu) owns it; the
-// builder goroutine writes s2 and err before it publishes a state.
+// lazyRing is a lazy port's handover state: the first one, from S1 to the
+// frame ring, or a later one to a larger ring (grow). Recv (under rxMu)
+// owns it; the builder goroutine writes s2 and err before it publishes a
+// state.
 type lazyRing struct {
 	state   atomic.Int32
 	started bool // the builder goroutine runs or ran
+	grow    bool // from a frame ring to a larger one, started by kernel drops
+	steer   bool // hand over with the steering programs, not the fanout group
 	id      uint16
-	spare   int // S2's socket, made at open in the port's namespace (-1 once used)
+	spare   int // the new socket, made at open in the port's namespace (-1 once used)
+	// growSpare is the socket for a later grow handover (-1: none), made at
+	// open for the same reason; the first handover passes it on.
+	growSpare int
+	// checks counts Recvs with frames since the last drop check, and
+	// drops is the kernel drop count at that check (grow only).
+	checks  int
+	drops   uint64
+	prev    <-chan struct{} // the previous handover's builder (grow only)
 	s2      *Port
 	err     error
-	retired chan int      // Recv hands S1's descriptor to the builder to close
+	retired chan retired  // Recv hands the old socket to the builder to close
 	stop    chan struct{} // Close: give up; close S2 if it was not adopted
 	done    chan struct{} // the builder returned
+}
+
+// retired is a socket taken out of service, with its ring's mapping.
+type retired struct {
+	fd  int
+	mem []byte
+}
+
+// growCheckEvery is how many Recvs that returned frames pass between two
+// reads of a growable port's kernel drop counter (one getsockopt, at most
+// once per growCheckEvery*packet.BatchSize frames).
+var growCheckEvery = 64
+
+func newLazyRing(id uint16, spare, growSpare int) *lazyRing {
+	return &lazyRing{id: id, spare: spare, growSpare: growSpare, retired: make(chan retired, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // openLazy opens S1: a recvmmsg port in a fanout group of its own. If the
@@ -68,7 +113,10 @@ func openLazy(ifname string, o Options) (*Port, error) {
 	}
 	o1 := o
 	o1.RxMode = RxMmsg
-	o1.fanout = fanoutJoin{join: true, first: true}
+	steer := !forceFanout && steerSupported()
+	if !steer {
+		o1.fanout = fanoutJoin{join: true, first: true}
+	}
 	p, err := open(ifname, o1)
 	if err != nil {
 		_ = unix.Close(spare)
@@ -78,8 +126,17 @@ func openLazy(ifname string, o Options) (*Port, error) {
 		}
 		return nil, err
 	}
+	growSpare := -1
+	if o.GrowFrameCount > o.FrameCount {
+		if growSpare, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+			_ = unix.Close(spare)
+			p.release()
+			return nil, fmt.Errorf("socket: %w", err)
+		}
+	}
 	p.opts.LazyRing = true
-	p.lazy = &lazyRing{id: p.fanoutID, spare: spare, retired: make(chan int, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	p.lazy = newLazyRing(p.fanoutID, spare, growSpare)
+	p.lazy.steer = steer
 	return p, nil
 }
 
@@ -148,41 +205,132 @@ func setsockoptFprog(fd, level, opt int, fp *unix.SockFprog) error {
 }
 
 // lazyStep runs in Recv after every fill: it starts the builder on the
-// first frames and, once S2 gets every frame, adopts it as soon as S1 is
-// empty (refilling b from the ring when b came back empty).
+// first frames (or, for a grow, once the kernel reported drops) and, once
+// the new socket gets every frame, adopts it as soon as the old one is
+// empty (refilling b from the new ring when b came back empty).
 func (p *Port) lazyStep(b *packet.Batch) {
 	lz := p.lazy
 	switch lz.state.Load() {
 	case lazyIdle:
-		if b.N > 0 && !lz.started {
-			lz.started = true
-			lz.state.Store(lazyBuilding)
-			go p.buildRing(lz)
+		if b.N == 0 || lz.started {
+			return
 		}
+		if lz.grow {
+			if lz.checks++; lz.checks < growCheckEvery {
+				return
+			}
+			lz.checks = 0
+			if d := p.kernelDrops(); d == lz.drops {
+				return
+			} else {
+				lz.drops = d
+			}
+		}
+		lz.started = true
+		lz.state.Store(lazyBuilding)
+		go p.buildRing(lz, p.fd)
 	case lazySwitched:
-		if b.N > 0 || p.mm.got > 0 {
-			return // S1 still has frames: they go first
+		if b.N > 0 || (p.mm != nil && p.mm.got > 0) {
+			return // the old socket still has frames: they go first
+		}
+		if p.mm == nil && p.fr.ready() {
+			return // fillFrames stopped short of an empty ring (slab full)
 		}
 		p.adopt(lz)
 		p.fill(b)
 	case lazyFailed:
-		p.opts.Logger.Warn("afpacket: lazy frame ring refused, receiving with recvmmsg", "port", p.name, "err", lz.err)
+		if lz.grow {
+			p.opts.Logger.Info("afpacket: larger frame ring refused, keeping the ring", "port", p.name,
+				"frames", len(p.fr.frames), "err", lz.err)
+		} else {
+			p.opts.Logger.Warn("afpacket: lazy frame ring refused, receiving with recvmmsg", "port", p.name, "err", lz.err)
+		}
 		p.clearWake()
 		p.lazyDone, p.lazy = lz.done, nil
 	}
 }
 
-// buildRing builds S2, routes every frame to it and waits for Recv to hand
-// back S1 (or for Close).
-func (p *Port) buildRing(lz *lazyRing) {
+// kernelDrops reads the kernel's drop counter into kdrops and returns the
+// total.
+func (p *Port) kernelDrops() uint64 {
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	if d, err := packetDrops(p.fd); err == nil {
+		p.kdrops += d
+	}
+	return p.kdrops
+}
+
+// buildRing builds the new socket and its ring, routes every frame to it
+// and waits for Recv to hand back the old socket (or for Close). cur is
+// the port's socket when it started, a member of the fanout group.
+func (p *Port) buildRing(lz *lazyRing, cur int) {
 	defer close(lz.done)
+	if lz.prev != nil {
+		<-lz.prev // the first handover's builder closes S1 (a grace period)
+	}
 	o := p.opts
 	o.RxMode, o.LazyRing = RxFrameRing, false
+	if lz.grow {
+		o.FrameCount = o.GrowFrameCount
+	}
+	var s2 *Port
+	var err error
+	if lz.steer {
+		s2, err = p.buildSteered(lz, o, cur)
+	} else {
+		s2, err = p.buildFanout(lz, o, cur)
+	}
+	lz.s2, lz.err = s2, err
+	newFd := -1
+	if s2 != nil {
+		newFd = s2.fd // adopt clears s2.fd
+	}
+	// Wake a Recv sleeping in poll on the old socket before publishing the
+	// state, so that the adopting Recv consumes this wakeup.
+	p.wake()
+	if err != nil {
+		lz.state.Store(lazyFailed)
+		return
+	}
+	lz.state.Store(lazySwitched)
+	select {
+	case r := <-lz.retired:
+		_ = unix.Close(r.fd) // an RCU grace period: not in Recv
+		if r.mem != nil {
+			_ = unix.Munmap(r.mem)
+		}
+		if lz.steer {
+			// The old socket is gone (and, after a grace period, so is
+			// any frame still in its hook): the steering program has
+			// nobody to steer away from. Close waits for this goroutine
+			// before it closes the socket.
+			gracePeriod()
+			_ = unix.SetsockoptInt(newFd, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0)
+		}
+	case <-lz.stop:
+		s2.release()
+	}
+}
+
+// buildFanout opens the new socket as member 1 of the port's fanout group
+// and sends every frame to it.
+func (p *Port) buildFanout(lz *lazyRing, o Options, cur int) (*Port, error) {
 	o.fanout = fanoutJoin{join: true, id: lz.id, sock: lz.spare, haveSock: true}
-	// Between bind and joining the group S2 has a hook of its own and
-	// would get copies of frames S1 gets too: a drop-everything socket
-	// filter keeps it empty until it is a (still idle) group member.
-	err := setFilter(lz.spare, 0)
+	var err error
+	if lz.grow {
+		// The group has one member, the current socket, and the program
+		// "member 1" selects it only modulo one member: send every frame
+		// to member 0 explicitly before the new socket joins as member 1.
+		err = setFanoutMember(cur, 0)
+	}
+	// Between bind and joining the group the new socket has a hook of its
+	// own and would get copies of the frames the group gets too: a
+	// drop-everything socket filter keeps it empty until it is a (still
+	// idle) group member.
+	if err == nil {
+		err = setFilter(lz.spare, 0)
+	}
 	var s2 *Port
 	if err == nil {
 		lz.spare = -1 // open owns it now (and closes it if it fails)
@@ -198,34 +346,59 @@ func (p *Port) buildRing(lz *lazyRing) {
 			s2 = nil
 		}
 	}
-	lz.s2, lz.err = s2, err
-	// Wake a Recv sleeping in poll on S1 before publishing the state, so
-	// that the adopting Recv consumes this wakeup.
-	p.wake()
-	if err != nil {
-		lz.state.Store(lazyFailed)
-		return
-	}
-	lz.state.Store(lazySwitched)
-	select {
-	case fd := <-lz.retired:
-		_ = unix.Close(fd) // an RCU grace period: not in Recv
-	case <-lz.stop:
-		s2.release()
-	}
+	return s2, err
 }
 
-// adopt makes S2's socket and ring the port's and retires S1.
+// buildSteered opens the new socket outside any fanout group and steers
+// every frame to it (steer_linux_unsafe.go).
+func (p *Port) buildSteered(lz *lazyRing, o Options, cur int) (*Port, error) {
+	o.fanout = fanoutJoin{sock: lz.spare, haveSock: true}
+	st, err := newSteer()
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	if err := attachProg(cur, st.oldProg); err != nil {
+		return nil, err
+	}
+	var s2 *Port
+	// Bound with a drop-all filter the new socket takes nothing and
+	// leaves d at 0 until the steering program replaces the filter.
+	err = setFilter(lz.spare, 0)
+	if err == nil {
+		lz.spare = -1 // open owns it now (and closes it if it fails)
+		s2, err = open(p.name, o)
+	}
+	if err == nil {
+		if err = attachProg(s2.fd, st.newProg); err != nil {
+			s2.release()
+			s2 = nil
+		}
+	}
+	if err != nil {
+		// The old socket's program would still accept every frame;
+		// without it the hook is cheaper.
+		_ = unix.SetsockoptInt(cur, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0)
+		return nil, err
+	}
+	gracePeriod() // frames already past the new socket's hook reach the old one
+	return s2, nil
+}
+
+// adopt makes the new socket and ring the port's and retires the old ones.
+// After the first handover a port with a grow spare waits for kernel drops
+// to grow its ring.
 func (p *Port) adopt(lz *lazyRing) {
 	s2 := lz.s2
 	p.txMu.Lock()
 	p.statsMu.Lock()
-	// S1's kernel drop counter is read (and reset) one last time.
+	// The old socket's kernel drop counter is read (and reset) one last time.
 	if st, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
 		p.kdrops += uint64(st.Drops)
 	}
-	old := p.fd
+	old := retired{fd: p.fd, mem: p.fr.mem}
 	p.fd = s2.fd
+	kd := p.kdrops
 	p.statsMu.Unlock()
 	p.txMu.Unlock()
 	p.fr, p.slab, p.mm = s2.fr, s2.slab, nil
@@ -238,6 +411,14 @@ func (p *Port) adopt(lz *lazyRing) {
 	p.clearWake()
 	lz.retired <- old
 	p.lazyDone, p.lazy = lz.done, nil
+	p.opts.Logger.Debug("afpacket: frame ring took over", "port", p.name, "frames", len(p.fr.frames),
+		"steered", lz.steer, "grown", lz.grow)
+	if lz.growSpare >= 0 {
+		g := newLazyRing(lz.id, lz.growSpare, -1)
+		g.grow, g.steer, g.prev, g.drops = true, lz.steer, lz.done, kd
+		lz.growSpare = -1
+		p.lazy = g
+	}
 }
 
 // wake makes a Recv sleeping in poll return (the eventfd Close also uses).
@@ -257,17 +438,21 @@ func (p *Port) clearWake() {
 	}
 }
 
-// closeLazy ends the builder goroutine after Close released the port: S2,
-// when it was never adopted, is closed by it.
+// closeLazy ends the builder goroutine after Close released the port: the
+// new socket, when it was never adopted, is closed by it.
 func (p *Port) closeLazy() {
 	if lz := p.lazy; lz != nil {
 		p.lazy = nil
 		if lz.started {
 			close(lz.stop)
 			<-lz.done
+		} else if lz.prev != nil {
+			<-lz.prev
 		}
-		if lz.spare >= 0 {
-			_ = unix.Close(lz.spare)
+		for _, fd := range [...]int{lz.spare, lz.growSpare} {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+			}
 		}
 		return
 	}
