@@ -3,6 +3,7 @@ package datapath
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -441,6 +442,39 @@ func TestFailingPort(t *testing.T) {
 	waitStats(t, dp, "tx error", func(s Stats) bool { return s.TxErrors == 1 })
 	if err := dp.DelPort(no); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The keys RevalidateUnless and RevalidateWhere hand out, rebuilt from the
+// flow's packed words for narrow masks and the stored key for wide ones,
+// are the flows' masked keys.
+func TestRevalidateKeysAreMaskedKeys(t *testing.T) {
+	dp := threeFlowsDP(t) // l2Mask: packed
+	m := ExactMask()      // too wide to pack
+	for i := 4; i <= 5; i++ {
+		var k FlowKey
+		ExtractFrame(udpFrame(i, 9, 1, 1), 1, &k)
+		if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make(map[FlowKey]bool)
+	for _, e := range dp.FlowDump() {
+		want[e.Key] = true
+	}
+	for name, run := range map[string]func(see func(*FlowKey)){
+		"unless": func(see func(*FlowKey)) {
+			dp.RevalidateUnless(func(_, _ int64, k *FlowKey) bool { see(k); return true }, nil)
+		},
+		"where": func(see func(*FlowKey)) {
+			dp.RevalidateWhere(func(k *FlowKey) bool { see(k); return false }, nil)
+		},
+	} {
+		got := make(map[FlowKey]bool)
+		run(func(k *FlowKey) { got[*k] = true })
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: keys %v, want %v", name, got, want)
+		}
 	}
 }
 
