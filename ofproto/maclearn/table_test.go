@@ -372,3 +372,24 @@ func TestTakeChanges(t *testing.T) {
 		t.Fatalf("nothing changed: %s %v", got, ok)
 	}
 }
+
+func TestTakeChangesFunc(t *testing.T) {
+	tb := New(15*time.Second, 2, newClock().Now)
+	var got []uint64
+	take := func() (int, bool) {
+		got = got[:0]
+		return tb.TakeChangesFunc(func(m uint64) { got = append(got, m) })
+	}
+	tb.Learn(0, mac(1), 1)
+	tb.Learn(0, mac(2), 2)
+	if n, ok := take(); n != 2 || !ok || !slices.Equal(got, []uint64{MACBits(mac(1)), MACBits(mac(2))}) {
+		t.Fatalf("took %d %v: %v", n, ok, got)
+	}
+	tb.Learn(0, mac(3), 3) // evicts mac(1): two changes
+	if n, ok := take(); n != 2 || !ok || !slices.Equal(got, []uint64{MACBits(mac(1)), MACBits(mac(3))}) {
+		t.Fatalf("took %d %v: %v", n, ok, got)
+	}
+	if n, ok := take(); n != 0 || !ok || len(got) != 0 {
+		t.Fatalf("nothing changed: %d %v %v", n, ok, got)
+	}
+}

@@ -2,6 +2,8 @@ package xlate
 
 import (
 	"context"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/gvswitch/gvswitch/datapath"
@@ -60,7 +62,7 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 	}
 	tick := time.NewTimer(interval)
 	defer tick.Stop()
-	dirty := make(map[uint64]struct{})
+	changed := make(map[uint64]int64)
 	gap := time.NewTimer(0)
 	<-gap.C
 	// The start counts as a pass over no flows, so that a table filled
@@ -72,7 +74,7 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 			return
 		case <-x.changes:
 			start := time.Now()
-			x.revalidateChanged(dp, dirty)
+			x.revalidateChanged(dp, changed)
 			gap.Reset(max(changeGap, 4*time.Since(start)))
 			select {
 			case <-ctx.Done():
@@ -88,7 +90,7 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 			}
 			start := time.Now()
 			n := flowCount(dp)
-			x.revalidatePeriodic(dp, dirty)
+			x.revalidatePeriodic(dp, changed)
 			end := time.Now()
 			per.record(n, start, end)
 			tick.Reset(periodicGap(interval, end.Sub(start)))
@@ -167,54 +169,124 @@ func periodicGap(interval, took time.Duration) time.Duration {
 	return max(interval, min(periodicShare*took, maxPeriodicGap))
 }
 
-// revalidateAll revalidates every flow. The pending changes are dropped
+// revalidateAll revalidates every flow. The pending changes are taken
 // first, so that changes made during the pass are seen by the next one.
-func (x *Xlate) revalidateAll(dp FlowRevalidator, dirty map[uint64]struct{}) {
+func (x *Xlate) revalidateAll(dp FlowRevalidator, changed map[uint64]int64) {
 	x.full.Store(false)
-	x.takeChanges(dirty)
-	clear(dirty)
-	start := x.now()
-	dp.Revalidate(x.RevalidateFlow)
-	x.refreshAfter.Store(start.UnixNano())
+	start := x.takeTime()
+	x.takeChanges(changed, start)
+	x.reval.fullAt = start
+	var seen dstSeen
+	dp.Revalidate(func(f *datapath.FlowEntry) (datapath.Actions, bool) {
+		seen.see(&x.dsts, f.Key.EthDst, start)
+		return x.RevalidateFlow(f)
+	})
+	x.dsts.prune(start)
+	x.refreshAfter.Store(start)
 }
 
 // verifiedMargin is how long before the previous full pass's start a flow
 // must have been created for that pass to count as having verified it: a
 // flow's creation time is stamped just before it enters the classifier,
-// and a pass lists the flows after it notes its start.
+// and a pass lists the flows after it notes its start. It is also how long
+// an upcall is assumed to take at most: a change taken more than
+// verifiedMargin before a flow was created was visible to its translation.
 const verifiedMargin = time.Second
 
-// revalidatePeriodic is the periodic full pass. Besides refreshing learned
-// MACs from the flows hit since the previous full pass, it only needs to
-// repair flows that could be stale: those installed since that pass
-// started (an upcall may have translated against a MAC table or snapshot
-// that changed before the flow was installed, after the change pass had
-// listed the flows) and those to a destination whose MAC changed but whose
-// change pass has not run yet. Every other flow was verified by the
-// previous full pass, and since then each change re-translated the flows it
-// could affect (Publish: every flow; a MAC table change, including aging
-// and eviction: the flows to that MAC). So a flow idle since the previous
-// full pass, created before it, and to an unchanged destination is kept as
-// it is, without translating it. A pending Publish or an overflowed change
-// log makes it an ordinary full pass.
-func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, dirty map[uint64]struct{}) {
-	if x.full.Swap(false) || !x.takeChanges(dirty) {
-		x.revalidateAll(dp, dirty)
+// revalState is the revalidator's own state, used only by the goroutine
+// that runs the passes (RunRevalidator, or a test or benchmark calling the
+// passes directly).
+type revalState struct {
+	// fullAt is when the latest pass over every flow (after a Publish
+	// or an overflowed change log) took the changes, in Unix ns.
+	fullAt int64
+	// lastTake is the time of the latest take (takeTime).
+	lastTake int64
+	memo     learnMemo
+}
+
+// revalidatePeriodic is the periodic pass. It translates only the flows
+// that could be stale, and refreshes learning from the others that were
+// hit since the previous periodic or full pass without translating them.
+//
+// A flow can be stale when a change its translation depends on has not
+// been revalidated for it: a pending change to its destination MAC (NORMAL
+// reads the table for the destination only), or a change that raced with
+// its upcall, i.e. was taken by a pass after the upcall translated but
+// before the flow was installed, so that pass did not see the flow. The
+// changed map remembers when each changed MAC was last taken, so a flow
+// installed since the previous periodic pass is translated only when its
+// destination was taken, or a pass over every flow (a Publish) started,
+// within verifiedMargin before its creation or later. Every other flow was
+// verified: by an earlier pass, or by its own upcall, which saw every
+// change it depends on.
+//
+// What the pass still does for the verified flows hit since the previous
+// pass is refresh the MACs their translation learns (as OVS's revalidator
+// pushes a flow's new packets into learning), so that a MAC whose traffic
+// stays in the fast path does not age out and an evicted one comes back.
+// That learning depends only on the flow's key without its source MAC
+// (in_port, VLAN tags, destination, whether the source is multicast or the
+// destination itself) and the snapshot, and the MAC learned is always the
+// source: the pass translates one flow per such class (learnMemo) and
+// applies its learning to the others' source MACs. With 100k flows from
+// 100k source MACs to one host that is one translation per pass instead of
+// 100k, and the verified flows are decided before the datapath builds an
+// entry for them.
+//
+// A pending Publish or an overflowed change log makes it an ordinary pass
+// over every flow.
+func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, changed map[uint64]int64) {
+	prev := x.refreshAfter.Load()
+	if prev > 0 {
+		// A change taken earlier matters to no flow the skip below
+		// looks at: flows created before prev-verifiedMargin are
+		// verified, the others compare with their creation time less
+		// verifiedMargin.
+		cutoff := prev - 2*int64(verifiedMargin)
+		maps.DeleteFunc(changed, func(_ uint64, at int64) bool { return at < cutoff })
+	}
+	if x.full.Swap(false) {
+		x.revalidateAll(dp, changed)
 		return
 	}
-	prev := x.refreshAfter.Load()
+	take := x.takeTime()
+	if _, ok := x.takeChanges(changed, take); !ok {
+		x.revalidateAll(dp, changed)
+		return
+	}
 	verified := prev - int64(verifiedMargin)
+	fullAt := x.reval.fullAt
+	memo := &x.reval.memo
+	memo.reset(x.snap.Load(), time.Unix(0, take))
+	var lastDst [6]byte
+	var lastAt int64
+	lastIn, have := false, false
 	skip := func(created, used int64, key *datapath.FlowKey) bool {
-		if prev <= 0 || created >= verified || used > prev {
+		// Flows mostly share a few destinations: the previous answer
+		// usually decides without a lookup.
+		if !have || key.EthDst != lastDst {
+			x.dsts.note(key.EthDst, take)
+			lastAt, lastIn = changed[maclearn.MACBits(key.EthDst)]
+			lastDst, have = key.EthDst, true
+		}
+		if prev <= 0 {
 			return false
 		}
-		if len(dirty) == 0 {
-			return true
+		if lastIn && lastAt == take {
+			return false // its change pass has not run yet
 		}
-		_, changed := dirty[maclearn.MACBits(key.EthDst)]
-		return !changed
+		if created >= verified {
+			risk := created - int64(verifiedMargin)
+			if fullAt >= risk || (lastIn && lastAt >= risk) {
+				return false // may have raced with that change
+			}
+		}
+		if used > prev {
+			return x.refreshLearned(memo, key, used)
+		}
+		return true
 	}
-	start := x.now()
 	if u, ok := dp.(unlessRevalidator); ok {
 		u.RevalidateUnless(skip, x.RevalidateFlow)
 	} else {
@@ -229,23 +301,26 @@ func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, dirty map[uint64]struct{}
 			return x.RevalidateFlow(f)
 		})
 	}
-	clear(dirty)
-	x.refreshAfter.Store(start.UnixNano())
+	memo.reset(nil, time.Time{})
+	x.dsts.prune(take)
+	x.refreshAfter.Store(take)
 }
 
 // revalidateChanged revalidates the flows that the changes since the last
 // pass may affect.
-func (x *Xlate) revalidateChanged(dp FlowRevalidator, dirty map[uint64]struct{}) {
+func (x *Xlate) revalidateChanged(dp FlowRevalidator, changed map[uint64]int64) {
 	w, ok := dp.(whereRevalidator)
 	if !ok || x.full.Load() {
-		x.revalidateAll(dp, dirty)
+		x.revalidateAll(dp, changed)
 		return
 	}
-	if !x.takeChanges(dirty) {
-		x.revalidateAll(dp, dirty)
+	take := x.takeTime()
+	n, ok := x.takeChanges(changed, take)
+	if !ok {
+		x.revalidateAll(dp, changed)
 		return
 	}
-	if len(dirty) == 0 {
+	if n == 0 {
 		return
 	}
 	// Flows mostly share a few destinations (the hosts that receive), so
@@ -255,22 +330,221 @@ func (x *Xlate) revalidateChanged(dp FlowRevalidator, dirty map[uint64]struct{})
 	lastOK, have := false, false
 	w.RevalidateWhere(func(k *datapath.FlowKey) bool {
 		if !have || k.EthDst != last {
-			_, lastOK = dirty[maclearn.MACBits(k.EthDst)]
+			at, in := changed[maclearn.MACBits(k.EthDst)]
+			lastOK = in && at == take
 			last, have = k.EthDst, true
 		}
 		return lastOK
 	}, x.RevalidateFlow)
-	clear(dirty)
 }
 
-// takeChanges collects every bridge's changed MACs into dirty and reports
-// false when some table overflowed its log.
-func (x *Xlate) takeChanges(dirty map[uint64]struct{}) bool {
-	ok := true
+// takeTime returns the time of a new take of the changes (Unix ns): now,
+// but always after the previous take, so that each take's changes can be
+// told apart by their time even when the clock is coarse (or a test's).
+func (x *Xlate) takeTime() int64 {
+	t := max(x.now().UnixNano(), x.reval.lastTake+1)
+	x.reval.lastTake = t
+	return t
+}
+
+// takeChanges records in changed, at take (Unix ns), the MACs changed in
+// every bridge since the previous take that are the destination of some
+// flow (x.dsts), and returns how many such changes there were (duplicates
+// counted); ok is false when some table overflowed its log. Changes to
+// other MACs matter to no flow: NORMAL reads the table for the
+// destination only, and an upcall notes its destination before it
+// translates, so a flow whose upcall raced with a change to its
+// destination had it noted before the change was taken. Leaving them out
+// keeps the change passes after a refresh that re-learns tens of
+// thousands of evicted source MACs from scanning every flow.
+func (x *Xlate) takeChanges(changed map[uint64]int64, take int64) (n int, ok bool) {
+	ok = true
+	d := &x.dsts
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	note := func(m uint64) {
+		if _, in := d.m[m]; in {
+			changed[m] = take
+			n++
+		}
+	}
 	for _, b := range x.snap.Load().bridges {
-		if !b.ml.TakeChanges(dirty) {
+		if _, bok := b.ml.TakeChangesFunc(note); !bok {
 			ok = false
 		}
 	}
-	return ok
+	return n, ok
+}
+
+// dstSet holds the unicast destination MACs of the installed flows (a
+// superset), each with when it was last noted (Unix ns): by the upcall that
+// translated a flow to it, or by a pass that saw such a flow.
+type dstSet struct {
+	mu sync.RWMutex
+	m  map[uint64]int64
+}
+
+// dstRenote is how old an entry may be before an upcall notes it again
+// (taking the write lock); prune keeps entries 2*verifiedMargin, so an
+// entry an upcall found fresh outlives the pass that may not see its flow.
+const dstRenote = verifiedMargin / 2
+
+// note records that a flow to mac exists or is being translated, at now.
+func (d *dstSet) note(mac [6]byte, now int64) {
+	if isMulticast(mac) {
+		return // NORMAL floods these without reading the table
+	}
+	m := maclearn.MACBits(mac)
+	d.mu.RLock()
+	at, ok := d.m[m]
+	d.mu.RUnlock()
+	if ok && at >= now-int64(dstRenote) {
+		return
+	}
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = make(map[uint64]int64)
+	}
+	if d.m[m] < now {
+		d.m[m] = now
+	}
+	d.mu.Unlock()
+}
+
+// prune drops the destinations that a pass starting at take over every
+// flow did not see and no upcall noted recently: a flow the pass missed
+// was installed after it started, by an upcall that noted its destination
+// at most verifiedMargin before (plus dstRenote when it was fresh).
+func (d *dstSet) prune(take int64) {
+	cutoff := take - 2*int64(verifiedMargin)
+	d.mu.Lock()
+	maps.DeleteFunc(d.m, func(_ uint64, at int64) bool { return at < cutoff })
+	d.mu.Unlock()
+}
+
+// dstSeen notes the destinations of a pass's flows, once per run of flows
+// to the same one.
+type dstSeen struct {
+	last [6]byte
+	have bool
+}
+
+func (s *dstSeen) see(d *dstSet, mac [6]byte, take int64) {
+	if !s.have || mac != s.last {
+		d.note(mac, take)
+		s.last, s.have = mac, true
+	}
+}
+
+// learnClass is what a translation's learning depends on besides the
+// snapshot: the key without its source MAC. The translation learns only
+// the source MAC, so flows of one class learn their own source MACs at the
+// same (bridge, VLAN, port) places.
+type learnClass struct {
+	inPort   uint32
+	vlan     [2]datapath.VLANTag
+	dst      [6]byte
+	srcMcast bool // a multicast source is never learned
+	srcIsDst bool // changes the lookup of the destination
+}
+
+func classOf(key *datapath.FlowKey) learnClass {
+	return learnClass{
+		inPort:   key.InPort,
+		vlan:     key.VLAN,
+		dst:      key.EthDst,
+		srcMcast: isMulticast(key.EthSrc),
+		srcIsDst: key.EthSrc == key.EthDst,
+	}
+}
+
+// learnSite is one place a translation learns its source MAC.
+type learnSite struct {
+	br   *xbridge
+	vlan uint16
+	port uint32
+}
+
+// learnTemplate is what the translations of one learnClass learn. ok is
+// false when it cannot be told without translating each flow (the in_port
+// is not configured: the flow must be translated to be deleted).
+type learnTemplate struct {
+	ok    bool
+	n     int
+	sites [maxRecorded]learnSite
+}
+
+// learnMemo is a periodic pass's templates, by class.
+type learnMemo struct {
+	snap *snapshot
+	now  time.Time // the pass's start, for aging
+	last learnClass
+	cur  learnTemplate
+	have bool
+	m    map[learnClass]learnTemplate
+}
+
+func (m *learnMemo) reset(s *snapshot, now time.Time) {
+	m.snap, m.now, m.have = s, now, false
+	clear(m.m)
+}
+
+// refreshLearned refreshes the MACs that key's translation would learn,
+// at the flow's last hit used (Unix ns), without translating key unless it
+// is the first of its class in this pass. It reports false when the flow
+// must be translated instead (the snapshot changed during the pass, or
+// the class has no template).
+func (x *Xlate) refreshLearned(m *learnMemo, key *datapath.FlowKey, used int64) bool {
+	if x.snap.Load() != m.snap {
+		return false
+	}
+	cl := classOf(key)
+	if !m.have || cl != m.last {
+		t, ok := m.m[cl]
+		if !ok {
+			t = x.learnTemplateOf(m.snap, key)
+			if m.m == nil {
+				m.m = make(map[learnClass]learnTemplate)
+			}
+			m.m[cl] = t
+		}
+		m.last, m.cur, m.have = cl, t, true
+	}
+	if !m.cur.ok {
+		return false
+	}
+	at := time.Unix(0, used)
+	changed := false
+	for _, st := range m.cur.sites[:m.cur.n] {
+		if st.br.ml.RefreshAt(st.vlan, key.EthSrc, st.port, at, m.now) {
+			changed = true
+		}
+	}
+	if changed {
+		x.notify()
+	}
+	return true
+}
+
+// learnTemplateOf translates key, without side effects, for where it
+// learns.
+func (x *Xlate) learnTemplateOf(s *snapshot, key *datapath.FlowKey) learnTemplate {
+	in := s.byDP[key.InPort]
+	if in == nil {
+		return learnTemplate{}
+	}
+	c := x.getCtx()
+	defer x.putCtx(c)
+	c.init(s, key, learnRecord)
+	c.translate(in, origStack(key))
+	var t learnTemplate
+	for _, ev := range c.recorded[:c.nrec] {
+		if ev.mac != key.EthSrc {
+			return learnTemplate{} // not this translation's source: translate each
+		}
+		t.sites[t.n] = learnSite{br: ev.br, vlan: ev.vlan, port: ev.port}
+		t.n++
+	}
+	t.ok = true
+	return t
 }

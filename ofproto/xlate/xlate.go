@@ -40,6 +40,12 @@ type Xlate struct {
 	// new packets. An idle flow whose MAC was evicted does not re-learn it
 	// on every pass.
 	refreshAfter atomic.Int64
+	// reval is the revalidator's state (see revalState).
+	reval revalState
+	// dsts is the destinations of the installed flows, noted by Upcall
+	// and by passes, so that the revalidator ignores changes to other
+	// MACs.
+	dsts dstSet
 
 	// ctxs recycles translation contexts (about 1 KiB each, mostly the
 	// action scratch array), so that an upcall allocates only the action
@@ -125,6 +131,9 @@ func (x *Xlate) notify() {
 func (x *Xlate) Upcall(key *datapath.FlowKey, _ *packet.Packet) (datapath.Actions, datapath.Mask, error) {
 	c := x.getCtx()
 	defer x.putCtx(c)
+	// Before reading the table: a change to the destination taken after
+	// this must be seen by the revalidator (takeChanges).
+	x.dsts.note(key.EthDst, x.now().UnixNano())
 	s := x.snap.Load()
 	c.init(s, key, learnApply)
 	if in := s.byDP[key.InPort]; in != nil {

@@ -446,7 +446,7 @@ func TestRefreshOnlyFromNewHits(t *testing.T) {
 	k := key(11, mac(1), mac(2), "-")
 	acts, m := upcall(t, x, k)
 	dp := &fakeDP{flows: []*datapath.FlowEntry{installed(k, acts, m, clk.Now())}}
-	dirty := make(map[uint64]struct{})
+	dirty := make(map[uint64]int64)
 	clk.Advance(time.Second)
 	x.revalidateAll(dp, dirty)
 	tb := x.MACTable("br0")
