@@ -258,6 +258,56 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
+// treeCPU returns the CPU time (user and system, /proc/PID/stat) of pid and
+// of its live descendants: trafgen may run its sending loop in a child.
+// Without IRQ time accounting the system time includes the softirq work
+// done in the process's context.
+func treeCPU(pid int) (time.Duration, error) {
+	total, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	parents := map[int]bool{pid: true}
+	// Children have higher pids than their parents unless pids wrapped;
+	// two passes catch grandchildren in the common case.
+	for range 2 {
+		for _, e := range ents {
+			c, err := strconv.Atoi(e.Name())
+			if err != nil || parents[c] {
+				continue
+			}
+			if pp, err := procPPID(c); err == nil && parents[pp] {
+				parents[c] = true
+				if t, err := procCPU(c); err == nil {
+					total += t
+				}
+			}
+		}
+	}
+	return total, nil
+}
+
+// procPPID returns pid's parent process id.
+func procPPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: short", pid)
+	}
+	return strconv.Atoi(f[1])
+}
+
 // softirqTime returns the machine's total softirq time (all CPUs, /proc/stat).
 func softirqTime() time.Duration {
 	b, err := os.ReadFile("/proc/stat")

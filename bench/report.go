@@ -260,6 +260,10 @@ and Open vSwitch's: above 1 is better for throughput, below 1 is better for late
 	fmt.Fprint(w, "Switch CPU per received Mpps (CPU-seconds per second of the switch process, from /proc/PID/stat, divided by\n"+
 		"received Mpps; softirq work of the veths and AF_PACKET sockets is not included; n/a for the kernel bridge):\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "switch_cores_per_mpps", 1) }, extraOf("switch_cores_per_mpps"))
+	fmt.Fprint(w, "Generator CPU per sent frame (ns; trafgen's CPU time from /proc/PID/stat divided by the frames it sent; on veths\n"+
+		"it includes the receive work of the switch's socket, which runs in the sender's softirq, so it is what each\n"+
+		"switch's receive path costs the generator, and it depends little on how loaded the machine is):\n\n")
+	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "gen_ns_per_frame", 1) }, extraOf("gen_ns_per_frame"))
 	fmt.Fprint(w, "Machine-wide softirq time during the same runs (cores, all CPUs; includes the veth work of generator and\n"+
 		"receivers and of other jobs on the machine; the kernel bridge forwards in softirq):\n\n")
 	r.table(w, r.rowsOf(KindUDP, KindFlood), func(c *Case) string { return extraCell(c, "softirq_cores", 1) }, extraOf("softirq_cores"))
