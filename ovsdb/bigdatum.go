@@ -206,3 +206,13 @@ func subtractBig(t *Type, a, b *Datum, pairs bool) Datum {
 	}
 	return Datum{big: &bigDatum{chunks: out, n: n}}
 }
+
+// keysChanged returns the keys of old and new to compare for what changed:
+// all of them, or for two chunked versions only the parts between the
+// chunks they share.
+func keysChanged(old, new *Datum) (ok, nk []Atom) {
+	if old.big != nil && new.big != nil {
+		old, new = middles(old.big, new.big)
+	}
+	return old.Flat().Keys, new.Flat().Keys
+}

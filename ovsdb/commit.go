@@ -172,7 +172,7 @@ func (x *txn) adjustRefs(delta refDelta, ts *TableSchema, self UUID, c *rowChang
 			// and new together and count what went and what came.
 			bt := &col.Type.Key
 			target := x.tableOf(bt.Ref)
-			ok, nk := c.old.Data[col.Index].Flat().Keys, c.new.Data[col.Index].Flat().Keys
+			ok, nk := keysChanged(c.old.Data[col.Index], c.new.Data[col.Index])
 			i, j := 0, 0
 			for i < len(ok) || j < len(nk) {
 				var cmp int

@@ -26,4 +26,11 @@
 // without a map lookup per row; inserts and deletes count their references
 // without a per-column map, and a modified set of references is diffed by
 // walking the old and new sorted keys together.
+//
+// Large columns changed a few elements at a time (a key into a bridge's
+// external_ids, a port into its ports) are not copied whole per mutate: a
+// datum of 256 or more elements keeps them in chunks that its versions
+// share (bigdatum.go), and Diff, Equal and the reference count walk skip the
+// shared chunks, so a commit's update2 "modify", log record and checks cost
+// what changed rather than the column's size.
 package ovsdb

@@ -195,7 +195,7 @@ func mergeDatum(t *Type, a, b *Datum) Datum {
 	if len(b.Keys) == 0 {
 		return *a
 	}
-	if n := a.Len(); len(b.Keys)*8 <= n && n+len(b.Keys) >= bigDatumMin {
+	if n := a.Len(); len(b.Keys)*4*chunkTarget <= n && n+len(b.Keys) >= bigDatumMin {
 		return mergeBig(t, a, b)
 	}
 	return mergeFlat(t, a.Flat(), b)
@@ -277,7 +277,7 @@ func subtractDatum(t *Type, a, b *Datum, pairs bool) Datum {
 	if len(b.Keys) == 0 || a.Len() == 0 {
 		return *a
 	}
-	if a.big != nil && len(b.Keys)*8 <= a.big.n {
+	if a.big != nil && len(b.Keys)*4*chunkTarget <= a.big.n {
 		return subtractBig(t, a, b, pairs)
 	}
 	return subtractFlat(t, a.Flat(), b, pairs)
