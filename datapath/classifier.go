@@ -280,6 +280,11 @@ type classifier struct {
 
 	mu      sync.Mutex // serialises writers
 	retired bool       // guarded by mu; set when the port is deleted
+
+	// sweepFloor (Unix ns) is the least recent activity of a live flow
+	// at the last idle sweep, or when that sweep began if it was later:
+	// no flow of the classifier was idle since before it (see Sweep).
+	sweepFloor atomic.Int64
 }
 
 func newClassifier() *classifier {

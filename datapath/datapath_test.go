@@ -144,6 +144,45 @@ func TestFlowLimit(t *testing.T) {
 	}
 }
 
+// Sweep skips the scan of a classifier while no flow can be stale yet
+// (its least recent activity at the last scan is after the cutoff), and
+// still expires flows installed since and flows after MaxIdle shrinks.
+func TestIdleExpiryAfterSkippedSweeps(t *testing.T) {
+	clk := newFakeClock()
+	dp, _ := testDP(t, 2, Options{Now: clk.Now, MaxIdle: 10 * time.Second})
+	m := l2Mask()
+	put := func(src int) {
+		var k FlowKey
+		ExtractFrame(udpFrame(src, 2, 1, 1), 1, &k)
+		if err := dp.FlowPut(&k, &m, Actions{Output(2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep := func(want int) {
+		t.Helper()
+		if n := dp.Sweep(); n != want {
+			t.Fatalf("at %v: swept %d, want %d", clk.Now(), n, want)
+		}
+	}
+	put(1) // t=0
+	clk.Advance(5 * time.Second)
+	sweep(0) // nothing stale: the next scan is due when flow 1 could be
+	put(3)   // t=5
+	clk.Advance(4 * time.Second)
+	sweep(0)
+	clk.Advance(2 * time.Second) // t=11
+	sweep(1)
+	clk.Advance(3 * time.Second) // t=14: flow 3 idle for 9 s
+	sweep(0)
+	put(4)
+	dp.SetMaxIdle(time.Second)
+	clk.Advance(2 * time.Second)
+	sweep(2)
+	if n := dp.Stats().Flows; n != 0 {
+		t.Fatalf("%d flows left", n)
+	}
+}
+
 func TestIdleExpiry(t *testing.T) {
 	clk := newFakeClock()
 	dp, ports := testDP(t, 2, Options{Now: clk.Now, MaxIdle: 10 * time.Second})
