@@ -223,3 +223,27 @@ func TestChangesToOtherMACsScanNothing(t *testing.T) {
 		t.Fatalf("flow to mac(2): %s", got)
 	}
 }
+
+// A pacer pauses once a burst has lasted its time, counted every
+// paceEvery flows, and adds up its pauses; a nil pacer does nothing.
+func TestPacer(t *testing.T) {
+	var none *pacer
+	none.begin()
+	none.step()
+	p := &pacer{burst: 0, pause: time.Millisecond}
+	p.begin()
+	for i := 0; i < paceEvery-1; i++ {
+		p.step()
+	}
+	if p.paused != 0 {
+		t.Fatalf("paused before %d flows", paceEvery)
+	}
+	p.step()
+	if p.paused < time.Millisecond {
+		t.Fatalf("paused %v after a burst, want >= 1ms", p.paused)
+	}
+	p.begin()
+	if p.paused != 0 {
+		t.Fatal("begin did not reset the pauses")
+	}
+}
