@@ -99,15 +99,49 @@
 // the same 2-vCPU guest, trafgen sending 64-byte frames through gvswitchd
 // to sink receivers (docs/architecture.md, "The generator's share"): the
 // generator's CPU spent 1906 ns per frame with the V2 frame ring (345 of
-// them in the hook: the copy, a timestamp, the lazy ring's fanout group,
-// and a cross-CPU cache miss on the status word of every ring frame, which
-// the reader wrote when it handed the frame back), 1716 with the V3 ring
+// them in the hook: the copy, a timestamp, the lazy ring's fanout group
+// (since removed, below), and cross-CPU cache misses on ring frames'
+// status words, which the reader wrote when it handed the frames back),
+// 1716 with the V3 ring
 // (one status word per block) and 1544 with recvmmsg (the hook only queues
 // a clone). Switch CPU per forwarded frame was 1.5-2.1 µs for the rings and
 // 3.2-3.6 µs for recvmmsg, which therefore forwarded half of what trafgen
 // sent; the V3 ring kept up and forwarded 6-9% more than the V2 ring in the
 // same rounds, but its request/response p50 through the switch was 1.5 ms
 // against 0.11 ms. So the V2 frame ring stays the default for every device.
+//
+// Where the V2 hook's cache misses are (perf on the generator's CPU, 1k
+// flows, sink receivers, 2026-11-26 06:51 UTC): packet_lookup_frame is
+// 10-11% of that CPU, 8 points of it under __packet_rcv_has_room, which
+// tpacket_rcv calls for every frame to read the status word a quarter of
+// the ring ahead of its head, and 2 reading the head frame's own; both
+// lines were last written by the reader on the other CPU. That is about
+// 240 ns per frame, the largest single cost the switch's socket puts on
+// the sender; recvmmsg sockets (Open vSwitch) have none of it, and the V3
+// ring pays it per block. The reader cannot avoid dirtying those lines: it
+// hands a frame back by writing its status word.
+//
+// Lazy ports (Options.LazyRing, what gvswitchd opens) used to keep the
+// fanout group of their handover for life: perf charged it 48 ns per frame
+// on the sender (packet_rcv_fanout and its program), and ports with a ring
+// set up at open made trafgen send 2-19% more. The handover is now steered
+// by two socket filter programs and a per-CPU word for the moment of the
+// switch (lazyring_linux_unsafe.go, steer_linux_unsafe.go), so a lazy
+// port's ring socket ends with no filter and in no group, like one set up
+// at open; the fanout group remains the fallback when the kernel refuses
+// the programs. perf at 1k flows: packet_rcv_fanout (1.7% of the
+// sender's CPU before) is gone from the profile. In gvsbench's sink rows
+// (3 rounds, 07:00 UTC) trafgen's CPU per sent frame was 1639 and 1862 ns
+// at 1 and 1k flows, against 1811 and 1800 with the group and 1422 and
+// 1602 behind Open vSwitch: within the noise of the shared machine
+// (docs/architecture.md, "Steered handover and growing rings").
+//
+// A lazy port's ring also grows once, from FrameCount (2,048) to
+// GrowFrameCount (8,192) frames, when the kernel's drop counter says the
+// ring overflowed, with the same handover to a third socket: the
+// 8,192-frame ring lost 0.0-0.1% in the sink rows where 2,048 lost 0.1-25%
+// (the poll thread losing its CPU to other jobs for more than the ring
+// holds), but pins 16 MiB, so only ports that overflowed pay for it.
 //
 // Offloads: the socket asks for PACKET_VNET_HDR, so checksum-partial and GSO
 // frames pass through whole with their virtio-net header in
