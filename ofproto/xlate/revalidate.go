@@ -40,12 +40,12 @@ type unlessRevalidator interface {
 //
 // Every interval (default 1 s when interval <= 0; longer when a pass is
 // slow or the table has grown since the last one, see periodicGap and
-// periodicCost) it revalidates the flows that may need it
-// (revalidatePeriodic: those hit or installed since the previous full pass):
-// that pass refreshes learned MACs from flow statistics before aging
-// the tables, so a MAC whose traffic stays in the fast path never expires,
-// and it repairs a flow installed from a snapshot that was replaced while
-// its upcall ran. Between periodic passes, whenever Changes fires, it
+// periodicCost) it runs a periodic pass (revalidatePeriodic, in bursts of
+// paceBurst): it refreshes learned MACs from the flows hit since the
+// previous pass before aging the tables, so a MAC whose traffic stays in
+// the fast path never expires, and it re-translates the flows that may be
+// stale, such as one installed from a snapshot or MAC table that changed
+// while its upcall ran. Between periodic passes, whenever Changes fires, it
 // revalidates at once what may have changed: every flow after a Publish,
 // and after MAC table changes only the flows whose destination MAC is one
 // of the changed entries' (NORMAL looks the table up for the destination
