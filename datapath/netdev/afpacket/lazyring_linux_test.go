@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/internal/testutil"
@@ -312,4 +314,27 @@ func checkSteered(t *testing.T, p *afpacket.Port) {
 	if g := afpacket.FanoutGroup(p); g != 0 {
 		t.Fatalf("steered port in fanout group %#x", g)
 	}
+}
+
+// TestLazyRingRefused: a lazy port whose ring the kernel refuses keeps
+// receiving with recvmmsg, and leaves no socket behind (the package's
+// TestMain checks for leaked descriptors).
+func TestLazyRingRefused(t *testing.T) {
+	forHandovers(t, func(t *testing.T) {
+		r := newRig(t, nil, "")
+		p := r.open(t, afpacket.Options{LazyRing: true})
+		defer afpacket.SetFailFrameRing(afpacket.SetFailFrameRing(unix.ENOMEM))
+		raw := r.host.OpenRaw(t, "eth0")
+		for seq := range 20 {
+			f := testFrame(broadcast, -1, seq, 60)
+			if err := raw.Send(f); err != nil {
+				t.Fatal(err)
+			}
+			recvMatch(t, p, f)
+			time.Sleep(5 * time.Millisecond)
+		}
+		if m := p.RxMode(); m != afpacket.RxMmsg {
+			t.Fatalf("lazy port with a refused ring: RxMode %v, want mmsg", m)
+		}
+	})
 }

@@ -246,6 +246,12 @@ func (p *Port) lazyStep(b *packet.Batch) {
 			p.opts.Logger.Warn("afpacket: lazy frame ring refused, receiving with recvmmsg", "port", p.name, "err", lz.err)
 		}
 		p.clearWake()
+		// The builder has returned: spare sockets it did not use are ours.
+		for _, fd := range [...]int{lz.spare, lz.growSpare} {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+			}
+		}
 		p.lazyDone, p.lazy = lz.done, nil
 	}
 }
