@@ -27,6 +27,12 @@ type Conn struct {
 	// MaxMessageSize bounds incoming messages; zero means DefaultMaxMessageSize.
 	MaxMessageSize int
 
+	// BeforeRead, when set, is called by ReadRaw (and Read) on their
+	// goroutine when nothing is buffered and they are about to read from the
+	// stream, which may block: a server can finish work it held back while
+	// more requests were waiting.
+	BeforeRead func()
+
 	wmu sync.Mutex
 	buf []byte // framer scratch, reused between messages
 }
@@ -90,6 +96,9 @@ func (c *Conn) ReadRaw() ([]byte, error) {
 	for {
 		n := c.r.Buffered()
 		if n == 0 {
+			if c.BeforeRead != nil {
+				c.BeforeRead()
+			}
 			if _, err := c.r.Peek(1); err != nil {
 				if err == io.EOF && len(c.buf) > 0 {
 					return nil, fmt.Errorf("%w: connection closed inside a message", ErrProtocol)

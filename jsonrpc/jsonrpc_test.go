@@ -137,3 +137,25 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestBeforeRead: the hook runs only when ReadRaw has nothing buffered and
+// must read from the stream, not between messages that arrived together.
+func TestBeforeRead(t *testing.T) {
+	c, _ := newTestConn(`{"method":"echo","params":[],"id":1} {"method":"echo","params":[],"id":2}`)
+	calls := 0
+	c.BeforeRead = func() { calls++ }
+	for i, want := range []int{1, 1} {
+		if _, err := c.ReadRaw(); err != nil {
+			t.Fatal(err)
+		}
+		if calls != want {
+			t.Fatalf("after message %d: %d calls, want %d", i+1, calls, want)
+		}
+	}
+	if _, err := c.ReadRaw(); !errors.Is(err, io.EOF) {
+		t.Fatalf("third read: %v", err)
+	}
+	if calls != 2 {
+		t.Fatalf("%d calls before EOF, want 2", calls)
+	}
+}

@@ -112,17 +112,29 @@ func BenchmarkDurableTxn(b *testing.B) {
 			}
 		})
 	}
+	// One client with requests in flight also reports each server's CPU
+	// time per transaction.
 	const inflight = 16
 	b.Run(fmt.Sprintf("clients=1,inflight=%d", inflight), func(b *testing.B) {
-		ours := oursPersistent(b)
-		deb := debianServer(b)
+		ours := startChild(b)
+		var deb *ovstest.Server
+		if _, err := ovstest.LookBinaries(); err == nil {
+			deb = ovstest.StartOVSDBServer(b, &ovstest.Options{SchemaJSON: vswitchSchema()})
+		}
+		n := max(b.N, inflight)
 		b.ResetTimer()
-		rate := runPipelined(b, ours, max(b.N, inflight), inflight)
+		cpu0 := procCPU(b, ours.Pid)
+		rate := runPipelined(b, ours.Sock, n, inflight)
+		cpu := (procCPU(b, ours.Pid) - cpu0) / time.Duration(n)
 		b.ReportMetric(rate, "txn/s")
-		if deb != "" {
+		b.ReportMetric(float64(cpu.Microseconds()), "cpu-µs/txn")
+		if deb != nil {
 			b.StopTimer()
-			debRate := runPipelined(b, deb, max(b.N, inflight), inflight)
+			dcpu0 := procCPU(b, deb.Pid())
+			debRate := runPipelined(b, deb.Sock, n, inflight)
+			dcpu := (procCPU(b, deb.Pid()) - dcpu0) / time.Duration(n)
 			b.ReportMetric(debRate, "debian-txn/s")
+			b.ReportMetric(float64(dcpu.Microseconds()), "debian-cpu-µs/txn")
 			b.ReportMetric(rate/debRate, "x-debian")
 		}
 	})

@@ -11,17 +11,25 @@ import (
 // A client may send its next requests before the reply to a durable
 // transaction (JSON-RPC allows it; libovsdb's client does when goroutines
 // share one connection). The reader then does not wait for the commit's
-// sync: it queues the reply to the session's replier goroutine and goes on
-// with the next request, so the commits that arrive while one sync runs
-// are written and synced together by the next (group commit), as commits
-// from different sessions are. Every reply still goes out only after its
-// commit is on disk, and replies keep the order of the requests: a
-// transaction's reply joins the queue while it is not empty, and any other
-// request waits until the queue is empty before it is handled.
+// sync: it queues the reply and goes on with the next request. The queued
+// replies go to the session's replier goroutine, which waits for the sync
+// and replies, once the reader has handled every request it had already
+// received (it is about to read, see jsonrpc.Conn.BeforeRead) or has held
+// maxHeldReplies: so the transactions a client sent together are written
+// and synced together (group commit, as commits from different sessions
+// are), and while that sync runs the reader goes on with what arrives next.
+// Every reply still goes out only after its commit is on disk, and replies
+// keep the order of the requests: a transaction's reply joins the queue
+// while it is not empty, and any other request waits until the queue is
+// empty before it is handled.
 
 // maxQueuedReplies bounds one session's queue; the reader waits for room,
 // so a client cannot make the server hold more.
 const maxQueuedReplies = 64
+
+// maxHeldReplies bounds the replies the reader holds back before it hands
+// them to the replier (and so the commits one sync waits to gather).
+const maxHeldReplies = 32
 
 type syncedReply struct {
 	id  json.RawMessage
@@ -52,8 +60,21 @@ func (sess *session) queueReply(id json.RawMessage, res *ovsdb.TxnResult) bool {
 	sess.durMu.Lock()
 	sess.durN++
 	sess.durMu.Unlock()
-	sess.durQ <- syncedReply{id, res}
+	sess.held = append(sess.held, syncedReply{id, res})
+	if len(sess.held) >= maxHeldReplies {
+		sess.releaseReplies()
+	}
 	return true
+}
+
+// releaseReplies hands the held replies to the replier. Only the reader
+// goroutine calls it.
+func (sess *session) releaseReplies() {
+	for i, r := range sess.held {
+		sess.durQ <- r
+		sess.held[i] = syncedReply{}
+	}
+	sess.held = sess.held[:0]
 }
 
 func (sess *session) repliesQueued() bool {
@@ -70,6 +91,7 @@ func (sess *session) drainReplies() {
 	if sess.durQ == nil {
 		return
 	}
+	sess.releaseReplies()
 	sess.durMu.Lock()
 	for sess.durN > 0 {
 		sess.durCond.Wait()

@@ -51,6 +51,7 @@ type session struct {
 	// order (see queueReply). durQ is used only by the reader goroutine,
 	// which creates it, and by the replier goroutine it starts.
 	durQ    chan syncedReply
+	held    []syncedReply // queued by the reader, not yet handed to the replier
 	durMu   sync.Mutex
 	durCond *sync.Cond
 	durN    int // replies queued or being finished
@@ -75,6 +76,7 @@ func (s *Server) startSession(c net.Conn, probe bool, r *remote) *session {
 		}
 	}
 	sess.conn = jsonrpc.NewConn(rwc)
+	sess.conn.BeforeRead = sess.releaseReplies
 	sess.conn.MaxMessageSize = s.opts.MaxMessageSize
 	sess.outCond = sync.NewCond(&sess.outMu)
 	sess.lastRead.Store(time.Now().UnixNano())
@@ -346,6 +348,7 @@ func (sess *session) dispatchSafely(m *jsonrpc.Message) (ok bool) {
 func (sess *session) cleanup() {
 	sess.close()
 	if sess.durQ != nil {
+		sess.releaseReplies()
 		close(sess.durQ) // the replier finishes what is queued and exits
 	}
 	srv := sess.srv
