@@ -107,21 +107,22 @@ func (x *Xlate) RunRevalidator(ctx context.Context, dp FlowRevalidator, interval
 // changeGap is the least time between two change-triggered passes.
 const changeGap = 10 * time.Millisecond
 
-// Periodic passes over every flow are spaced so that they take at most a
-// hundredth of a CPU (periodicShare): with 100k megaflows a pass
-// re-translates and re-learns for 100-300 ms, which at one per second took
-// a third of gvswitchd's CPU on two vCPUs, away from forwarding. With the
-// poll thread saturated, the CPU a pass takes from it is lost as a burst of
-// receive-ring drops (a tenth lost frames every ~3 s, a thirtieth every
-// ~2-9 s, see docs/architecture.md), so the share is what a forwarding
-// thread at full load loses to them in the long run. The gap never exceeds
+// Periodic passes are spaced so that they take at most 1/periodicShare of
+// a CPU: with 100k megaflows a pass once re-translated and re-learned for
+// 100-300 ms, which at one per second took a third of gvswitchd's CPU on two
+// vCPUs, away from forwarding. With the poll thread saturated, the CPU a
+// pass takes from it is lost as receive-ring drops (see docs/architecture.md),
+// so the share is what a forwarding thread at full load loses to them in the
+// long run. A pass over 100k hit flows now costs 40-50 ms; at a hundredth
+// that was a pass every 4-5 s (1.4% of gvswitchd's perf samples), at a
+// three-hundredth it is one every 10 s. The gap never exceeds
 // maxPeriodicGap, so MAC aging (300 s by default, at least 15 s) and the
 // refresh of learned MACs from flow statistics stay timely; changes still
 // trigger their own passes at once (RunRevalidator), so the periodic pass
 // only refreshes learning and repairs the rare flow whose upcall raced with
 // a change.
 const (
-	periodicShare  = 100
+	periodicShare  = 300
 	maxPeriodicGap = 10 * time.Second
 )
 

@@ -472,10 +472,10 @@ func TestRefreshOnlyFromNewHits(t *testing.T) {
 
 func TestPeriodicGap(t *testing.T) {
 	for _, tt := range []struct{ took, want time.Duration }{
-		{5 * time.Millisecond, time.Second},
-		{10 * time.Millisecond, time.Second},
-		{30 * time.Millisecond, 3 * time.Second},
-		{75 * time.Millisecond, 7500 * time.Millisecond},
+		{2 * time.Millisecond, time.Second},
+		{3 * time.Millisecond, time.Second},
+		{10 * time.Millisecond, 3 * time.Second},
+		{25 * time.Millisecond, 7500 * time.Millisecond},
 		{250 * time.Millisecond, maxPeriodicGap},
 		{5 * time.Second, maxPeriodicGap},
 	} {
@@ -507,9 +507,9 @@ func TestPeriodicWaitScalesWithFlows(t *testing.T) {
 	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 0 {
 		t.Fatalf("same table after the interval: wait %v", w)
 	}
-	dp.n = 50000 // a 50 ms pass: 5 s apart
-	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 4*time.Second {
-		t.Fatalf("grown table after 1 s: wait %v, want 4s", w)
+	dp.n = 20000 // a 20 ms pass: 6 s apart
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 5*time.Second {
+		t.Fatalf("grown table after 1 s: wait %v, want 5s", w)
 	}
 	dp.n = 10000000
 	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != maxPeriodicGap-time.Second {
@@ -517,8 +517,8 @@ func TestPeriodicWaitScalesWithFlows(t *testing.T) {
 	}
 	p.record(10, end, end.Add(30*time.Microsecond)) // 3 µs per flow
 	end = end.Add(30 * time.Microsecond)
-	dp.n = 10000 // a 30 ms pass: 3 s apart
-	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 2*time.Second {
-		t.Fatalf("measured cost: wait %v, want 2s", w)
+	dp.n = 3000 // a 9 ms pass: 2.7 s apart
+	if w := p.wait(dp, time.Second, end.Add(time.Second)); w != 1700*time.Millisecond {
+		t.Fatalf("measured cost: wait %v, want 1.7s", w)
 	}
 }
