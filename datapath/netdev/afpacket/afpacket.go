@@ -154,6 +154,19 @@ type Options struct {
 	// FrameCount*FrameSize bytes of kernel memory, which a switch adding
 	// a thousand mostly idle ports at once should not pay up front.
 	LazyRing bool
+	// SparesAtOpen makes a lazy port create, at Open, the sockets its
+	// handovers will need later (one for the first ring, one more when
+	// GrowFrameCount grows it), instead of creating each when the
+	// handover starts, on the builder goroutine. A socket belongs to the
+	// network namespace of the thread that creates it, and the builder
+	// may run on any of the process's threads: set it when Open runs on
+	// a thread switched into another namespace than the process's others
+	// (as tests do). A process whose threads all stay in one namespace
+	// (gvswitchd) leaves it off: the kernel adds every new packet socket
+	// at the tail of its namespace's list, a walk over all of them, and a
+	// 1000-port bulk add spent about a fifth of gvswitchd's CPU creating
+	// spares that mostly idle ports never use.
+	SparesAtOpen bool
 	// fanout is how open joins a fanout group (lazy ring sockets only).
 	fanout fanoutJoin
 	// Logger receives the one-time notices about refused offloads and a

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev"
@@ -30,14 +31,27 @@ const testEtherType = 0x88b5
 type rig struct {
 	sw, host *nettest.NS
 	portName string
+	// procNS: sw is the namespace of the process's threads, so a lazy
+	// port needs no spare sockets made at open.
+	procNS bool
 }
+
+// rigInProcNS makes newRig(t, nil, ...) put the port in the namespace of
+// the test process's threads, as gvswitchd's ports are (lazy ports then
+// make their handover sockets on the builder goroutine), instead of a
+// new namespace (lazy ports then need Options.SparesAtOpen).
+var rigInProcNS bool
 
 func newRig(t testing.TB, sw *nettest.NS, hostAddr string) *rig {
 	t.Helper()
+	procNS := false
+	if sw == nil && rigInProcNS {
+		sw, procNS = procNSOf(t), true
+	}
 	if sw == nil {
 		sw = nettest.NewNS(t)
 	}
-	r := &rig{sw: sw, host: nettest.NewNS(t), portName: "p" + nettest.Suffix()}
+	r := &rig{sw: sw, host: nettest.NewNS(t), portName: "p" + nettest.Suffix(), procNS: procNS}
 	nettest.Veth(t, sw, r.portName, r.host, "eth0")
 	if hostAddr != "" {
 		r.host.AddAddr(t, "eth0", hostAddr)
@@ -48,12 +62,32 @@ func newRig(t testing.TB, sw *nettest.NS, hostAddr string) *rig {
 func (r *rig) open(t testing.TB, opts afpacket.Options) *afpacket.Port {
 	t.Helper()
 	var p *afpacket.Port
+	// A port in another namespace than the builder goroutine's thread
+	// needs its handover sockets made by Open, on the switched thread.
+	opts.SparesAtOpen = opts.SparesAtOpen || !r.procNS
 	r.sw.Do(t, func() (err error) {
 		p, err = afpacket.Open(r.portName, opts)
 		return err
 	})
 	t.Cleanup(func() { _ = p.Close() })
 	return p
+}
+
+// procNSOf returns the namespace the test process's threads are in (the
+// veth end made there goes with its peer's namespace at cleanup).
+func procNSOf(t testing.TB) *nettest.NS {
+	t.Helper()
+	nettest.RequireRoot(t)
+	// An unlocked goroutine's thread is in the process's namespace: a
+	// locked goroutine that switched its thread takes the thread with it.
+	runtime.LockOSThread()
+	h, err := netns.Get()
+	runtime.UnlockOSThread()
+	if err != nil {
+		t.Fatalf("process netns: %v", err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	return &nettest.NS{Name: "(process)", Handle: h}
 }
 
 func testFrame(dst net.HardwareAddr, vlan int, seq int, size int) []byte {

@@ -143,6 +143,19 @@
 // (the poll thread losing its CPU to other jobs for more than the ring
 // holds), but pins 16 MiB, so only ports that overflowed pay for it.
 //
+// A lazy port opens one packet socket. The sockets its handovers move to
+// are created by the handover's own goroutine (the first ring's when the
+// first frames arrive, the larger ring's when drops are first seen), so
+// Recv never waits for one and idle ports never make them. The kernel
+// adds every packet socket at the tail of its namespace's list, a walk
+// over all of them, and the two spares each lazy port made at open were
+// most of the opens' share (a fifth) of gvswitchd's CPU in a 1000-port
+// bulk add. A socket belongs to the namespace of the thread that creates
+// it and the goroutine may run on any thread, so a caller that opens the
+// port from a thread switched into another namespace than the process's
+// other threads sets Options.SparesAtOpen, and Open makes them then, as
+// before.
+//
 // Offloads: the socket asks for PACKET_VNET_HDR, so checksum-partial and GSO
 // frames pass through whole with their virtio-net header in
 // packet.Offload; when the kernel refuses it the port logs once and works

@@ -2,6 +2,8 @@ package afpacket_test
 
 import (
 	"encoding/binary"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvswitch/gvswitch/datapath/netdev/afpacket"
+	"github.com/gvswitch/gvswitch/datapath/netdev/internal/nettest"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 	"github.com/gvswitch/gvswitch/internal/testutil"
 )
@@ -20,15 +23,26 @@ import (
 func TestLazyRingHandover(t *testing.T) { forHandovers(t, testLazyRingHandover) }
 
 // forHandovers runs test with the steered handover (when the kernel
-// supports it) and with the fanout group's.
+// supports it) and with the fanout group's, each with the port in a
+// namespace of its own (handover sockets made at open, SparesAtOpen) and
+// in the process's namespace (made by the builder goroutine, as
+// gvswitchd's are).
 func forHandovers(t *testing.T, test func(*testing.T)) {
+	spares := func(t *testing.T) {
+		t.Run("spares-at-open", test)
+		t.Run("spares-by-builder", func(t *testing.T) {
+			defer func(v bool) { rigInProcNS = v }(rigInProcNS)
+			rigInProcNS = true
+			test(t)
+		})
+	}
 	t.Run("steer", func(t *testing.T) {
 		testutil.Require(t, afpacket.SteerSupported(), "the kernel refused the steering programs (bpf, membarrier)")
-		test(t)
+		spares(t)
 	})
 	t.Run("fanout", func(t *testing.T) {
 		defer afpacket.SetForceFanout(afpacket.SetForceFanout(true))
-		test(t)
+		spares(t)
 	})
 }
 
@@ -337,4 +351,76 @@ func TestLazyRingRefused(t *testing.T) {
 			t.Fatalf("lazy port with a refused ring: RxMode %v, want mmsg", m)
 		}
 	})
+}
+
+// TestLazyOpenSockets: a lazy port in the process's namespace creates one
+// packet socket at open (the builder goroutine makes the handover's later,
+// if traffic comes); with SparesAtOpen it also makes the first ring's and,
+// when it may grow, the grow handover's.
+func TestLazyOpenSockets(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		procNS, spares bool
+		grow, want     int
+	}{
+		{"by-builder", true, false, 0, 1},
+		{"at-open", false, true, 0, 3},
+		{"at-open-nogrow", false, true, -1, 2},
+		{"at-open-procns", true, true, 0, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func(v bool) { rigInProcNS = v }(rigInProcNS)
+			rigInProcNS = c.procNS
+			r := newRig(t, nil, "")
+			before := packetSockets(t, r.sw)
+			p := r.open(t, afpacket.Options{LazyRing: true, SparesAtOpen: c.spares, GrowFrameCount: c.grow})
+			if n := packetSockets(t, r.sw) - before; n != c.want {
+				t.Fatalf("lazy port opened with %d packet sockets, want %d", n, c.want)
+			}
+			raw := r.host.OpenRaw(t, "eth0")
+			var b packet.Batch
+			deadline := time.Now().Add(10 * time.Second)
+			for seq := 0; p.RxMode() != afpacket.RxFrameRing; seq++ {
+				if time.Now().After(deadline) {
+					t.Fatal("the lazy ring never took over")
+				}
+				if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Recv(&b); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// packetSockets counts this process's open packet sockets in ns.
+func packetSockets(t *testing.T, ns *nettest.NS) int {
+	t.Helper()
+	inodes := map[string]bool{}
+	ns.Do(t, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/packet")
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			if f := strings.Fields(l); len(f) > 0 {
+				inodes[f[len(f)-1]] = true
+			}
+		}
+		return nil
+	})
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if ino, ok := strings.CutPrefix(l, "socket:["); err == nil && ok && inodes[strings.TrimSuffix(ino, "]")] {
+			n++
+		}
+	}
+	return n
 }

@@ -19,9 +19,9 @@ import (
 // synchronize_net) and pins the ring's pages; setting it on a bound socket
 // also drops every frame while the socket's hook is unregistered. So a lazy
 // port starts as a plain bound socket (S1, recvmmsg, live at once). On the
-// first frames, a goroutine builds the ring on a second socket (S2, created
-// at open: a socket lives in the namespace of the thread that makes it),
-// binds it and moves the traffic to it without losing, duplicating or
+// first frames, a goroutine builds the ring on a second socket (S2, which
+// that goroutine creates; with Options.SparesAtOpen, Open does, because a
+// socket lives in the namespace of the thread that makes it), binds it and moves the traffic to it without losing, duplicating or
 // reordering a frame, in one of two ways:
 //
 //   - Steered (steer_linux_unsafe.go), when the kernel loads the two
@@ -47,7 +47,8 @@ import (
 // Growing (Options.GrowFrameCount): a port whose ring overflowed (the
 // kernel's drop counter, read every growCheckEvery receives with frames)
 // does the same handover once more, from its ring to a larger one on a
-// third socket, also made at open. A fanout port first sets the program
+// third socket (made by that handover's goroutine, or at open with
+// SparesAtOpen). A fanout port first sets the program
 // back to "member 0" (its only member), so that the new socket can join as
 // member 1 without getting frames before the switch.
 
@@ -69,10 +70,15 @@ type lazyRing struct {
 	grow    bool // from a frame ring to a larger one, started by kernel drops
 	steer   bool // hand over with the steering programs, not the fanout group
 	id      uint16
-	spare   int // the new socket, made at open in the port's namespace (-1 once used)
-	// growSpare is the socket for a later grow handover (-1: none), made at
-	// open for the same reason; the first handover passes it on.
+	// spare is the new socket when Open made it (SparesAtOpen) in the
+	// port's namespace; -1 once used, or when the builder makes it.
+	spare int
+	// growSpare is the socket for a later grow handover, made at open
+	// with SparesAtOpen (else -1); the first handover passes it on.
 	growSpare int
+	// growNext: after this handover the port grows its ring once on
+	// kernel drops (GrowFrameCount > FrameCount).
+	growNext bool
 	// checks counts Recvs with frames since the last drop check, and
 	// drops is the kernel drop count at that check (grow only).
 	checks  int
@@ -104,12 +110,29 @@ func newLazyRing(id uint16, spare, growSpare int) *lazyRing {
 // openLazy opens S1: a recvmmsg port in a fanout group of its own. If the
 // kernel refuses the fanout group it opens an ordinary frame ring port.
 func openLazy(ifname string, o Options) (*Port, error) {
-	// S2's socket is made now: a socket belongs to the network namespace
-	// of the thread that creates it, and the builder goroutine may run on
-	// any thread. Unbound and with protocol 0 it receives nothing.
-	spare, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socket: %w", err)
+	// With SparesAtOpen S2's socket is made now: a socket belongs to the
+	// network namespace of the thread that creates it, and the builder
+	// goroutine may run on any thread. Unbound and with protocol 0 it
+	// receives nothing.
+	spare, growSpare := -1, -1
+	closeSpares := func() {
+		for _, fd := range [...]int{spare, growSpare} {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+			}
+		}
+	}
+	if o.SparesAtOpen {
+		var err error
+		if spare, err = newSpare(); err != nil {
+			return nil, err
+		}
+		if o.GrowFrameCount > o.FrameCount {
+			if growSpare, err = newSpare(); err != nil {
+				closeSpares()
+				return nil, err
+			}
+		}
 	}
 	o1 := o
 	o1.RxMode = RxMmsg
@@ -119,25 +142,28 @@ func openLazy(ifname string, o Options) (*Port, error) {
 	}
 	p, err := open(ifname, o1)
 	if err != nil {
-		_ = unix.Close(spare)
+		closeSpares()
 		if errors.Is(err, errFanout) {
 			o.Logger.Info("afpacket: fanout refused, setting the frame ring up at open", "port", ifname, "err", err)
 			return open(ifname, o)
 		}
 		return nil, err
 	}
-	growSpare := -1
-	if o.GrowFrameCount > o.FrameCount {
-		if growSpare, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
-			_ = unix.Close(spare)
-			p.release()
-			return nil, fmt.Errorf("socket: %w", err)
-		}
-	}
 	p.opts.LazyRing = true
 	p.lazy = newLazyRing(p.fanoutID, spare, growSpare)
 	p.lazy.steer = steer
+	p.lazy.growNext = o.GrowFrameCount > o.FrameCount
 	return p, nil
+}
+
+// newSpare makes an unbound packet socket for a handover, in the calling
+// thread's network namespace.
+func newSpare() (int, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	return fd, nil
 }
 
 // errFanout marks a refused fanout setup.
@@ -282,9 +308,16 @@ func (p *Port) buildRing(lz *lazyRing, cur int) {
 	}
 	var s2 *Port
 	var err error
-	if lz.steer {
+	if lz.spare < 0 {
+		// Made here, not at open (Options.SparesAtOpen): this thread is
+		// in the port's namespace, and Recv must not wait for it.
+		lz.spare, err = newSpare()
+	}
+	switch {
+	case err != nil:
+	case lz.steer:
 		s2, err = p.buildSteered(lz, o, cur)
-	} else {
+	default:
 		s2, err = p.buildFanout(lz, o, cur)
 	}
 	lz.s2, lz.err = s2, err
@@ -392,8 +425,8 @@ func (p *Port) buildSteered(lz *lazyRing, o Options, cur int) (*Port, error) {
 }
 
 // adopt makes the new socket and ring the port's and retires the old ones.
-// After the first handover a port with a grow spare waits for kernel drops
-// to grow its ring.
+// After the first handover a port that may grow its ring waits for kernel
+// drops to do so.
 func (p *Port) adopt(lz *lazyRing) {
 	s2 := lz.s2
 	p.txMu.Lock()
@@ -419,7 +452,7 @@ func (p *Port) adopt(lz *lazyRing) {
 	p.lazyDone, p.lazy = lz.done, nil
 	p.opts.Logger.Debug("afpacket: frame ring took over", "port", p.name, "frames", len(p.fr.frames),
 		"steered", lz.steer, "grown", lz.grow)
-	if lz.growSpare >= 0 {
+	if lz.growNext {
 		g := newLazyRing(lz.id, lz.growSpare, -1)
 		g.grow, g.steer, g.prev, g.drops = true, lz.steer, lz.done, kd
 		lz.growSpare = -1
