@@ -144,7 +144,8 @@ type Options struct {
 	NoPromisc bool
 	// LazyRing, with the frame ring mode (the default), makes Open cheap:
 	// the port starts receiving at once with recvmmsg on a plain socket,
-	// and builds its frame ring only when the first frames arrive, on a
+	// and builds its frame ring only once traffic flows (64 frames within
+	// a second; a port seeing only link-up multicast never does), on a
 	// second socket that takes over without losing, duplicating or
 	// reordering a frame (lazyring_linux_unsafe.go: steered by two socket
 	// filter programs for the moment of the switch, or, when the kernel

@@ -57,3 +57,11 @@ func FanoutGroup(p *Port) int {
 	v, _ := unix.GetsockoptInt(p.fd, unix.SOL_PACKET, unix.PACKET_FANOUT)
 	return v
 }
+
+// SetLazyMinFrames sets how many frames within the window make lazy ports
+// build their ring, and returns the previous value.
+func SetLazyMinFrames(n int) int {
+	old := lazyMinFrames
+	lazyMinFrames = n
+	return old
+}

@@ -2,8 +2,10 @@ package afpacket_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,6 +153,7 @@ func TestLazyRingIdle(t *testing.T) {
 	}
 	_ = idle.Close()
 
+	defer afpacket.SetLazyMinFrames(afpacket.SetLazyMinFrames(1))
 	p := r.open(t, afpacket.Options{LazyRing: true})
 	raw := r.host.OpenRaw(t, "eth0")
 	f := testFrame(broadcast, -1, 1, 60)
@@ -335,6 +338,7 @@ func checkSteered(t *testing.T, p *afpacket.Port) {
 // TestMain checks for leaked descriptors).
 func TestLazyRingRefused(t *testing.T) {
 	forHandovers(t, func(t *testing.T) {
+		defer afpacket.SetLazyMinFrames(afpacket.SetLazyMinFrames(1))
 		r := newRig(t, nil, "")
 		p := r.open(t, afpacket.Options{LazyRing: true})
 		defer afpacket.SetFailFrameRing(afpacket.SetFailFrameRing(unix.ENOMEM))
@@ -423,4 +427,102 @@ func packetSockets(t *testing.T, ns *nettest.NS) int {
 		}
 	}
 	return n
+}
+
+// TestLazyRingLinkUpMulticast: ports whose peers bring IPv6 up see its
+// link-up multicast (duplicate address detection, MLD reports, router
+// solicitations), a few frames each, and build no ring; a steady stream
+// of frames then builds one. With the threshold at one frame (as before
+// it existed) the same link-up builds every port's ring.
+func TestLazyRingLinkUpMulticast(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		minFrames int
+		wantRings bool
+	}{{"threshold", 0, false}, {"first-frame", 1, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.minFrames > 0 {
+				defer afpacket.SetLazyMinFrames(afpacket.SetLazyMinFrames(c.minFrames))
+			}
+			testLinkUpMulticast(t, c.wantRings)
+		})
+	}
+}
+
+func testLinkUpMulticast(t *testing.T, wantRings bool) {
+	const ports = 8
+	sw, host := nettest.NewNS(t), nettest.NewNS(t)
+	ps := make([]*afpacket.Port, ports)
+	for i := range ports {
+		r := &rig{sw: sw, host: host, portName: "p" + nettest.Suffix()}
+		nettest.Veth(t, sw, r.portName, host, fmt.Sprintf("eth%d", i))
+		ps[i] = r.open(t, afpacket.Options{LazyRing: true, PollTimeout: 10 * time.Millisecond,
+			IdlePollTimeout: 10 * time.Millisecond})
+	}
+	var frames [ports]atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b packet.Batch
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := p.Recv(&b); err != nil {
+					return
+				}
+				frames[i].Add(int64(b.N))
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	// IPv6 on the peers (nettest turns it off in new namespaces): a
+	// link-local address, its duplicate address detection, MLD reports
+	// and, after DAD, router solicitations, on every peer.
+	host.Do(t, func() error {
+		for i := range ports {
+			f := fmt.Sprintf("/proc/sys/net/ipv6/conf/eth%d/disable_ipv6", i)
+			if err := os.WriteFile(f, []byte("0"), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testutil.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		for i := range frames {
+			if frames[i].Load() < 3 {
+				return false
+			}
+		}
+		return true
+	}, "the ports did not see the peers' IPv6 link-up multicast")
+	time.Sleep(1500 * time.Millisecond) // router solicitations follow DAD; and a ring being built
+	rings := 0
+	for _, p := range ps {
+		if p.RxMode() == afpacket.RxFrameRing {
+			rings++
+		}
+	}
+	n := make([]int64, ports)
+	for i := range frames {
+		n[i] = frames[i].Load()
+	}
+	t.Logf("frames per port %v, rings built %d of %d", n, rings, ports)
+	if want := map[bool]int{true: ports, false: 0}[wantRings]; rings != want {
+		t.Fatalf("%d of %d ports built a ring after IPv6 link-up, want %d", rings, ports, want)
+	}
+	if wantRings {
+		return
+	}
+	// Traffic builds the ring.
+	raw := host.OpenRaw(t, "eth0")
+	testutil.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
+		_ = raw.Send(testFrame(broadcast, -1, 0, 60))
+		return ps[0].RxMode() == afpacket.RxFrameRing
+	}, "a steady stream of frames built no ring")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,11 +19,14 @@ import (
 // Setting up a frame ring costs an RCU grace period (packet_set_ring calls
 // synchronize_net) and pins the ring's pages; setting it on a bound socket
 // also drops every frame while the socket's hook is unregistered. So a lazy
-// port starts as a plain bound socket (S1, recvmmsg, live at once). On the
-// first frames, a goroutine builds the ring on a second socket (S2, which
-// that goroutine creates; with Options.SparesAtOpen, Open does, because a
-// socket lives in the namespace of the thread that makes it), binds it and moves the traffic to it without losing, duplicating or
-// reordering a frame, in one of two ways:
+// port starts as a plain bound socket (S1, recvmmsg, live at once). Once
+// traffic flows (lazyMinFrames frames within lazyWindow: the few multicast
+// frames every port sees when IPv6 comes up do not count as traffic), a
+// goroutine builds the ring on a second socket (S2, which that goroutine
+// creates; with Options.SparesAtOpen, Open does, because a socket lives in
+// the namespace of the thread that makes it), binds it and moves the
+// traffic to it without losing, duplicating or reordering a frame, in one
+// of two ways:
 //
 //   - Steered (steer_linux_unsafe.go), when the kernel loads the two
 //     socket filter programs: S1 and S2 are ordinary sockets and a per-CPU
@@ -81,14 +85,19 @@ type lazyRing struct {
 	growNext bool
 	// checks counts Recvs with frames since the last drop check, and
 	// drops is the kernel drop count at that check (grow only).
-	checks  int
-	drops   uint64
-	prev    <-chan struct{} // the previous handover's builder (grow only)
-	s2      *Port
-	err     error
-	retired chan retired  // Recv hands the old socket to the builder to close
-	stop    chan struct{} // Close: give up; close S2 if it was not adopted
-	done    chan struct{} // the builder returned
+	checks int
+	drops  uint64
+	// seen counts the frames received since winStart (first handover
+	// only): the ring is built once lazyMinFrames arrive within
+	// lazyWindow.
+	seen     int
+	winStart time.Time
+	prev     <-chan struct{} // the previous handover's builder (grow only)
+	s2       *Port
+	err      error
+	retired  chan retired  // Recv hands the old socket to the builder to close
+	stop     chan struct{} // Close: give up; close S2 if it was not adopted
+	done     chan struct{} // the builder returned
 }
 
 // retired is a socket taken out of service, with its ring's mapping.
@@ -101,6 +110,16 @@ type retired struct {
 // reads of a growable port's kernel drop counter (one getsockopt, at most
 // once per growCheckEvery*packet.BatchSize frames).
 var growCheckEvery = 64
+
+// lazyMinFrames frames received within lazyWindow make a lazy port build
+// its ring. A port seeing a few frames (IPv6's router solicitations and
+// MLD reports at link-up, ARP) keeps receiving with recvmmsg and never
+// pins a ring's memory: in a namespace of a thousand veths with IPv6 on,
+// every port sees those, and built every ring.
+var (
+	lazyMinFrames = 64
+	lazyWindow    = time.Second
+)
 
 func newLazyRing(id uint16, spare, growSpare int) *lazyRing {
 	return &lazyRing{id: id, spare: spare, growSpare: growSpare, retired: make(chan retired, 1),
@@ -241,7 +260,14 @@ func (p *Port) lazyStep(b *packet.Batch) {
 		if b.N == 0 || lz.started {
 			return
 		}
-		if lz.grow {
+		if !lz.grow {
+			if now := time.Now(); now.Sub(lz.winStart) > lazyWindow {
+				lz.winStart, lz.seen = now, 0
+			}
+			if lz.seen += b.N; lz.seen < lazyMinFrames {
+				return
+			}
+		} else {
 			if lz.checks++; lz.checks < growCheckEvery {
 				return
 			}
