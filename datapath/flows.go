@@ -50,8 +50,10 @@ const packedWords = 6
 
 // install adds a megaflow to c, or finds the identical one (same masked key
 // and mask) and, when replace is set, gives it prog. It returns the flow,
-// or ErrFlowLimit.
-func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *program, replace bool) (*flow, error) {
+// or ErrFlowLimit. created (Unix ns) is the new flow's creation time: when
+// the upcall that translated it began, so that a revalidator can tell
+// whether its translation could have seen a change (see FlowEntry.Created).
+func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *program, replace bool, created int64) (*flow, error) {
 	m := *mask
 	normalizeMask(key, &m)
 	mk := key.Masked(&m)
@@ -75,7 +77,7 @@ func (dp *Datapath) install(c *classifier, key *FlowKey, mask *Mask, prog *progr
 		}
 		return nil, ErrFlowLimit
 	}
-	f := &flow{hash: h, key: &mk, sub: st, created: dp.nowNs(), seq: dp.seq.Add(1)}
+	f := &flow{hash: h, key: &mk, sub: st, created: created, seq: dp.seq.Add(1)}
 	if len(st.idx) <= packedWords {
 		for j, i := range st.idx {
 			f.packed[j] = kw[i]
@@ -170,7 +172,7 @@ func (dp *Datapath) FlowPut(key *FlowKey, mask *Mask, actions Actions) error {
 	}
 	c := dp.classifierLocked(key.InPort)
 	dp.mu.Unlock()
-	_, err := dp.install(c, key, mask, dp.progs.get(actions), true)
+	_, err := dp.install(c, key, mask, dp.progs.get(actions), true, dp.nowNs())
 	if errors.Is(err, errRetired) {
 		// The port was deleted meanwhile; its number now gets a fresh
 		// classifier, as for a port not added yet.

@@ -297,6 +297,9 @@ func (p *pmd) upcall(pkt *packet.Packet, i int) {
 		p.bc.lost++
 		return
 	}
+	// The flow's creation time is taken before the translation reads
+	// anything (FlowEntry.Created).
+	start := p.dp.nowNs()
 	acts, mask, err := box.h.Upcall(k, pkt)
 	if err != nil {
 		if errors.Is(err, ErrNoInstall) {
@@ -307,7 +310,7 @@ func (p *pmd) upcall(pkt *packet.Packet, i int) {
 		return
 	}
 	prog := p.dp.progs.get(acts)
-	f, err := p.dp.install(p.cls, k, &mask, prog, false)
+	f, err := p.dp.install(p.cls, k, &mask, prog, false, start)
 	if err != nil {
 		// Over the flow limit (or the port is being deleted): forward
 		// this packet anyway, without a flow, as OVS does.

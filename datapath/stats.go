@@ -52,7 +52,9 @@ type FlowEntry struct {
 	Mask    Mask
 	Actions Actions
 	Stats   FlowStats
-	// Created is when the flow was installed.
+	// Created is when the flow was created: when the upcall whose
+	// translation it holds began (FlowPut: when it was installed). A
+	// change that happened before it was visible to that translation.
 	Created time.Time
 	// ID identifies the flow for its lifetime (installation sequence number,
 	// never reused), like Open vSwitch's UFID: a flow deleted and installed
