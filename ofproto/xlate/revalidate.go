@@ -190,10 +190,9 @@ func (x *Xlate) revalidateAll(dp FlowRevalidator, changed map[uint64]int64) {
 
 // verifiedMargin is how long before the previous full pass's start a flow
 // must have been created for that pass to count as having verified it: a
-// flow's creation time is stamped just before it enters the classifier,
-// and a pass lists the flows after it notes its start. It is also how long
-// an upcall is assumed to take at most: a change taken more than
-// verifiedMargin before a flow was created was visible to its translation.
+// flow's creation time is stamped when its upcall begins, before it enters
+// the classifier, and a pass lists the flows after it notes its start; an
+// upcall and its installation are assumed to take less than this.
 const verifiedMargin = time.Second
 
 // revalState is the revalidator's own state, used only by the goroutine
@@ -219,12 +218,14 @@ type revalState struct {
 // reads the table for the destination only), or a change that raced with
 // its upcall, i.e. was taken by a pass after the upcall translated but
 // before the flow was installed, so that pass did not see the flow. The
-// changed map remembers when each changed MAC was last taken, so a flow
-// installed since the previous periodic pass is translated only when its
-// destination was taken, or a pass over every flow (a Publish) started,
-// within verifiedMargin before its creation or later. Every other flow was
-// verified: by an earlier pass, or by its own upcall, which saw every
-// change it depends on.
+// changed map remembers when each changed MAC was last taken, and a flow's
+// creation time is when its upcall began (datapath.FlowEntry.Created), so a
+// flow installed since the previous periodic pass is translated only when
+// its destination was taken, or a pass over every flow (a Publish)
+// started, at or after its creation: a change taken before that happened
+// before the upcall read anything. Every other flow was verified: by an
+// earlier pass, or by its own upcall, which saw every change it depends
+// on.
 //
 // What the pass still does for the verified flows hit since the previous
 // pass is refresh the MACs their translation learns (as OVS's revalidator
@@ -247,9 +248,8 @@ func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, changed map[uint64]int64)
 	if prev > 0 {
 		// A change taken earlier matters to no flow the skip below
 		// looks at: flows created before prev-verifiedMargin are
-		// verified, the others compare with their creation time less
-		// verifiedMargin.
-		cutoff := prev - 2*int64(verifiedMargin)
+		// verified, the others compare with their creation time.
+		cutoff := prev - int64(verifiedMargin)
 		maps.DeleteFunc(changed, func(_ uint64, at int64) bool { return at < cutoff })
 	}
 	if x.full.Swap(false) {
@@ -284,11 +284,8 @@ func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, changed map[uint64]int64)
 		if lastIn && lastAt == take {
 			return false // its change pass has not run yet
 		}
-		if created >= verified {
-			risk := created - int64(verifiedMargin)
-			if fullAt >= risk || (lastIn && lastAt >= risk) {
-				return false // may have raced with that change
-			}
+		if created >= verified && (fullAt >= created || (lastIn && lastAt >= created)) {
+			return false // may have raced with that change
 		}
 		if used > prev {
 			return x.refreshLearned(memo, key, used)

@@ -49,9 +49,10 @@ func TestRevalidatePeriodicTranslatesOnlyFlowsThatMayBeStale(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	old := prev.Add(-2 * verifiedMargin)
 	recent := prev.Add(-verifiedMargin / 2) // installed after the previous pass could verify it
-	// racedDst changed again, taken by a change pass just before the
-	// recent flows were installed (so it did not see them).
-	changed[maclearn.MACBits(racedDst)] = recent.Add(-verifiedMargin / 4).UnixNano()
+	// racedDst changed again, taken by a change pass after the recent
+	// flows' upcalls began but before they were installed (so it did
+	// not see them).
+	changed[maclearn.MACBits(racedDst)] = recent.Add(time.Millisecond).UnixNano()
 	tb.Learn(0, pendingDst, 3) // not taken yet
 	entry := func(in uint32, src, dst [6]byte, created, used time.Time) datapath.FlowEntry {
 		e := datapath.FlowEntry{Created: created, Actions: staleOut}
@@ -98,12 +99,14 @@ func TestRevalidatePeriodicTranslatesOnlyFlowsThatMayBeStale(t *testing.T) {
 			t.Errorf("after Publish, flow %d not translated", i)
 		}
 	}
-	// Flows installed since that pass over every flow started could have
-	// been translated with the old configuration.
+	// Flows whose upcalls began before that pass over every flow started
+	// and that it did not see could have been translated with the old
+	// configuration.
+	fullAt := clk.Now()
 	clk.Advance(verifiedMargin / 2)
 	for i := range dp.entries {
 		dp.entries[i].Actions = staleOut
-		dp.entries[i].Created = clk.Now().Add(-verifiedMargin / 4)
+		dp.entries[i].Created = fullAt.Add(-time.Millisecond)
 	}
 	x.revalidatePeriodic(dp, changed)
 	for i, tr := range dp.translated {
@@ -126,6 +129,7 @@ func TestRevalidatePeriodicRepairsRacedFlow(t *testing.T) {
 	x.revalidateAll(dp, changed)
 	clk.Advance(5 * time.Second)
 	k := key(11, mac(1), mac(2), "-")
+	began := clk.Now()
 	acts, m := upcall(t, x, k) // mac(2) unknown: flood
 	if acts.String() != "12,13,10" {
 		t.Fatalf("upcall: %s", acts)
@@ -135,14 +139,14 @@ func TestRevalidatePeriodicRepairsRacedFlow(t *testing.T) {
 	x.revalidateChanged(dp, changed) // no flow to revalidate yet
 	clk.Advance(10 * time.Millisecond)
 	f := installed(k, acts, m, clk.Now())
-	f.Created = clk.Now()
+	f.Created = began
 	dp.flows = append(dp.flows, f)
 	// A second flow installed at the same time to a destination that did
 	// not change stays as it is (its actions are deliberately stale).
 	k2 := key(12, mac(2), mac(3), "-")
 	_, m2 := upcall(t, x, k2)
 	f2 := installed(k2, staleOut, m2, clk.Now())
-	f2.Created = clk.Now()
+	f2.Created = began
 	dp.flows = append(dp.flows, f2)
 	clk.Advance(2 * time.Second)
 	x.revalidatePeriodic(dp, changed)
