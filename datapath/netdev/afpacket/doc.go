@@ -156,6 +156,15 @@
 // other threads sets Options.SparesAtOpen, and Open makes them then, as
 // before.
 //
+// A lazy port builds its ring only once traffic flows: 64 frames within a
+// second (lazyMinFrames, lazyWindow). With IPv6 on, every veth sees its
+// peer's link-up multicast (duplicate address detection, MLD reports,
+// router solicitations: 5-6 frames in the first seconds in the package's
+// test), and building a ring on the first frame pinned 4 MiB for each of
+// a thousand ports that then stayed idle. Below the threshold the port
+// keeps receiving with recvmmsg, which costs more CPU per frame but
+// nothing at a few frames a second.
+//
 // Offloads: the socket asks for PACKET_VNET_HDR, so checksum-partial and GSO
 // frames pass through whole with their virtio-net header in
 // packet.Offload; when the kernel refuses it the port logs once and works
