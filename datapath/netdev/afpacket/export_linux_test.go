@@ -65,3 +65,14 @@ func SetLazyMinFrames(n int) int {
 	lazyMinFrames = n
 	return old
 }
+
+// MmsgSlots returns how many recvmmsg messages of p have a slab slot (0
+// for a ring port).
+func MmsgSlots(p *Port) int {
+	p.rxMu.Lock()
+	defer p.rxMu.Unlock()
+	if p.mm == nil {
+		return 0
+	}
+	return p.mm.active
+}

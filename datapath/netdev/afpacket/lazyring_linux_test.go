@@ -431,7 +431,8 @@ func packetSockets(t *testing.T, ns *nettest.NS) int {
 
 // TestLazyRingLinkUpMulticast: ports whose peers bring IPv6 up see its
 // link-up multicast (duplicate address detection, MLD reports, router
-// solicitations), a few frames each, and build no ring; a steady stream
+// solicitations), a few frames each, and build no ring (and keep one
+// recvmmsg slot); a steady stream
 // of frames then builds one. With the threshold at one frame (as before
 // it existed) the same link-up builds every port's ring.
 func TestLazyRingLinkUpMulticast(t *testing.T) {
@@ -502,17 +503,24 @@ func testLinkUpMulticast(t *testing.T, wantRings bool) {
 		return true
 	}, "the ports did not see the peers' IPv6 link-up multicast")
 	time.Sleep(1500 * time.Millisecond) // router solicitations follow DAD; and a ring being built
-	rings := 0
+	rings, slots := 0, 0
 	for _, p := range ps {
 		if p.RxMode() == afpacket.RxFrameRing {
 			rings++
+		} else {
+			slots = max(slots, afpacket.MmsgSlots(p))
 		}
 	}
 	n := make([]int64, ports)
 	for i := range frames {
 		n[i] = frames[i].Load()
 	}
-	t.Logf("frames per port %v, rings built %d of %d", n, rings, ports)
+	t.Logf("frames per port %v, rings built %d of %d, at most %d recvmmsg slots", n, rings, ports, slots)
+	if !wantRings && slots != 1 {
+		// A slot is 64 KiB: a vector of them per port would pin 2 MiB
+		// for a few frames.
+		t.Fatalf("a port without a ring has %d recvmmsg slots after link-up multicast, want 1", slots)
+	}
 	if want := map[bool]int{true: ports, false: 0}[wantRings]; rings != want {
 		t.Fatalf("%d of %d ports built a ring after IPv6 link-up, want %d", rings, ports, want)
 	}

@@ -172,6 +172,7 @@ func openLazy(ifname string, o Options) (*Port, error) {
 	p.lazy = newLazyRing(p.fanoutID, spare, growSpare)
 	p.lazy.steer = steer
 	p.lazy.growNext = o.GrowFrameCount > o.FrameCount
+	p.mm.oneSlot = true
 	return p, nil
 }
 
@@ -279,6 +280,9 @@ func (p *Port) lazyStep(b *packet.Batch) {
 			}
 		}
 		lz.started = true
+		if p.mm != nil {
+			p.mm.oneSlot = false // traffic: drain the first socket a batch at a time
+		}
 		lz.state.Store(lazyBuilding)
 		go p.buildRing(lz, p.fd)
 	case lazySwitched:
@@ -298,6 +302,9 @@ func (p *Port) lazyStep(b *packet.Batch) {
 			p.opts.Logger.Warn("afpacket: lazy frame ring refused, receiving with recvmmsg", "port", p.name, "err", lz.err)
 		}
 		p.clearWake()
+		if p.mm != nil {
+			p.mm.oneSlot = false
+		}
 		// The builder has returned: spare sockets it did not use are ours.
 		for _, fd := range [...]int{lz.spare, lz.growSpare} {
 			if fd >= 0 {

@@ -41,6 +41,11 @@ type rxMmsg struct {
 	// frame arrives, so an idle port (a lazy ring's first socket, most
 	// ports of a large bridge) holds one 64 KiB slot, not a batch of them.
 	active int
+	// oneSlot keeps a lazy port's first socket at one slot until its ring
+	// is being built (or refused): a port that sees a few frames (IPv6
+	// link-up multicast) would otherwise hold a whole vector of 64 KiB
+	// slots, 2 MiB, for good.
+	oneSlot bool
 }
 
 // setupMmsg asks for PACKET_AUXDATA and a larger socket buffer, and points
@@ -105,7 +110,7 @@ func (p *Port) fillMmsg(b *packet.Batch) {
 	if m.next >= m.got {
 		// Everything handed out before is no longer valid: refill,
 		// with the whole vector once the port has seen traffic.
-		if m.got > 0 && m.active < len(m.msgs) {
+		if m.got > 0 && m.active < len(m.msgs) && !m.oneSlot {
 			p.growMmsg(len(m.msgs))
 		}
 		m.next, m.got = 0, 0
