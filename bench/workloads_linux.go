@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -429,6 +430,15 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 	if err := mkVeths(bulk); err != nil {
 		return m, err
 	}
+	if e.cfg.BulkIPv6 {
+		args := []string{"sysctl", "-qw"}
+		for _, p := range bulk {
+			args = append(args, "net.ipv6.conf."+p+".disable_ipv6=0", "net.ipv6.conf.x"+p+".disable_ipv6=0")
+		}
+		if _, err := sw.run(ctx, args...); err != nil {
+			return m, fmt.Errorf("ipv6 on for the bulk veths: %w", err)
+		}
+	}
 	if err := c.addBridge(ctx, "bulk"); err != nil {
 		return m, err
 	}
@@ -439,6 +449,19 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 		return m, fmt.Errorf("bulk add of %d ports (limit %v): %w", len(bulk), e.cfg.BulkTimeout, err)
 	}
 	m.metrics["bulk add"] = float64(time.Since(t0).Microseconds()) / 1e3
+	if pid := e.sys.pid(); e.cfg.BulkRSS && pid > 0 {
+		// Link-up multicast (DAD, MLD, router solicitations) is over
+		// within a few seconds.
+		select {
+		case <-ctx.Done():
+			return m, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+		if kb, err := vmRSSKiB(pid); err == nil {
+			m.extra["bulk rss MiB"] = float64(kb) / 1024
+			progress(fmt.Sprintf("resident memory 5 s after the bulk add (IPv6 %v): %d MiB", e.cfg.BulkIPv6, kb/1024))
+		}
+	}
 	dctx, cancel2 := context.WithTimeout(ctx, e.cfg.BulkTimeout)
 	defer cancel2()
 	t0 = time.Now()
@@ -447,4 +470,18 @@ func (e *env) runControl(ctx context.Context, c controller, progress func(string
 	}
 	m.metrics["bulk del-br"] = float64(time.Since(t0).Microseconds()) / 1e3
 	return m, nil
+}
+
+// vmRSSKiB reads a process's resident set size.
+func vmRSSKiB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }

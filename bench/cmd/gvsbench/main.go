@@ -33,6 +33,8 @@ func run() int {
 	hosts := fs.Int("hosts", 0, "hosts on the switch, for flooding (default 4, quick 3)")
 	bulk := fs.Int("bulk-ports", -1, "ports in the one-call bulk add (default 1000, quick 100)")
 	control := fs.Bool("control", true, "time the control plane (add-port, bulk add) in the first round")
+	bulkIPv6 := fs.Bool("bulk-ipv6", false, "IPv6 on for the bulk add's veths, and -bulk-rss (times not comparable with the default's)")
+	bulkRSS := fs.Bool("bulk-rss", false, "record the switch's resident memory 5 s after the bulk add")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -89,6 +91,7 @@ func run() int {
 	if !*control {
 		cfg.AddPortRuns = 0
 	}
+	cfg.BulkIPv6, cfg.BulkRSS = *bulkIPv6, *bulkRSS || *bulkIPv6
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
