@@ -249,6 +249,26 @@ func actionsKey(acts Actions) string {
 // buffer, which then stays in the pool.
 const copyBufSize = packet.Headroom + 2048
 
+// keepCopies bounds the packet copies an executor keeps for itself between
+// flushes: two batches, so a frame flooded to a few ports copies without
+// leaving the poll goroutine. Copies beyond that go to sharedCopies, which
+// all executors draw on and the garbage collector empties when they go
+// unused: with one executor per port, a flood to every port of a
+// thousand-port bridge (IPv6 link-up multicast is enough) otherwise left
+// each executor a thousand copies, half a gigabyte in all.
+const keepCopies = 2 * packet.BatchSize
+
+// maxLiveCopies is how many copies an executor lets accumulate in its tx
+// batches before it sends them: a batch flooded to a thousand ports would
+// otherwise hold 32,000 copies (70 MB) until the end of the batch. Each
+// port still gets its frames in one Send, since output queues a group's
+// frames for one port at a time.
+const maxLiveCopies = 8 * packet.BatchSize
+
+// sharedCopies holds packet copies (*packet.Packet with a buffer of at
+// least copyBufSize) beyond what executors keep.
+var sharedCopies sync.Pool
+
 // executor runs programs on packets and gathers outputs in one tx batch per
 // output port. Each poll goroutine has one; Execute uses another under a
 // mutex. Nothing in it allocates in steady state: tx batches are created
@@ -391,6 +411,9 @@ func (x *executor) copyFrame(frame []byte) *packet.Packet {
 		c = x.free[k-1]
 		x.free = x.free[:k-1]
 		buf, _, _ = c.Buffer()
+	} else if s, _ := sharedCopies.Get().(*packet.Packet); s != nil {
+		c = s
+		buf, _, _ = c.Buffer()
 	} else {
 		c = &packet.Packet{}
 	}
@@ -406,6 +429,11 @@ func (x *executor) copyFrame(frame []byte) *packet.Packet {
 // output queues pkts (skipping nils) on port no, as private copies when cp
 // is set. It resolves the port and its tx batch once for the whole group.
 func (x *executor) output(no uint32, pkts []*packet.Packet, cp bool) {
+	if cp && len(x.inUse) >= maxLiveCopies {
+		// Between outputs the copies are referenced only by the tx
+		// batches, so sending those now lets the copies be reused.
+		x.flush()
+	}
 	dp := x.ports.get(no)
 	if dp == nil {
 		for _, p := range pkts {
@@ -524,7 +552,11 @@ func (x *executor) flush() {
 		}
 	}
 	x.dirty = x.dirty[:0]
-	x.free = append(x.free, x.inUse...)
+	keep := min(len(x.inUse), max(0, keepCopies-len(x.free)))
+	x.free = append(x.free, x.inUse[:keep]...)
+	for _, c := range x.inUse[keep:] {
+		sharedCopies.Put(c)
+	}
 	clear(x.inUse)
 	x.inUse = x.inUse[:0]
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvswitch/gvswitch/datapath/netdev"
 	"github.com/gvswitch/gvswitch/datapath/netdev/dummy"
 	"github.com/gvswitch/gvswitch/datapath/packet"
 )
@@ -332,3 +333,69 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
+
+// TestExecutorKeepsFewCopies: after a flush the executor keeps at most
+// keepCopies packet copies for itself (the rest go to the shared pool), so
+// a flood to a thousand ports does not leave every poll goroutine holding a
+// thousand buffers.
+func TestExecutorKeepsFewCopies(t *testing.T) {
+	x := newExecutor()
+	x.ports = &portTable{}
+	frame := flowFrame(0)
+	for range 1000 {
+		x.copyFrame(frame)
+	}
+	x.flush()
+	if len(x.free) != keepCopies || len(x.inUse) != 0 {
+		t.Fatalf("after 1000 copies the executor keeps %d (in use %d), want %d", len(x.free), len(x.inUse), keepCopies)
+	}
+	for range 10 {
+		x.copyFrame(frame)
+	}
+	x.flush()
+	if len(x.free) != keepCopies {
+		t.Fatalf("after 10 more copies the executor keeps %d, want %d", len(x.free), keepCopies)
+	}
+}
+
+// TestFloodBoundsLiveCopies: a batch flooded to many ports sends the tx
+// batches as copies accumulate, so no more than about maxLiveCopies are
+// alive at once, and every port still gets each frame exactly once.
+func TestFloodBoundsLiveCopies(t *testing.T) {
+	const nports = 40
+	x := newExecutor()
+	x.ports = &portTable{byNo: make([]*dpPort, nports+1)}
+	sinks := make([]*countingPort, nports+1)
+	for no := 1; no <= nports; no++ {
+		sinks[no] = &countingPort{}
+		x.ports.byNo[no] = &dpPort{port: sinks[no]}
+	}
+	pkts := make([]*packet.Packet, packet.BatchSize)
+	for i := range pkts {
+		pkts[i] = packet.FromFrame(flowFrame(i))
+	}
+	peak := 0
+	for no := uint32(1); no <= nports; no++ {
+		x.output(no, pkts, true)
+		peak = max(peak, len(x.inUse))
+	}
+	x.flush()
+	if peak > maxLiveCopies+packet.BatchSize {
+		t.Fatalf("%d copies alive at once, want at most %d", peak, maxLiveCopies+packet.BatchSize)
+	}
+	for no := 1; no <= nports; no++ {
+		if sinks[no].pkts != packet.BatchSize || sinks[no].sends != 1 {
+			t.Fatalf("port %d got %d frames in %d sends, want %d in 1", no, sinks[no].pkts, sinks[no].sends, packet.BatchSize)
+		}
+	}
+}
+
+// countingPort is a netdev.Port that counts what it is sent.
+type countingPort struct{ sends, pkts int }
+
+func (c *countingPort) Name() string               { return "count" }
+func (c *countingPort) Recv(*packet.Batch) error   { return netdev.ErrClosed }
+func (c *countingPort) Send(b *packet.Batch) error { c.sends++; c.pkts += b.N; return nil }
+func (c *countingPort) BatchSize() int             { return packet.BatchSize }
+func (c *countingPort) Stats() netdev.Stats        { return netdev.Stats{} }
+func (c *countingPort) Close() error               { return nil }
