@@ -102,3 +102,28 @@ func TestQuickEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestProcStat reads this process's own /proc entries: a CPU time that
+// grows with work (spinning until it does, so a loaded machine only makes
+// it slower) and the parent's pid.
+func TestProcStat(t *testing.T) {
+	before, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		after, err := treeCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time still %v after 10 s of spinning", after)
+		}
+	}
+	if pp, err := procPPID(os.Getpid()); err != nil || pp != os.Getppid() {
+		t.Fatalf("procPPID = %d, %v; want %d", pp, err, os.Getppid())
+	}
+}

@@ -234,18 +234,27 @@ func sweepStale() {
 	}
 }
 
+// procStat returns the fields of /proc/PID/stat after the parenthesised
+// command name (the name may hold spaces): field 3 (state) is [0].
+func procStat(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strings.Fields(string(b[i+1:])), nil
+}
+
 // procCPU returns a process's user+system CPU time (all threads).
 func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
+	// utime and stime are fields 14 and 15.
 	if len(f) < 13 {
 		return 0, fmt.Errorf("parse /proc/%d/stat: short", pid)
 	}
@@ -291,17 +300,12 @@ func treeCPU(pid int) (time.Duration, error) {
 	return total, nil
 }
 
-// procPPID returns pid's parent process id.
+// procPPID returns pid's parent process id (field 4).
 func procPPID(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 2 {
 		return 0, fmt.Errorf("parse /proc/%d/stat: short", pid)
 	}
