@@ -207,18 +207,7 @@ func testLazyRingGrow(t *testing.T) {
 	raw := r.host.OpenRaw(t, "eth0")
 	// First frames: the ring is built and taken over.
 	var b packet.Batch
-	deadline := time.Now().Add(10 * time.Second)
-	for seq := 0; p.RxMode() != afpacket.RxFrameRing; seq++ {
-		if time.Now().After(deadline) {
-			t.Fatal("the lazy ring never took over")
-		}
-		if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Recv(&b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendUntilRing(t, p, raw, &b)
 	for b.N > 0 || afpacket.RingFrames(p) == 0 { // drain
 		if err := p.Recv(&b); err != nil {
 			t.Fatal(err)
@@ -261,7 +250,7 @@ func testLazyRingGrow(t *testing.T) {
 	}()
 	next, grewAt, missing := 0, -1, 0
 	last := time.Now()
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for next < total && time.Now().Before(deadline) {
 		if sent.Load() && time.Since(last) > time.Second {
 			missing += total - next
@@ -383,18 +372,7 @@ func TestLazyOpenSockets(t *testing.T) {
 			}
 			raw := r.host.OpenRaw(t, "eth0")
 			var b packet.Batch
-			deadline := time.Now().Add(10 * time.Second)
-			for seq := 0; p.RxMode() != afpacket.RxFrameRing; seq++ {
-				if time.Now().After(deadline) {
-					t.Fatal("the lazy ring never took over")
-				}
-				if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Recv(&b); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sendUntilRing(t, p, raw, &b)
 		})
 	}
 }
@@ -533,4 +511,22 @@ func testLinkUpMulticast(t *testing.T, wantRings bool) {
 		_ = raw.Send(testFrame(broadcast, -1, 0, 60))
 		return ps[0].RxMode() == afpacket.RxFrameRing
 	}, "a steady stream of frames built no ring")
+}
+
+// sendUntilRing sends numbered broadcast frames from raw and receives them on
+// p (into b) until p's lazy ring has taken over, failing after 10 s.
+func sendUntilRing(t *testing.T, p *afpacket.Port, raw *nettest.Raw, b *packet.Batch) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for seq := 0; p.RxMode() != afpacket.RxFrameRing; seq++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the lazy ring never took over")
+		}
+		if err := raw.Send(testFrame(broadcast, -1, seq, 60)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Recv(b); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
