@@ -475,3 +475,19 @@ func isTestFrame(f []byte) bool {
 	}
 	return et == testEtherType
 }
+
+// testFrameSeq returns the sequence number testFrame wrote into f, and
+// whether f is a test frame at all.
+func testFrameSeq(f []byte) (int, bool) {
+	if !isTestFrame(f) {
+		return 0, false
+	}
+	off := 14
+	if binary.BigEndian.Uint16(f[12:]) == 0x8100 {
+		off = 18
+	}
+	if len(f) < off+4 {
+		return 0, false
+	}
+	return int(binary.BigEndian.Uint32(f[off:])), true
+}

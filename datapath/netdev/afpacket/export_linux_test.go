@@ -5,18 +5,14 @@ import "golang.org/x/sys/unix"
 // SetMmsgBatch sets how many messages one recvmmsg asks for in ports opened
 // afterwards, and returns the previous value. For measurements only.
 func SetMmsgBatch(n int) int {
-	old := mmsgBatch
-	mmsgBatch = n
-	return old
+	return swap(&mmsgBatch, n)
 }
 
 // SetFailFrameRing makes the frame ring setup of ports opened afterwards
 // fail with err, as if the kernel refused it (nil restores). Returns the
 // previous value.
 func SetFailFrameRing(err error) error {
-	old := failFrameRing
-	failFrameRing = err
-	return old
+	return swap(&failFrameRing, err)
 }
 
 // WaitMS returns the timeout of p's next poll in milliseconds.
@@ -25,9 +21,7 @@ func WaitMS(p *Port) int { return p.wait.MS() }
 // SetGrowCheckEvery sets how many Recvs with frames pass between two drop
 // checks of a growable port, and returns the previous value.
 func SetGrowCheckEvery(n int) int {
-	old := growCheckEvery
-	growCheckEvery = n
-	return old
+	return swap(&growCheckEvery, n)
 }
 
 // RingFrames returns the number of frames in p's frame ring (0 without one).
@@ -41,9 +35,7 @@ func RingFrames(p *Port) int {
 // fanout group instead of the steering programs, and returns the previous
 // value.
 func SetForceFanout(v bool) bool {
-	old := forceFanout
-	forceFanout = v
-	return old
+	return swap(&forceFanout, v)
 }
 
 // SteerSupported reports whether lazy ports hand over with the steering
@@ -61,9 +53,7 @@ func FanoutGroup(p *Port) int {
 // SetLazyMinFrames sets how many frames within the window make lazy ports
 // build their ring, and returns the previous value.
 func SetLazyMinFrames(n int) int {
-	old := lazyMinFrames
-	lazyMinFrames = n
-	return old
+	return swap(&lazyMinFrames, n)
 }
 
 // MmsgSlots returns how many recvmmsg messages of p have a slab slot (0
@@ -75,4 +65,11 @@ func MmsgSlots(p *Port) int {
 		return 0
 	}
 	return p.mm.active
+}
+
+// swap sets *p to v and returns its previous value, for the test knobs above.
+func swap[T any](p *T, v T) T {
+	old := *p
+	*p = v
+	return old
 }

@@ -1,7 +1,6 @@
 package afpacket_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"
@@ -99,14 +98,10 @@ func testLazyRingHandover(t *testing.T) {
 		}
 		for _, pkt := range b.Packets() {
 			d := pkt.Data()
-			if !isTestFrame(d) {
+			seq, ok := testFrameSeq(d)
+			if !ok {
 				continue
 			}
-			off := 14
-			if binary.BigEndian.Uint16(d[12:]) == 0x8100 {
-				off = 18
-			}
-			seq := int(binary.BigEndian.Uint32(d[off:]))
 			if seq < next {
 				t.Fatalf("frame %d after %d (mode %v, stats %+v): duplicated or reordered", seq, next-1, p.RxMode(), p.Stats())
 			}
@@ -268,14 +263,10 @@ func testLazyRingGrow(t *testing.T) {
 		}
 		for _, pkt := range b.Packets() {
 			d := pkt.Data()
-			if !isTestFrame(d) {
+			seq, ok := testFrameSeq(d)
+			if !ok {
 				continue
 			}
-			off := 14
-			if binary.BigEndian.Uint16(d[12:]) == 0x8100 {
-				off = 18
-			}
-			seq := int(binary.BigEndian.Uint32(d[off:]))
 			if seq < next {
 				t.Fatalf("frame %d after %d (ring %d frames): duplicated or reordered", seq, next-1, afpacket.RingFrames(p))
 			}
