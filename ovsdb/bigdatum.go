@@ -134,62 +134,60 @@ func sub(d *Datum, lo, hi int) *Datum {
 	return s
 }
 
-// mergeBig is mergeDatum for a few elements into a large datum: only the
-// chunks that receive elements are copied.
-func mergeBig(t *Type, a, b *Datum) Datum {
-	chunks := chunksOf(a)
-	out := make([]datumChunk, 0, len(chunks)+1)
-	n := a.Len()
-	kt := t.Key.Type
-	j := 0
+// editChunks runs op on each chunk of chunks that some of b's (sorted)
+// keys fall in, with those keys, and adds the result through put; the
+// chunks op leaves alone, or leaves the same size, are shared as they are.
+// It returns the new chunks and how many elements they gained (negative:
+// lost).
+func editChunks(kt AtomicType, chunks []datumChunk, b *Datum, extra int,
+	op func(c, part *Datum) Datum, put func(out []datumChunk, m Datum) []datumChunk) ([]datumChunk, int) {
+	out := make([]datumChunk, 0, len(chunks)+extra)
+	delta, j := 0, 0
 	for ci, c := range chunks {
 		hi := partition(kt, chunks, ci, b.Keys, j)
 		if hi == j {
 			out = append(out, c)
 			continue
 		}
-		m := mergeFlat(t, &Datum{Keys: c.keys, Values: c.vals}, sub(b, j, hi))
+		m := op(&Datum{Keys: c.keys, Values: c.vals}, sub(b, j, hi))
 		j = hi
-		if len(m.Keys) == len(c.keys) { // every key was there already
+		if len(m.Keys) == len(c.keys) { // nothing added or removed
 			out = append(out, c)
 			continue
 		}
-		n += len(m.Keys) - len(c.keys)
-		if len(m.Keys) > 2*chunkTarget {
-			out = cutChunks(out, m.Keys, m.Values)
-		} else {
-			out = append(out, datumChunk{keys: m.Keys, vals: m.Values})
-		}
+		delta += len(m.Keys) - len(c.keys)
+		out = put(out, m)
 	}
-	return Datum{big: &bigDatum{chunks: out, n: n}}
+	return out, delta
+}
+
+// mergeBig is mergeDatum for a few elements into a large datum: only the
+// chunks that receive elements are copied.
+func mergeBig(t *Type, a, b *Datum) Datum {
+	out, delta := editChunks(t.Key.Type, chunksOf(a), b, 1,
+		func(c, part *Datum) Datum { return mergeFlat(t, c, part) },
+		func(out []datumChunk, m Datum) []datumChunk {
+			if len(m.Keys) > 2*chunkTarget {
+				return cutChunks(out, m.Keys, m.Values)
+			}
+			return append(out, datumChunk{keys: m.Keys, vals: m.Values})
+		})
+	return Datum{big: &bigDatum{chunks: out, n: a.Len() + delta}}
 }
 
 // subtractBig is subtractDatum for a few elements out of a large chunked
 // datum: only the chunks that lose elements are copied. The result is flat
 // once it has shrunk to half of bigDatumMin.
 func subtractBig(t *Type, a, b *Datum, pairs bool) Datum {
-	chunks := a.big.chunks
-	out := make([]datumChunk, 0, len(chunks))
-	n := a.big.n
-	kt := t.Key.Type
-	j := 0
-	for ci, c := range chunks {
-		hi := partition(kt, chunks, ci, b.Keys, j)
-		if hi == j {
-			out = append(out, c)
-			continue
-		}
-		m := subtractFlat(t, &Datum{Keys: c.keys, Values: c.vals}, sub(b, j, hi), pairs)
-		j = hi
-		if len(m.Keys) == len(c.keys) {
-			out = append(out, c)
-			continue
-		}
-		n -= len(c.keys) - len(m.Keys)
-		if len(m.Keys) > 0 {
-			out = append(out, datumChunk{keys: m.Keys, vals: m.Values})
-		}
-	}
+	out, delta := editChunks(t.Key.Type, a.big.chunks, b, 0,
+		func(c, part *Datum) Datum { return subtractFlat(t, c, part, pairs) },
+		func(out []datumChunk, m Datum) []datumChunk {
+			if len(m.Keys) > 0 {
+				return append(out, datumChunk{keys: m.Keys, vals: m.Values})
+			}
+			return out
+		})
+	n := a.big.n + delta
 	if n < bigDatumMin/2 || len(out) > 4*(n/chunkTarget+1) {
 		if n == 0 {
 			if a.big.chunks[0].vals != nil {
