@@ -448,14 +448,22 @@ func (p *Port) partialCsum(frame []byte) packet.Offload {
 	return off
 }
 
+// takeKernelDropsLocked adds the drops the kernel counted on the port's
+// socket since the last read (PACKET_STATISTICS resets them) to kdrops and
+// returns the total. statsMu must be held.
+func (p *Port) takeKernelDropsLocked() uint64 {
+	if d, err := packetDrops(p.fd); err == nil {
+		p.kdrops += d
+	}
+	return p.kdrops
+}
+
 // Stats implements netdev.Port. RxDropped includes frames the kernel dropped
 // because the ring was full (PACKET_STATISTICS).
 func (p *Port) Stats() netdev.Stats {
 	p.statsMu.Lock()
 	if p.fd >= 0 && !p.closed.Load() {
-		if st, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
-			p.kdrops += uint64(st.Drops)
-		}
+		p.takeKernelDropsLocked()
 	}
 	kd := p.kdrops
 	p.statsMu.Unlock()

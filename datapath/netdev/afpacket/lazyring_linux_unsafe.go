@@ -320,10 +320,7 @@ func (p *Port) lazyStep(b *packet.Batch) {
 func (p *Port) kernelDrops() uint64 {
 	p.statsMu.Lock()
 	defer p.statsMu.Unlock()
-	if d, err := packetDrops(p.fd); err == nil {
-		p.kdrops += d
-	}
-	return p.kdrops
+	return p.takeKernelDropsLocked()
 }
 
 // buildRing builds the new socket and its ring, routes every frame to it
@@ -465,12 +462,9 @@ func (p *Port) adopt(lz *lazyRing) {
 	p.txMu.Lock()
 	p.statsMu.Lock()
 	// The old socket's kernel drop counter is read (and reset) one last time.
-	if st, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
-		p.kdrops += uint64(st.Drops)
-	}
+	kd := p.takeKernelDropsLocked()
 	old := retired{fd: p.fd, mem: p.fr.mem}
 	p.fd = s2.fd
-	kd := p.kdrops
 	p.statsMu.Unlock()
 	p.txMu.Unlock()
 	p.fr, p.slab, p.mm = s2.fr, s2.slab, nil
