@@ -179,9 +179,11 @@ func (x *Xlate) revalidateAll(dp FlowRevalidator, changed map[uint64]int64) {
 	start := x.takeTime()
 	x.takeChanges(changed, start)
 	x.reval.fullAt = start
-	var seen dstSeen
+	var dst lastDst
 	dp.Revalidate(func(f *datapath.FlowEntry) (datapath.Actions, bool) {
-		seen.see(&x.dsts, f.Key.EthDst, start)
+		if _, _, isNew := dst.get(nil, f.Key.EthDst); isNew {
+			x.dsts.note(f.Key.EthDst, start)
+		}
 		return x.RevalidateFlow(f)
 	})
 	x.dsts.prune(start)
@@ -266,17 +268,12 @@ func (x *Xlate) revalidatePeriodic(dp FlowRevalidator, changed map[uint64]int64)
 	memo := &x.reval.memo
 	memo.reset(x.snap.Load(), time.Unix(0, take))
 	pace := x.reval.pace
-	var lastDst [6]byte
-	var lastAt int64
-	lastIn, have := false, false
+	var dst lastDst
 	skip := func(created, used int64, key *datapath.FlowKey) bool {
 		pace.step()
-		// Flows mostly share a few destinations: the previous answer
-		// usually decides without a lookup.
-		if !have || key.EthDst != lastDst {
+		lastAt, lastIn, isNew := dst.get(changed, key.EthDst)
+		if isNew {
 			x.dsts.note(key.EthDst, take)
-			lastAt, lastIn = changed[maclearn.MACBits(key.EthDst)]
-			lastDst, have = key.EthDst, true
 		}
 		if prev <= 0 {
 			return false
@@ -380,18 +377,10 @@ func (x *Xlate) revalidateChanged(dp FlowRevalidator, changed map[uint64]int64) 
 	if n == 0 {
 		return
 	}
-	// Flows mostly share a few destinations (the hosts that receive), so
-	// the previous answer usually decides the next flow without a lookup
-	// in a set that may hold hundreds of thousands of MACs.
-	var last [6]byte
-	lastOK, have := false, false
+	var dst lastDst
 	w.RevalidateWhere(func(k *datapath.FlowKey) bool {
-		if !have || k.EthDst != last {
-			at, in := changed[maclearn.MACBits(k.EthDst)]
-			lastOK = in && at == take
-			last, have = k.EthDst, true
-		}
-		return lastOK
+		at, in, _ := dst.get(changed, k.EthDst)
+		return in && at == take
 	}, x.RevalidateFlow)
 }
 
@@ -479,18 +468,26 @@ func (d *dstSet) prune(take int64) {
 	d.mu.Unlock()
 }
 
-// dstSeen notes the destinations of a pass's flows, once per run of flows
-// to the same one.
-type dstSeen struct {
-	last [6]byte
+// lastDst remembers a pass's previous destination MAC and what the changed
+// map held for it. Flows mostly share a few destinations (the hosts that
+// receive), so the previous answer usually decides the next flow without a
+// lookup in a map that may hold hundreds of thousands of MACs, and a pass
+// notes each run of flows to one destination once.
+type lastDst struct {
+	mac  [6]byte
+	at   int64
+	in   bool
 	have bool
 }
 
-func (s *dstSeen) see(d *dstSet, mac [6]byte, take int64) {
-	if !s.have || mac != s.last {
-		d.note(mac, take)
-		s.last, s.have = mac, true
+// get returns changed's entry for mac (changed may be nil), looking it up
+// only when mac is not the previous call's; isNew reports that it was not.
+func (l *lastDst) get(changed map[uint64]int64, mac [6]byte) (at int64, in, isNew bool) {
+	if !l.have || mac != l.mac {
+		l.at, l.in = changed[maclearn.MACBits(mac)]
+		l.mac, l.have, isNew = mac, true, true
 	}
+	return l.at, l.in, isNew
 }
 
 // learnClass is what a translation's learning depends on besides the
