@@ -155,16 +155,7 @@ func MACBits(mac [6]byte) uint64 {
 // changed. A revalidator uses it to re-translate only the megaflows to those
 // destinations.
 func (t *Table) TakeChanges(into map[uint64]struct{}) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ok := !t.overflow
-	if ok {
-		for _, m := range t.changed {
-			into[m] = struct{}{}
-		}
-	}
-	t.changed = t.changed[:0]
-	t.overflow = false
+	_, ok := t.TakeChangesFunc(func(m uint64) { into[m] = struct{}{} })
 	return ok
 }
 
