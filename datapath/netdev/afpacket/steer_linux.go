@@ -4,11 +4,11 @@ package afpacket
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,24 +66,21 @@ const (
 
 // steer is one handover's map and programs.
 type steer struct {
-	mapFd, oldProg, newProg int
+	m                *ebpf.Map
+	oldProg, newProg *ebpf.Program
 }
 
 func newSteer() (*steer, error) {
-	s := &steer{mapFd: -1, oldProg: -1, newProg: -1}
-	attr := struct {
-		mapType, keySize, valueSize, maxEntries, mapFlags uint32
-	}{unix.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 4, 1, 0}
-	fd, err := bpf(unix.BPF_MAP_CREATE, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	if err != nil {
 		return nil, fmt.Errorf("steer map: %w", err)
 	}
-	s.mapFd = fd
-	if s.oldProg, err = loadSocketFilter(steerOldProg(fd)); err != nil {
+	s := &steer{m: m}
+	if s.oldProg, err = loadSocketFilter(steerOldProg(m.FD())); err != nil {
 		s.close()
 		return nil, fmt.Errorf("steer program: %w", err)
 	}
-	if s.newProg, err = loadSocketFilter(steerNewProg(fd)); err != nil {
+	if s.newProg, err = loadSocketFilter(steerNewProg(m.FD())); err != nil {
 		s.close()
 		return nil, fmt.Errorf("steer program: %w", err)
 	}
@@ -93,17 +90,19 @@ func newSteer() (*steer, error) {
 // close releases the descriptors; attached programs stay alive (with
 // their map) as long as a socket holds them.
 func (s *steer) close() {
-	for _, fd := range [...]int{s.mapFd, s.oldProg, s.newProg} {
-		if fd >= 0 {
-			_ = unix.Close(fd)
+	for _, p := range [...]*ebpf.Program{s.oldProg, s.newProg} {
+		if p != nil {
+			_ = p.Close()
 		}
 	}
-	s.mapFd, s.oldProg, s.newProg = -1, -1, -1
+	_ = s.m.Close()
+	s.oldProg, s.newProg = nil, nil
 }
 
-// attach sets prog as fd's socket filter, replacing any other atomically.
-func attachProg(fd, prog int) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, prog); err != nil {
+// attachProg sets prog as fd's socket filter, replacing any other
+// atomically.
+func attachProg(fd int, prog *ebpf.Program) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, prog.FD()); err != nil {
 		return fmt.Errorf("attach steer program: %w", err)
 	}
 	return nil
@@ -118,85 +117,40 @@ func gracePeriod() {
 	}
 }
 
-// bpfInsn is struct bpf_insn.
-type bpfInsn struct {
-	code uint8
-	regs uint8 // dst in the low nibble, src in the high one
-	off  int16
-	imm  int32
-}
-
-func insn(code uint8, dst, src uint8, off int16, imm int32) bpfInsn {
-	return bpfInsn{code: code, regs: dst | src<<4, off: off, imm: imm}
-}
-
-// eBPF opcodes used below.
-const (
-	bpfStMemW    = 0x62 // *(u32 *)(dst + off) = imm
-	bpfLdxMemW   = 0x61 // dst = *(u32 *)(src + off)
-	bpfLdImm64   = 0x18
-	bpfMov64X    = 0xbf
-	bpfMov64K    = 0xb7
-	bpfAdd64K    = 0x07
-	bpfCall      = 0x85
-	bpfJeqK      = 0x15
-	bpfJneK      = 0x55
-	bpfExit      = 0x95
-	fnLookupElem = 1 // bpf_map_lookup_elem
-	acceptAll    = -1
-)
-
 // lookupD puts &d (this CPU's word) or nil in r0.
-func lookupD(mapFd int) []bpfInsn {
-	return []bpfInsn{
-		insn(bpfStMemW, 10, 0, -4, 0), // key 0
-		insn(bpfLdImm64, 1, unix.BPF_PSEUDO_MAP_FD, 0, int32(mapFd)),
-		insn(0, 0, 0, 0, 0),
-		insn(bpfMov64X, 2, 10, 0, 0),
-		insn(bpfAdd64K, 2, 0, 0, -4),
-		insn(bpfCall, 0, 0, 0, fnLookupElem),
+func lookupD(mapFd int) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word), // key 0
+		asm.LoadMapPtr(asm.R1, mapFd),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
 	}
 }
 
+// acceptAll is a socket filter's "take the whole frame".
+const acceptAll = -1
+
 // steerNewProg: d = 1; accept.
-func steerNewProg(mapFd int) []bpfInsn {
+func steerNewProg(mapFd int) asm.Instructions {
 	return append(lookupD(mapFd),
-		insn(bpfJeqK, 0, 0, 1, 0),
-		insn(bpfStMemW, 0, 0, 0, 1),
-		insn(bpfMov64K, 0, 0, 0, acceptAll),
-		insn(bpfExit, 0, 0, 0, 0))
+		asm.JEq.Imm(asm.R0, 0, "accept"),
+		asm.StoreImm(asm.R0, 0, 1, asm.Word),
+		asm.Mov.Imm(asm.R0, acceptAll).WithSymbol("accept"),
+		asm.Return())
 }
 
 // steerOldProg: accept iff d == 0.
-func steerOldProg(mapFd int) []bpfInsn {
+func steerOldProg(mapFd int) asm.Instructions {
 	return append(lookupD(mapFd),
-		insn(bpfJeqK, 0, 0, 3, 0), // no map value (cannot happen): accept
-		insn(bpfLdxMemW, 1, 0, 0, 0),
-		insn(bpfMov64K, 0, 0, 0, 0),
-		insn(bpfJneK, 1, 0, 1, 0),
-		insn(bpfMov64K, 0, 0, 0, acceptAll),
-		insn(bpfExit, 0, 0, 0, 0))
+		asm.JEq.Imm(asm.R0, 0, "accept"), // no map value (cannot happen): accept
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.Word),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.JNE.Imm(asm.R1, 0, "out"),
+		asm.Mov.Imm(asm.R0, acceptAll).WithSymbol("accept"),
+		asm.Return().WithSymbol("out"))
 }
 
-var license = [4]byte{'G', 'P', 'L', 0}
-
-func loadSocketFilter(prog []bpfInsn) (int, error) {
-	attr := struct {
-		progType, insnCnt uint32
-		insns, license    uint64
-	}{unix.BPF_PROG_TYPE_SOCKET_FILTER, uint32(len(prog)),
-		uint64(uintptr(unsafe.Pointer(&prog[0]))), uint64(uintptr(unsafe.Pointer(&license[0])))}
-	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(prog)
-	return fd, err
-}
-
-// bpf is the bpf(2) system call; the attribute's pointers point to Go
-// memory that the caller keeps alive across it.
-func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
-	r, _, e := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
-	if e != 0 {
-		return -1, e
-	}
-	return int(r), nil
+func loadSocketFilter(prog asm.Instructions) (*ebpf.Program, error) {
+	return ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL", Instructions: prog})
 }
