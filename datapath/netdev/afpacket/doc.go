@@ -126,7 +126,7 @@
 // on the sender (packet_rcv_fanout and its program), and ports with a ring
 // set up at open made trafgen send 2-19% more. The handover is now steered
 // by two socket filter programs and a per-CPU word for the moment of the
-// switch (lazyring_linux_unsafe.go, steer_linux_unsafe.go), so a lazy
+// switch (lazyring_linux_unsafe.go, steer_linux.go), so a lazy
 // port's ring socket ends with no filter and in no group, like one set up
 // at open; the fanout group remains the fallback when the kernel refuses
 // the programs. perf at 1k flows: packet_rcv_fanout (1.7% of the

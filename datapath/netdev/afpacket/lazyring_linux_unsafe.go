@@ -28,7 +28,7 @@ import (
 // traffic to it without losing, duplicating or reordering a frame, in one
 // of two ways:
 //
-//   - Steered (steer_linux_unsafe.go), when the kernel loads the two
+//   - Steered (steer_linux.go), when the kernel loads the two
 //     socket filter programs: S1 and S2 are ordinary sockets and a per-CPU
 //     word decides, once per frame, which of them takes it. Afterwards S2
 //     carries no filter and is in no fanout group.
@@ -419,7 +419,7 @@ func (p *Port) buildFanout(lz *lazyRing, o Options, cur int) (*Port, error) {
 }
 
 // buildSteered opens the new socket outside any fanout group and steers
-// every frame to it (steer_linux_unsafe.go).
+// every frame to it (steer_linux.go).
 func (p *Port) buildSteered(lz *lazyRing, o Options, cur int) (*Port, error) {
 	o.fanout = fanoutJoin{sock: lz.spare, haveSock: true}
 	st, err := newSteer()
